@@ -1,0 +1,135 @@
+"""Geofences (store staff) and location reports (app users)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from fastapi import APIRouter, status
+
+from geofence import service
+from geofence.core import Fix
+from geofence.schemas import (
+    GeofenceCollection,
+    GeofenceFeature,
+    GeofenceFeatureIn,
+    LocationBatch,
+    LocationReport,
+    ZoneEventOut,
+)
+from notifications.tasks import enqueue_delivery
+from server.deps import CurrentStaff, CurrentUser, RuntimeDep, SessionDep
+from server.pagination import After, Limit, next_cursor
+
+router = APIRouter(tags=["geofences"])
+me_router = APIRouter(prefix="/v1/me", tags=["me"])
+
+
+@router.post(
+    "/v1/stores/{store_id}/geofences",
+    status_code=status.HTTP_201_CREATED,
+    summary="Draw a geofence for a store",
+)
+def create_geofence(
+    store_id: int,
+    body: GeofenceFeatureIn,
+    session: SessionDep,
+    staff: CurrentStaff,
+    runtime: RuntimeDep,
+) -> GeofenceFeature:
+    row = service.create_geofence(
+        session,
+        staff=staff,
+        store_id=store_id,
+        name=body.properties.name,
+        geometry=body.geometry_dict(),
+        radius_m=body.properties.radius_m,
+        dwell_s=body.properties.dwell_s,
+        on_change=runtime.index_sync.changed,
+    )
+    return GeofenceFeature.of(row)
+
+
+@router.get("/v1/stores/{store_id}/geofences", summary="A store's geofences, as GeoJSON")
+def list_geofences(
+    store_id: int, session: SessionDep, staff: CurrentStaff, after: After = 0, limit: Limit = 50
+) -> GeofenceCollection:
+    rows = service.list_geofences(session, staff=staff, store_id=store_id, after=after, limit=limit)
+    return GeofenceCollection(
+        features=[GeofenceFeature.of(r) for r in rows],
+        next_after=next_cursor([r.id for r in rows], limit),
+    )
+
+
+@router.get("/v1/geofences/{geofence_id}", summary="One geofence")
+def get_geofence(geofence_id: int, session: SessionDep, staff: CurrentStaff) -> GeofenceFeature:
+    return GeofenceFeature.of(service.get_geofence(session, staff=staff, geofence_id=geofence_id))
+
+
+@router.put("/v1/geofences/{geofence_id}", summary="Redraw a geofence")
+def replace_geofence(
+    geofence_id: int,
+    body: GeofenceFeatureIn,
+    session: SessionDep,
+    staff: CurrentStaff,
+    runtime: RuntimeDep,
+) -> GeofenceFeature:
+    row = service.replace_geofence(
+        session,
+        staff=staff,
+        geofence_id=geofence_id,
+        name=body.properties.name,
+        geometry=body.geometry_dict(),
+        radius_m=body.properties.radius_m,
+        dwell_s=body.properties.dwell_s,
+        on_change=runtime.index_sync.changed,
+    )
+    return GeofenceFeature.of(row)
+
+
+@router.delete(
+    "/v1/geofences/{geofence_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    summary="Delete a geofence",
+)
+def delete_geofence(
+    geofence_id: int, session: SessionDep, staff: CurrentStaff, runtime: RuntimeDep
+) -> None:
+    service.delete_geofence(
+        session, staff=staff, geofence_id=geofence_id, on_change=runtime.index_sync.changed
+    )
+
+
+@me_router.post("/locations", summary="Report a batch of location fixes")
+def report_locations(
+    body: LocationBatch, session: SessionDep, user: CurrentUser, runtime: RuntimeDep
+) -> LocationReport:
+    """Fixes are matched in memory against every geofence; only the resulting presence
+    (which zones you are in) is kept, for minutes. Raw fixes are not stored."""
+    fixes = [Fix(f.lon, f.lat, f.accuracy_m, f.recorded_at.timestamp()) for f in body.fixes]
+    outcome = service.report_locations(
+        session,
+        user_id=user.id,
+        fixes=fixes,
+        index=runtime.index,
+        presence=runtime.presence,
+        rules=runtime.screening,
+        max_batch=runtime.settings.max_batch,
+        policy_version=runtime.settings.policy_version,
+        now=datetime.now(UTC).timestamp(),
+        enqueue=enqueue_delivery,
+    )
+    events = [
+        ZoneEventOut(
+            zone=e.zone,
+            store_id=outcome.store_of.get(e.zone),
+            transition=e.transition.value,
+            at=datetime.fromtimestamp(e.at, UTC),
+        )
+        for e in outcome.tracked.events
+    ]
+    return LocationReport(
+        accepted=outcome.tracked.accepted,
+        ignored=outcome.tracked.ignored,
+        events=events,
+        notifications=outcome.notification_ids,
+    )

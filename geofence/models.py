@@ -1,0 +1,25 @@
+"""Geofences: a store's polygon, multipolygon, or circle (a point and a radius in metres)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from shapely.geometry.base import BaseGeometry
+from sqlalchemy import Float, ForeignKey, Index, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from server.db import Base, ShapeType, UTCDateTime, utcnow
+
+
+class Geofence(Base):
+    __tablename__ = "geofences"
+    __table_args__ = (Index("ix_geofences_geometry", "geometry", postgresql_using="gist"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    store_id: Mapped[int] = mapped_column(ForeignKey("stores.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    geometry: Mapped[BaseGeometry] = mapped_column(ShapeType())
+    radius_m: Mapped[float | None] = mapped_column(Float, nullable=True)
+    dwell_s: Mapped[int] = mapped_column(Integer, default=300)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)

@@ -1,0 +1,136 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from geojson_pydantic import MultiPolygon, Point, Polygon
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+from shapely.geometry import mapping
+
+from geofence.models import Geofence
+
+SHOP_POLYGON = {
+    "type": "Feature",
+    "geometry": {
+        "type": "Polygon",
+        "coordinates": [
+            [[2.3470, 48.8600], [2.3480, 48.8600], [2.3480, 48.8606], [2.3470, 48.8606],
+             [2.3470, 48.8600]]
+        ],
+    },
+    "properties": {"name": "Front door", "dwell_s": 300},
+}
+SHOP_CIRCLE = {
+    "type": "Feature",
+    "geometry": {"type": "Point", "coordinates": [2.3522, 48.8566]},
+    "properties": {"name": "Around the shop", "radius_m": 80, "dwell_s": 120},
+}
+
+
+class GeofenceProperties(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str = Field(min_length=1, max_length=200)
+    radius_m: float | None = Field(
+        default=None, description="Circle radius in metres; only with a Point geometry."
+    )
+    dwell_s: int = Field(
+        default=300, ge=0, le=86_400, description="Seconds inside before DWELL fires."
+    )
+
+
+class GeofenceFeatureIn(BaseModel):
+    """A GeoJSON Feature: a Polygon or MultiPolygon, or a Point with `radius_m`."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [SHOP_POLYGON, SHOP_CIRCLE]})
+    type: Literal["Feature"]
+    geometry: Polygon | MultiPolygon | Point
+    properties: GeofenceProperties
+
+    @model_validator(mode="before")
+    @classmethod
+    def _needs_geometry(cls, data: Any) -> Any:
+        if isinstance(data, dict) and data.get("geometry") is None:
+            raise ValueError("a geofence Feature needs a geometry")
+        return data
+
+    def geometry_dict(self) -> dict[str, Any]:
+        return self.geometry.model_dump(exclude_none=True)
+
+
+class GeofenceFeature(BaseModel):
+    type: Literal["Feature"] = "Feature"
+    id: int
+    geometry: dict[str, Any]
+    properties: dict[str, Any]
+
+    @classmethod
+    def of(cls, row: Geofence) -> GeofenceFeature:
+        return cls(
+            id=row.id,
+            geometry=dict(mapping(row.geometry)),
+            properties={
+                "store_id": row.store_id,
+                "name": row.name,
+                "radius_m": row.radius_m,
+                "dwell_s": row.dwell_s,
+                "created_at": row.created_at.isoformat(),
+                "updated_at": row.updated_at.isoformat(),
+            },
+        )
+
+
+class GeofenceCollection(BaseModel):
+    type: Literal["FeatureCollection"] = "FeatureCollection"
+    features: list[GeofenceFeature]
+    next_after: int | None
+
+
+class FixIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    lat: float = Field(ge=-90, le=90, description="Latitude, degrees (WGS84).")
+    lon: float = Field(ge=-180, le=180, description="Longitude, degrees (WGS84).")
+    accuracy_m: float = Field(gt=0, le=100_000, description="Horizontal accuracy, metres.")
+    recorded_at: datetime = Field(description="When the phone took the fix (ISO 8601 with zone).")
+
+    @model_validator(mode="after")
+    def _aware(self) -> FixIn:
+        if self.recorded_at.tzinfo is None:
+            raise ValueError("recorded_at needs a time zone offset, e.g. 2026-11-23T10:00:00Z")
+        return self
+
+
+class LocationBatch(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "fixes": [
+                        {
+                            "lat": 48.8603,
+                            "lon": 2.3475,
+                            "accuracy_m": 12,
+                            "recorded_at": "2026-11-23T10:00:00Z",
+                        }
+                    ]
+                }
+            ]
+        },
+    )
+    fixes: list[FixIn] = Field(min_length=1, description="One or more fixes, any order.")
+
+
+class ZoneEventOut(BaseModel):
+    zone: str
+    store_id: int | None
+    transition: str
+    at: datetime
+
+
+class LocationReport(BaseModel):
+    accepted: int
+    ignored: dict[str, int] = Field(
+        description="Fixes ignored by reason: poor_accuracy, out_of_order, stale."
+    )
+    events: list[ZoneEventOut]
+    notifications: list[int] = Field(description="Ids of notifications this batch triggered.")

@@ -1,0 +1,220 @@
+"""Geofence CRUD for store staff, and the location hot path for app users."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from accounts.service import Staff
+from geofence.core import Fence, Fix, GeofenceIndex, Screening, observe, screen
+from geofence.models import Geofence
+from geofence.shapes import parse_shape
+from notifications.decide import Trigger
+from notifications.service import Enqueue, on_presence
+from preferences.service import Purpose
+from presence.core import Presence, ZoneEvent, advance
+from presence.store import PresenceStore
+from server.db import after_commit
+from server.errors import Invalid, NotFound, PayloadTooLarge
+from stores.models import Store
+
+
+def to_fence(row: Geofence) -> Fence:
+    return Fence(row.id, row.store_id, row.geometry, row.radius_m, row.dwell_s)
+
+
+def load_fences(session: Session) -> list[Fence]:
+    return [to_fence(g) for g in session.scalars(select(Geofence))]
+
+
+def fence_by_id(session: Session, fence_id: int) -> Fence | None:
+    row = session.get(Geofence, fence_id)
+    return None if row is None else to_fence(row)
+
+
+GeofenceChanged = Callable[[int], None]
+FUTURE_SKEW_S = 300.0
+
+
+def _get_owned(session: Session, staff: Staff, geofence_id: int) -> Geofence:
+    row = session.get(Geofence, geofence_id)
+    if row is None:
+        raise NotFound(f"no geofence {geofence_id}")
+    staff.require_store(row.store_id)
+    return row
+
+
+def create_geofence(
+    session: Session,
+    *,
+    staff: Staff,
+    store_id: int,
+    name: str,
+    geometry: dict[str, Any],
+    radius_m: float | None,
+    dwell_s: int,
+    on_change: GeofenceChanged,
+) -> Geofence:
+    if session.get(Store, store_id) is None:
+        raise NotFound(f"no store {store_id}")
+    staff.require_store(store_id)
+    row = Geofence(
+        store_id=store_id,
+        name=name,
+        geometry=parse_shape(geometry, radius_m),
+        radius_m=radius_m,
+        dwell_s=dwell_s,
+    )
+    session.add(row)
+    session.flush()
+    row_id = row.id
+    after_commit(session, lambda: on_change(row_id))
+    return row
+
+
+def get_geofence(session: Session, *, staff: Staff, geofence_id: int) -> Geofence:
+    return _get_owned(session, staff, geofence_id)
+
+
+def list_geofences(
+    session: Session, *, staff: Staff, store_id: int, after: int, limit: int
+) -> list[Geofence]:
+    if session.get(Store, store_id) is None:
+        raise NotFound(f"no store {store_id}")
+    staff.require_store(store_id)
+    query = (
+        select(Geofence)
+        .where(Geofence.store_id == store_id, Geofence.id > after)
+        .order_by(Geofence.id)
+        .limit(limit)
+    )
+    return list(session.scalars(query))
+
+
+def replace_geofence(
+    session: Session,
+    *,
+    staff: Staff,
+    geofence_id: int,
+    name: str,
+    geometry: dict[str, Any],
+    radius_m: float | None,
+    dwell_s: int,
+    on_change: GeofenceChanged,
+) -> Geofence:
+    row = _get_owned(session, staff, geofence_id)
+    shape = parse_shape(geometry, radius_m)
+    row.name, row.geometry, row.radius_m, row.dwell_s = name, shape, radius_m, dwell_s
+    session.flush()
+    after_commit(session, lambda: on_change(geofence_id))
+    return row
+
+
+def delete_geofence(
+    session: Session, *, staff: Staff, geofence_id: int, on_change: GeofenceChanged
+) -> None:
+    row = _get_owned(session, staff, geofence_id)
+    session.delete(row)
+    session.flush()
+    after_commit(session, lambda: on_change(geofence_id))
+
+
+@dataclass(frozen=True, slots=True)
+class Tracked:
+    events: list[ZoneEvent]
+    accepted: int
+    ignored: dict[str, int] = field(default_factory=dict)
+
+
+def track_fixes(
+    *,
+    user_id: int,
+    fixes: Sequence[Fix],
+    index: GeofenceIndex,
+    presence: PresenceStore,
+    rules: Screening,
+    now: float,
+) -> Tracked:
+    """Fixes → zone events, against memory and the presence store only: no database."""
+    ordered = sorted(fixes, key=lambda f: f.at)
+    ignored: dict[str, int] = {}
+    events: list[ZoneEvent] = []
+    with presence.locked(user_id):
+        state: Presence = presence.load(user_id)
+        last_at = state.last_at.get("geofence", float("-inf"))
+        accepted: list[Fix] = []
+        for fix in ordered:
+            why = screen(fix, last_at=last_at, now=now, rules=rules)
+            if why is None:
+                accepted.append(fix)
+                last_at = fix.at
+            else:
+                ignored[why.value] = ignored.get(why.value, 0) + 1
+        if accepted:
+            hits = index.containing([f.lon for f in accepted], [f.lat for f in accepted])
+            for fix, inside in zip(accepted, hits, strict=True):
+                obs = observe(fix, inside, state.zones.keys(), index, rules)
+                dwell = {f.zone: f.dwell_s for f in inside}
+                for zone in state.zones:
+                    fence = index.get(int(zone.split(":", 1)[1])) if zone in obs.holding else None
+                    if fence is not None:
+                        dwell[zone] = fence.dwell_s
+                state, new = advance(state, obs, dwell)
+                events.extend(new)
+            presence.save(user_id, state)
+    return Tracked(events, len(accepted), ignored)
+
+
+
+@dataclass(frozen=True, slots=True)
+class LocationOutcome:
+    tracked: Tracked
+    store_of: dict[str, int]
+    notification_ids: list[int]
+
+
+def report_locations(
+    session: Session,
+    *,
+    user_id: int,
+    fixes: Sequence[Fix],
+    index: GeofenceIndex,
+    presence: PresenceStore,
+    rules: Screening,
+    max_batch: int,
+    policy_version: str,
+    now: float,
+    enqueue: Enqueue,
+) -> LocationOutcome:
+    """A batch of fixes from a phone: presence first, then the decision on what changed."""
+    if len(fixes) > max_batch:
+        raise PayloadTooLarge(f"{len(fixes)} fixes in one batch; the maximum is {max_batch}")
+    for fix in fixes:
+        if fix.at > now + FUTURE_SKEW_S:
+            raise Invalid("a fix's recorded_at is in the future; check the phone's clock")
+    tracked = track_fixes(
+        user_id=user_id, fixes=fixes, index=index, presence=presence, rules=rules, now=now
+    )
+    store_of: dict[str, int] = {}
+    for event in tracked.events:
+        fence = index.get(int(event.zone.split(":", 1)[1]))
+        if fence is not None:
+            store_of[event.zone] = fence.store_id
+    triggers = [
+        Trigger(e.zone, store_of[e.zone], e.transition, e.at)
+        for e in tracked.events
+        if e.zone in store_of
+    ]
+    notes = on_presence(
+        session,
+        user_id=user_id,
+        triggers=triggers,
+        purpose=Purpose.LOCATION_OFFERS,
+        policy_version=policy_version,
+        enqueue=enqueue,
+    )
+    return LocationOutcome(tracked, store_of, [n.id for n in notes])

@@ -1,0 +1,60 @@
+"""Notifications (what was decided for whom, and why) and their per-device deliveries."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import JSON, Date, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from server.db import Base, UTCDateTime, utcnow
+
+
+class Notification(Base):
+    __tablename__ = "notifications"
+    # The daily cap "one push per user per offer per day" is enforced here, not in memory,
+    # so concurrent API processes cannot both win.
+    __table_args__ = (UniqueConstraint("user_id", "offer_id", "day", name="uq_notification_day"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    offer_id: Mapped[int | None] = mapped_column(
+        ForeignKey("offers.id", ondelete="SET NULL"), nullable=True
+    )
+    store_id: Mapped[int | None] = mapped_column(
+        ForeignKey("stores.id", ondelete="SET NULL"), nullable=True
+    )
+    zone: Mapped[str] = mapped_column(String(64))
+    trigger: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[dict[str, Any]] = mapped_column(JSON)
+    title: Mapped[str] = mapped_column(String(120))
+    body: Mapped[str] = mapped_column(Text)
+    deep_link: Mapped[str | None] = mapped_column(String(1000), nullable=True)
+    day: Mapped[date] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    deliveries: Mapped[list[Delivery]] = relationship(
+        back_populates="notification", cascade="all, delete-orphan", passive_deletes=True
+    )
+
+
+class Delivery(Base):
+    """One notification to one device; the row is the send-once record."""
+
+    __tablename__ = "deliveries"
+    __table_args__ = (UniqueConstraint("notification_id", "token", name="uq_delivery_token"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    notification_id: Mapped[int] = mapped_column(
+        ForeignKey("notifications.id", ondelete="CASCADE"), index=True
+    )
+    token: Mapped[str] = mapped_column(String(4096))
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    message_id: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    error_code: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+
+    notification: Mapped[Notification] = relationship(back_populates="deliveries")

@@ -1,0 +1,55 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel
+
+from notifications.models import Notification
+from notifications.service import explain
+
+
+class NotificationOut(BaseModel):
+    id: int
+    title: str
+    body: str
+    deep_link: str | None
+    store_id: int | None
+    offer_id: int | None
+    zone: str
+    trigger: str
+    status: str
+    reason: dict[str, Any]
+    why: str
+    created_at: datetime
+
+    @classmethod
+    def of(cls, n: Notification, locale: str) -> NotificationOut:
+        return cls(
+            id=n.id,
+            title=n.title,
+            body=n.body,
+            deep_link=n.deep_link,
+            store_id=n.store_id,
+            offer_id=n.offer_id,
+            zone=n.zone,
+            trigger=n.trigger,
+            status=n.status,
+            reason=n.reason,
+            why=explain(n, locale),
+            created_at=n.created_at,
+        )
+
+
+class NotificationPage(BaseModel):
+    items: list[NotificationOut]
+    next_before: int | None
+
+
+class OutboxEntry(BaseModel):
+    token: str
+    title: str
+    body: str
+    data: dict[str, str]
+    collapse_key: str
+    sent_at: str

@@ -1,0 +1,85 @@
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+from offers.models import Offer
+from presence.core import Transition
+
+
+class OfferCreate(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "title": "-20% on boots today",
+                    "body": "Show this at the till in the shoe aisle.",
+                    "deep_link": "vicinity://offers/boots",
+                    "segments": ["shoes"],
+                    "trigger": "enter",
+                }
+            ]
+        },
+    )
+    title: str = Field(min_length=1, max_length=120)
+    body: str = Field(min_length=1, max_length=1000)
+    deep_link: str | None = Field(default=None, max_length=1000)
+    segments: list[str] = Field(min_length=1, description="Segment slugs the offer targets.")
+    trigger: Transition = Field(
+        default=Transition.ENTER, description="`enter` or `dwell`; `exit` never pushes."
+    )
+    geofence_ids: list[int] = Field(
+        default_factory=list, description="Limit to these geofences; empty = all of the store's."
+    )
+    starts_at: AwareDatetime | None = None
+    ends_at: AwareDatetime | None = None
+    active: bool = True
+
+
+class OfferUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    title: str | None = Field(default=None, min_length=1, max_length=120)
+    body: str | None = Field(default=None, min_length=1, max_length=1000)
+    deep_link: str | None = Field(default=None, max_length=1000)
+    segments: list[str] | None = Field(default=None, min_length=1)
+    trigger: Transition | None = None
+    geofence_ids: list[int] | None = None
+    starts_at: AwareDatetime | None = None
+    ends_at: AwareDatetime | None = None
+    active: bool | None = None
+
+
+class OfferOut(BaseModel):
+    id: int
+    store_id: int
+    title: str
+    body: str
+    deep_link: str | None
+    segments: list[str]
+    trigger: str
+    geofence_ids: list[int]
+    starts_at: datetime | None
+    ends_at: datetime | None
+    active: bool
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def of(cls, o: Offer) -> OfferOut:
+        return cls(
+            id=o.id,
+            store_id=o.store_id,
+            title=o.title,
+            body=o.body,
+            deep_link=o.deep_link,
+            segments=[s.slug for s in o.segments],
+            trigger=o.trigger,
+            geofence_ids=[g.id for g in o.geofences],
+            starts_at=o.starts_at,
+            ends_at=o.ends_at,
+            active=o.active,
+            created_at=o.created_at,
+            updated_at=o.updated_at,
+        )

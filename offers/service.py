@@ -1,0 +1,119 @@
+"""Offers: store staff write them; the decision reads them as :class:`OfferRule`."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from accounts.service import Staff
+from geofence.models import Geofence
+from notifications.decide import OfferRule
+from offers.models import Offer
+from offers.schemas import OfferCreate, OfferUpdate
+from preferences.service import segments_by_slug
+from presence.core import Transition, zone_key
+from server.errors import Invalid, NotFound
+from stores.models import Store
+
+
+def _geofences(session: Session, store_id: int, ids: list[int]) -> list[Geofence]:
+    rows = list(session.scalars(select(Geofence).where(Geofence.id.in_(ids))))
+    found = {g.id: g for g in rows}
+    for gid in ids:
+        if gid not in found or found[gid].store_id != store_id:
+            raise Invalid(f"geofence {gid} does not belong to store {store_id}")
+    return rows
+
+
+def _check_window(starts_at: datetime | None, ends_at: datetime | None) -> None:
+    if starts_at is not None and ends_at is not None and ends_at <= starts_at:
+        raise Invalid("ends_at must be after starts_at")
+
+
+def create_offer(session: Session, *, staff: Staff, store_id: int, data: OfferCreate) -> Offer:
+    if session.get(Store, store_id) is None:
+        raise NotFound(f"no store {store_id}")
+    staff.require_store(store_id)
+    _check_window(data.starts_at, data.ends_at)
+    offer = Offer(
+        store_id=store_id,
+        title=data.title,
+        body=data.body,
+        deep_link=data.deep_link,
+        trigger=data.trigger.value,
+        starts_at=data.starts_at,
+        ends_at=data.ends_at,
+        active=data.active,
+        segments=segments_by_slug(session, data.segments),
+        geofences=_geofences(session, store_id, data.geofence_ids),
+    )
+    session.add(offer)
+    session.flush()
+    return offer
+
+
+def get_offer(session: Session, *, staff: Staff, offer_id: int) -> Offer:
+    offer = session.get(Offer, offer_id)
+    if offer is None:
+        raise NotFound(f"no offer {offer_id}")
+    staff.require_store(offer.store_id)
+    return offer
+
+
+def list_offers(
+    session: Session, *, staff: Staff, store_id: int, after: int, limit: int
+) -> list[Offer]:
+    if session.get(Store, store_id) is None:
+        raise NotFound(f"no store {store_id}")
+    staff.require_store(store_id)
+    query = (
+        select(Offer)
+        .where(Offer.store_id == store_id, Offer.id > after)
+        .order_by(Offer.id)
+        .limit(limit)
+    )
+    return list(session.scalars(query))
+
+
+def update_offer(session: Session, *, staff: Staff, offer_id: int, data: OfferUpdate) -> Offer:
+    offer = get_offer(session, staff=staff, offer_id=offer_id)
+    changes = data.model_dump(exclude_unset=True)
+    for name in ("title", "body", "deep_link", "starts_at", "ends_at", "active"):
+        if name in changes:
+            setattr(offer, name, changes[name])
+    if data.trigger is not None:
+        offer.trigger = data.trigger.value
+    if data.segments is not None:
+        offer.segments = segments_by_slug(session, data.segments)
+    if data.geofence_ids is not None:
+        offer.geofences = _geofences(session, offer.store_id, data.geofence_ids)
+    _check_window(offer.starts_at, offer.ends_at)
+    session.flush()
+    return offer
+
+
+def delete_offer(session: Session, *, staff: Staff, offer_id: int) -> None:
+    session.delete(get_offer(session, staff=staff, offer_id=offer_id))
+    session.flush()
+
+
+def offer_rules(session: Session, *, store_ids: Iterable[int]) -> list[OfferRule]:
+    """The active offers of these stores, in the decision's terms."""
+    offers = session.scalars(
+        select(Offer).where(Offer.store_id.in_(list(store_ids)), Offer.active.is_(True))
+    )
+    return [
+        OfferRule(
+            id=o.id,
+            store_id=o.store_id,
+            segments=frozenset(s.slug for s in o.segments),
+            trigger=Transition(o.trigger),
+            zones=frozenset(zone_key("geofence", g.id) for g in o.geofences) or None,
+            starts_at=o.starts_at.timestamp() if o.starts_at else None,
+            ends_at=o.ends_at.timestamp() if o.ends_at else None,
+        )
+        for o in offers
+    ]

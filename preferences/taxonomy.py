@@ -1,0 +1,36 @@
+"""The seeded retail segment taxonomy: (slug, parent slug, English label, French label)."""
+
+from __future__ import annotations
+
+TAXONOMY: tuple[tuple[str, str | None, str, str], ...] = (
+    ("fashion", None, "Fashion", "Mode"),
+    ("womenswear", "fashion", "Womenswear", "Mode femme"),
+    ("menswear", "fashion", "Menswear", "Mode homme"),
+    ("kidswear", "fashion", "Kidswear", "Mode enfant"),
+    ("shoes", "fashion", "Shoes", "Chaussures"),
+    ("accessories", "fashion", "Accessories", "Accessoires"),
+    ("jewellery", "fashion", "Jewellery", "Bijouterie"),
+    ("beauty", None, "Beauty", "Beauté"),
+    ("cosmetics", "beauty", "Cosmetics", "Cosmétiques"),
+    ("fragrance", "beauty", "Fragrance", "Parfums"),
+    ("sport", None, "Sport", "Sport"),
+    ("running", "sport", "Running", "Course à pied"),
+    ("outdoor", "sport", "Outdoor", "Plein air"),
+    ("cycling", "sport", "Cycling", "Vélo"),
+    ("food", None, "Food", "Alimentation"),
+    ("fine-food", "food", "Fine food", "Épicerie fine"),
+    ("groceries", "food", "Groceries", "Courses"),
+    ("wine", "food", "Wine and spirits", "Vins et spiritueux"),
+    ("bakery", "food", "Bakery", "Boulangerie"),
+    ("home", None, "Home", "Maison"),
+    ("tableware", "home", "Tableware", "Arts de la table"),
+    ("decor", "home", "Decor", "Décoration"),
+    ("flowers", "home", "Flowers and plants", "Fleurs et plantes"),
+    ("culture", None, "Culture", "Culture"),
+    ("books", "culture", "Books", "Livres"),
+    ("press", "culture", "Newspapers and magazines", "Presse"),
+    ("music", "culture", "Music", "Musique"),
+    ("tech", None, "Tech", "High-tech"),
+    ("phones", "tech", "Phones", "Téléphonie"),
+    ("gaming", "tech", "Gaming", "Jeux vidéo"),
+)

@@ -1,0 +1,53 @@
+"""The FastAPI application factory."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from server import runtime as runtime_module
+from server.celery import configure as configure_celery
+from server.config import Settings, get_settings
+from server.handlers import install_error_handlers
+from server.routers import ROUTERS
+
+DESCRIPTION = """
+Vicinity matches phones' locations and beacon sightings against store geofences and
+pushes the offers a shopper **consented to**, and nothing else.
+
+* App users authenticate with the `vu_…` token from `POST /v1/users`.
+* Store staff, field techs and the operator use `vk_…` API keys (`vicinity keys create`).
+* Errors are `{"error": code, "detail": sentence}` with a 4xx status.
+"""
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        configure_celery(settings)
+        rt = runtime_module.build(settings)
+        rt.load_index()
+        rt.index_sync.start()
+        runtime_module.install(rt)
+        app.state.runtime = rt
+        try:
+            yield
+        finally:
+            runtime_module.install(None)
+            rt.close()
+
+    app = FastAPI(
+        title="Vicinity",
+        version="0.1.0",
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        license_info={"name": "AGPL-3.0-or-later"},
+    )
+    install_error_handlers(app)
+    for router in ROUTERS:
+        app.include_router(router)
+    return app

@@ -1,0 +1,41 @@
+"""The Celery application. Embedded mode runs tasks in-process (eager); otherwise Redis.
+
+Workers: ``celery -A server.celery worker``; scheduled jobs: ``celery -A server.celery beat``.
+"""
+
+from __future__ import annotations
+
+from celery import Celery
+
+from server.config import Settings, get_settings
+
+celery_app = Celery("vicinity", include=["notifications.tasks"])
+
+
+def configure(settings: Settings) -> None:
+    common = {
+        "task_acks_late": True,
+        "task_reject_on_worker_lost": True,
+        "worker_prefetch_multiplier": 1,
+        "task_serializer": "json",
+        "accept_content": ["json"],
+        "timezone": "UTC",
+        "broker_connection_retry_on_startup": True,
+    }
+    if settings.redis_url is None:
+        celery_app.conf.update(
+            broker_url="memory://",
+            task_always_eager=True,
+            task_eager_propagates=True,
+            **common,
+        )
+    else:
+        celery_app.conf.update(
+            broker_url=settings.redis_url,
+            task_always_eager=False,
+            task_ignore_result=True,
+            **common,
+        )
+
+
+configure(get_settings())

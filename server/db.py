@@ -1,0 +1,143 @@
+"""Database engine, sessions and the column types shared by every domain.
+
+PostGIS is the reference schema. The embedded default runs on a SQLite file whose
+sqlite3 cannot load SpatiaLite, so geometry columns fall back to plain WKB there
+and spatial questions are answered by the in-memory index, not by SQL.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import Any
+
+import shapely
+from geoalchemy2 import Geometry, WKBElement
+from shapely.geometry.base import BaseGeometry
+from sqlalchemy import DateTime, Dialect, LargeBinary, create_engine, event
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+from sqlalchemy.types import TypeDecorator
+
+from server.config import Settings
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Timezone-aware UTC timestamps on both backends (SQLite drops the offset)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class _SQLiteWKB(TypeDecorator[Any]):
+    impl = LargeBinary
+    cache_ok = True
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> bytes | None:
+        if value is None:
+            return None
+        return bytes(value.data) if isinstance(value, WKBElement) else shapely.to_wkb(value)
+
+    def process_result_value(self, value: bytes | None, dialect: Dialect) -> Any:
+        return None if value is None else WKBElement(value, srid=4326)
+
+
+class ShapeType(TypeDecorator[BaseGeometry]):
+    """A lon/lat (EPSG:4326) geometry, read and written as a Shapely object."""
+
+    impl = Geometry(geometry_type="GEOMETRY", srid=4326, spatial_index=False)
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect: Dialect) -> Any:
+        if dialect is not None and dialect.name == "sqlite":
+            return dialect.type_descriptor(_SQLiteWKB())
+        if dialect is None:  # GeoAlchemy2 asks without a dialect to spot spatial columns
+            return self.impl
+        return dialect.type_descriptor(self.impl)
+
+    def process_bind_param(self, value: BaseGeometry | None, dialect: Dialect) -> Any:
+        if value is None:
+            return None
+        return WKBElement(shapely.to_wkb(value), srid=4326, extended=False)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> BaseGeometry | None:
+        if value is None:
+            return None
+        data = value.data if isinstance(value, WKBElement) else value
+        if isinstance(data, str):
+            return shapely.from_wkb(bytes.fromhex(data))
+        return shapely.from_wkb(bytes(data))
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+def make_engine(settings: Settings) -> Engine:
+    url = settings.database_url
+    if url.startswith("sqlite"):
+        settings.var_dir.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, connect_args={"check_same_thread": False})
+
+        @event.listens_for(engine, "connect")
+        def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+            cursor = dbapi_conn.cursor()
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.close()
+
+        return engine
+    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+
+
+SessionFactory = Callable[[], Session]
+
+
+def make_session_factory(engine: Engine) -> sessionmaker[Session]:
+    return sessionmaker(bind=engine, expire_on_commit=False)
+
+
+AfterCommit = Callable[[], None]
+
+
+def after_commit(session: Session, action: AfterCommit) -> None:
+    """Run ``action`` once the session's transaction commits; dropped on rollback.
+
+    Jobs are enqueued this way so a worker never sees a row that is not committed yet.
+    """
+    session.info.setdefault("after_commit", []).append(action)
+
+
+@contextmanager
+def unit_of_work(factory: SessionFactory) -> Iterator[Session]:
+    """The one place that commits: services flush, this commits, then runs queued actions."""
+    session = factory()
+    try:
+        yield session
+        session.commit()
+        actions: list[AfterCommit] = session.info.pop("after_commit", [])
+        for action in actions:
+            action()
+    except BaseException:
+        session.rollback()
+        session.info.pop("after_commit", None)
+        raise
+    finally:
+        session.close()

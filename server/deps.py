@@ -1,0 +1,80 @@
+"""Request dependencies: the transaction, the runtime, and who is calling."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.orm import Session
+
+from accounts.models import User
+from accounts.service import API_KEY_PREFIX, USER_TOKEN_PREFIX, Role, Staff
+from accounts.service import staff_for_key, user_for_token
+from server.db import unit_of_work
+from server.errors import Forbidden, Unauthorized
+from server.runtime import Runtime
+
+
+def get_runtime(request: Request) -> Runtime:
+    runtime: Runtime = request.app.state.runtime
+    return runtime
+
+
+RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
+
+
+def get_session(runtime: RuntimeDep) -> Iterator[Session]:
+    """The request owns the transaction: services flush, this commits (or rolls back)."""
+    with unit_of_work(runtime.sessions) as session:
+        yield session
+
+
+# Function scope: commit before the response is sent, so a failed commit is an error answer.
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]
+
+_bearer = HTTPBearer(auto_error=False, description="`vu_…` user token or `vk_…` API key")
+
+
+def _credential(creds: HTTPAuthorizationCredentials | None) -> str:
+    if creds is None or not creds.credentials:
+        raise Unauthorized("missing bearer token: send 'Authorization: Bearer <token>'")
+    return creds.credentials
+
+
+def current_user(
+    session: SessionDep,
+    creds: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> User:
+    token = _credential(creds)
+    if token.startswith(API_KEY_PREFIX):
+        raise Forbidden("this endpoint is for app users; an API key cannot act as a user")
+    if not token.startswith(USER_TOKEN_PREFIX):
+        raise Unauthorized("malformed user token")
+    return user_for_token(session, token)
+
+
+def current_staff(
+    session: SessionDep,
+    creds: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Staff:
+    token = _credential(creds)
+    if token.startswith(USER_TOKEN_PREFIX):
+        raise Forbidden("this endpoint needs a staff API key, not a user token")
+    if not token.startswith(API_KEY_PREFIX):
+        raise Unauthorized("malformed API key")
+    return staff_for_key(session, token)
+
+
+CurrentUser = Annotated[User, Depends(current_user)]
+CurrentStaff = Annotated[Staff, Depends(current_staff)]
+
+
+def require_operator(staff: CurrentStaff) -> Staff:
+    if staff.role is not Role.OPERATOR:
+        raise Forbidden("this endpoint is for the operator")
+    return staff
+
+
+Operator = Annotated[Staff, Depends(require_operator)]

@@ -1,0 +1,49 @@
+"""The one place that turns errors into HTTP answers.
+
+Routers never raise HTTPException. Every error body is
+``{"error": <code>, "detail": <sentence naming the problem>}``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import IntegrityError
+
+from server.errors import DomainError
+
+
+def _location(loc: tuple[Any, ...] | list[Any]) -> str:
+    return ".".join(str(p) for p in loc if p not in ("body",)) or "body"
+
+
+def describe_validation(exc: RequestValidationError) -> tuple[str, list[dict[str, Any]]]:
+    problems = [
+        {"field": _location(e.get("loc", ())), "message": e.get("msg", ""), "type": e.get("type")}
+        for e in exc.errors()
+    ]
+    if any(p["type"] == "json_invalid" for p in problems):
+        return "the request body is not valid JSON", problems
+    detail = "; ".join(f"{p['field']}: {p['message']}" for p in problems[:5])
+    return detail, problems
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(DomainError)
+    async def _domain(_request: Request, exc: DomainError) -> JSONResponse:
+        return JSONResponse({"error": exc.code, "detail": exc.detail}, exc.status_code)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        detail, problems = describe_validation(exc)
+        body = {"error": "invalid_request", "detail": detail, "problems": problems}
+        return JSONResponse(body, 422)
+
+    @app.exception_handler(IntegrityError)
+    async def _integrity(_request: Request, _exc: IntegrityError) -> JSONResponse:
+        # A race past a service's own check: the database kept its invariants.
+        body = {"error": "conflict", "detail": "the write conflicts with existing data"}
+        return JSONResponse(body, 409)

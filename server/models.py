@@ -1,0 +1,29 @@
+"""Imports every domain's models so the metadata is complete (migrations, tests)."""
+
+from __future__ import annotations
+
+from accounts.models import ApiKey, Device, User, api_key_stores
+from geofence.models import Geofence
+from notifications.models import Delivery, Notification
+from offers.models import Offer, offer_geofences, offer_segments
+from preferences.models import ConsentRecord, Interest, Segment
+from server.db import Base
+from stores.models import Store
+
+__all__ = [
+    "ApiKey",
+    "Base",
+    "ConsentRecord",
+    "Delivery",
+    "Device",
+    "Geofence",
+    "Interest",
+    "Notification",
+    "Offer",
+    "Segment",
+    "Store",
+    "User",
+    "api_key_stores",
+    "offer_geofences",
+    "offer_segments",
+]

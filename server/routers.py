@@ -1,0 +1,25 @@
+"""Every API router, in the order the OpenAPI page shows them."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from accounts.api import router as accounts_router
+from geofence.api import me_router as locations_router
+from geofence.api import router as geofences_router
+from notifications.api import router as notifications_router
+from offers.api import router as offers_router
+from preferences.api import router as preferences_router
+from server.health import router as health_router
+from stores.api import router as stores_router
+
+ROUTERS: tuple[APIRouter, ...] = (
+    health_router,
+    accounts_router,
+    preferences_router,
+    locations_router,
+    notifications_router,
+    stores_router,
+    geofences_router,
+    offers_router,
+)

@@ -1,0 +1,84 @@
+"""The process-wide objects: engine, sessions, geofence index, presence, push sender.
+
+Built once per process (API server or Celery worker) from the one ``Settings``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import redis
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from geofence.core import GeofenceIndex, Screening
+from geofence.service import load_fences
+from geofence.sync import IndexSync
+from notifications.push import PushSender, make_sender
+from presence.store import MemoryPresenceStore, PresenceStore, RedisPresenceStore
+from server.config import Settings, get_settings
+from server.db import make_engine, make_session_factory
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    engine: Engine
+    sessions: sessionmaker[Session]
+    index: GeofenceIndex
+    presence: PresenceStore
+    redis: redis.Redis | None
+    push: PushSender
+    index_sync: IndexSync
+
+    @property
+    def screening(self) -> Screening:
+        s = self.settings
+        return Screening(s.max_accuracy_m, s.max_fix_age_s, s.exit_margin_m)
+
+    def load_index(self) -> None:
+        with self.sessions() as session:
+            self.index.replace_all(load_fences(session))
+
+    def close(self) -> None:
+        self.index_sync.stop()
+        if self.redis is not None:
+            self.redis.close()
+        self.engine.dispose()
+
+
+def build(settings: Settings) -> Runtime:
+    engine = make_engine(settings)
+    client = None if settings.redis_url is None else redis.Redis.from_url(settings.redis_url)
+    presence: PresenceStore = (
+        MemoryPresenceStore(settings.presence_ttl_s)
+        if client is None
+        else RedisPresenceStore(client, settings.presence_ttl_s)
+    )
+    push = make_sender(
+        credentials_path=settings.fcm_credentials,
+        project_id=settings.fcm_project_id,
+        outbox_path=settings.outbox_path,
+        fcm_url=settings.fcm_url,
+    )
+    sessions = make_session_factory(engine)
+    index = GeofenceIndex()
+    sync = IndexSync(index, sessions, client)
+    return Runtime(settings, engine, sessions, index, presence, client, push, sync)
+
+
+_current: Runtime | None = None
+
+
+def current() -> Runtime:
+    """This process's runtime; built from the environment on first use (Celery workers)."""
+    global _current
+    if _current is None:
+        _current = build(get_settings())
+        _current.load_index()
+    return _current
+
+
+def install(runtime: Runtime | None) -> None:
+    global _current
+    _current = runtime

@@ -1,0 +1,56 @@
+"""Stores: created by the operator, read by their own staff."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from accounts.service import Role, Staff
+from server.errors import Forbidden, NotFound
+from stores.models import Store
+
+
+def create_store(session: Session, *, staff: Staff, name: str, address: str | None) -> Store:
+    if staff.role is not Role.OPERATOR:
+        raise Forbidden("only the operator creates stores")
+    store = Store(name=name, address=address)
+    session.add(store)
+    session.flush()
+    return store
+
+
+def get_store(session: Session, *, staff: Staff, store_id: int) -> Store:
+    store = session.get(Store, store_id)
+    if store is None:
+        raise NotFound(f"no store {store_id}")
+    staff.require_store(store_id)
+    return store
+
+
+def list_stores(session: Session, *, staff: Staff, after: int, limit: int) -> list[Store]:
+    query = select(Store).where(Store.id > after).order_by(Store.id).limit(limit)
+    if staff.role is not Role.OPERATOR:
+        query = query.where(Store.id.in_(staff.store_ids))
+    return list(session.scalars(query))
+
+
+def update_store(
+    session: Session, *, staff: Staff, store_id: int, name: str | None, address: str | None
+) -> Store:
+    store = get_store(session, staff=staff, store_id=store_id)
+    if name is not None:
+        store.name = name
+    if address is not None:
+        store.address = address
+    session.flush()
+    return store
+
+
+def delete_store(session: Session, *, staff: Staff, store_id: int) -> None:
+    if staff.role is not Role.OPERATOR:
+        raise Forbidden("only the operator deletes stores")
+    store = session.get(Store, store_id)
+    if store is None:
+        raise NotFound(f"no store {store_id}")
+    session.delete(store)
+    session.flush()

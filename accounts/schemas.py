@@ -9,7 +9,8 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 class UserCreate(BaseModel):
     model_config = ConfigDict(
-        extra="forbid", json_schema_extra={"examples": [{"locale": "fr", "timezone": "Europe/Paris"}]}
+        extra="forbid",
+        json_schema_extra={"examples": [{"locale": "fr", "timezone": "Europe/Paris"}]},
     )
     locale: str = Field(default="en", pattern=r"^[a-z]{2}(-[A-Z]{2})?$")
     timezone: str = Field(default="UTC", description="IANA time zone, e.g. Europe/Paris.")

@@ -97,7 +97,9 @@ def register_device(session: Session, *, user: User, token: str, platform: str) 
 
 
 def list_devices(session: Session, *, user: User) -> list[Device]:
-    return list(session.scalars(select(Device).where(Device.user_id == user.id).order_by(Device.id)))
+    return list(
+        session.scalars(select(Device).where(Device.user_id == user.id).order_by(Device.id))
+    )
 
 
 def delete_device(session: Session, *, user: User, device_id: int) -> None:

@@ -90,7 +90,10 @@ def haversine_m(
     lat2: NDArray[np.float64] | float,
 ) -> NDArray[np.float64]:
     lon1, lat1, lon2, lat2 = (np.radians(v) for v in (lon1, lat1, lon2, lat2))
-    a = np.sin((lat2 - lat1) / 2) ** 2 + np.cos(lat1) * np.cos(lat2) * np.sin((lon2 - lon1) / 2) ** 2
+    a = (
+        np.sin((lat2 - lat1) / 2) ** 2
+        + np.cos(lat1) * np.cos(lat2) * np.sin((lon2 - lon1) / 2) ** 2
+    )
     return np.asarray(2 * EARTH_RADIUS_M * np.arcsin(np.sqrt(np.minimum(a, 1.0))))
 
 
@@ -175,7 +178,9 @@ class GeofenceIndex:
         self._base_pos = {int(i): n for n, i in enumerate(snapshot.ids)}
 
     def containing(
-        self, lons: Sequence[float] | NDArray[np.float64], lats: Sequence[float] | NDArray[np.float64]
+        self,
+        lons: Sequence[float] | NDArray[np.float64],
+        lats: Sequence[float] | NDArray[np.float64],
     ) -> list[list[Fence]]:
         """For each point, the fences it lies in."""
         base, overlay, hidden = self._base, self._overlay, self._hidden
@@ -239,7 +244,11 @@ def screen(fix: Fix, *, last_at: float, now: float, rules: Screening) -> Rejecti
 
 
 def observe(
-    fix: Fix, inside: Iterable[Fence], current: Iterable[str], index: GeofenceIndex, rules: Screening
+    fix: Fix,
+    inside: Iterable[Fence],
+    current: Iterable[str],
+    index: GeofenceIndex,
+    rules: Screening,
 ) -> Observation:
     """The observation a fix makes: fences it is in, and current ones within the band."""
     inside_zones = frozenset(f.zone for f in inside)

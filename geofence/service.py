@@ -169,7 +169,6 @@ def track_fixes(
     return Tracked(events, len(accepted), ignored)
 
 
-
 @dataclass(frozen=True, slots=True)
 class LocationOutcome:
     tracked: Tracked

@@ -30,7 +30,9 @@ def list_notifications(
 
 
 @router.get("/v1/me/notifications/{notification_id}", summary="One notification and why")
-def get_notification(notification_id: int, session: SessionDep, user: CurrentUser) -> NotificationOut:
+def get_notification(
+    notification_id: int, session: SessionDep, user: CurrentUser
+) -> NotificationOut:
     note = service.get_notification(session, user=user, notification_id=notification_id)
     return NotificationOut.of(note, user.locale)
 

@@ -85,5 +85,7 @@ def decide(
             if not matched or not offer.active_at(trig.at):
                 continue
             taken.add(offer.id)
-            decisions.append(Decision(offer.id, offer.store_id, trig.zone, trig.transition, matched))
+            decisions.append(
+                Decision(offer.id, offer.store_id, trig.zone, trig.transition, matched)
+            )
     return decisions

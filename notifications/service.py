@@ -165,7 +165,9 @@ def deliver(
     known = {d.token: d for d in note.deliveries}
     for device in session.scalars(select(Device).where(Device.user_id == note.user_id)):
         if device.token not in known:
-            known[device.token] = Delivery(notification=note, token=device.token)
+            known[device.token] = Delivery(
+                notification=note, token=device.token, status="pending", attempts=0
+            )
             session.add(known[device.token])
     todo = [d for d in known.values() if d.status in ("pending", "retry")]
     retry_after: float | None = None

@@ -17,7 +17,7 @@ MAX_BACKOFF_S = 3600.0
 def backoff_s(attempt: int, floor_s: float) -> float:
     """Exponential backoff with full jitter, never below what the server asked for."""
     ceiling = min(MAX_BACKOFF_S, BASE_BACKOFF_S * 2**attempt)
-    return max(floor_s, random.uniform(ceiling / 2, ceiling))  # noqa: S311 - jitter, not crypto
+    return max(floor_s, random.uniform(ceiling / 2, ceiling))
 
 
 @celery_app.task(bind=True, name="notifications.deliver", max_retries=None)

@@ -28,7 +28,9 @@ def list_offers(
     store_id: int, session: SessionDep, staff: CurrentStaff, after: After = 0, limit: Limit = 50
 ) -> Page[OfferOut]:
     rows = service.list_offers(session, staff=staff, store_id=store_id, after=after, limit=limit)
-    return Page(items=[OfferOut.of(r) for r in rows], next_after=next_cursor([r.id for r in rows], limit))
+    return Page(
+        items=[OfferOut.of(r) for r in rows], next_after=next_cursor([r.id for r in rows], limit)
+    )
 
 
 @router.get("/v1/offers/{offer_id}", summary="One offer")

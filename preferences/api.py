@@ -38,8 +38,10 @@ def _consent(session: SessionDep, user: User, policy: str) -> ConsentState:
     states = service.consent_states(session, user_id=user.id)
     return ConsentState(
         current_policy_version=policy,
-        purposes=[ConsentOut(purpose=s.purpose, granted=s.granted, policy_version=s.policy_version)
-                  for s in states],
+        purposes=[
+            ConsentOut(purpose=s.purpose, granted=s.granted, policy_version=s.policy_version)
+            for s in states
+        ],
     )
 
 

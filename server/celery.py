@@ -22,9 +22,9 @@ def configure(settings: Settings) -> None:
         "timezone": "UTC",
         "broker_connection_retry_on_startup": True,
     }
-    if settings.redis_url is None:
+    if settings.redis_url is None or settings.celery_eager:
         celery_app.conf.update(
-            broker_url="memory://",
+            broker_url=settings.redis_url or "memory://",
             task_always_eager=True,
             task_eager_propagates=True,
             **common,

@@ -38,6 +38,10 @@ class Settings(BaseSettings):
     presence_ttl_s: int = 30 * 60
     max_batch: int = 100
 
+    celery_eager: bool = Field(
+        default=False, description="Run tasks in-process even with Redis (tests, debugging)."
+    )
+
     # Delivery.
     push_max_retries: int = 5
     policy_version: str = "2026-11"

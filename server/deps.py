@@ -10,8 +10,14 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
 from accounts.models import User
-from accounts.service import API_KEY_PREFIX, USER_TOKEN_PREFIX, Role, Staff
-from accounts.service import staff_for_key, user_for_token
+from accounts.service import (
+    API_KEY_PREFIX,
+    USER_TOKEN_PREFIX,
+    Role,
+    Staff,
+    staff_for_key,
+    user_for_token,
+)
 from server.db import unit_of_work
 from server.errors import Forbidden, Unauthorized
 from server.runtime import Runtime

@@ -1,0 +1,117 @@
+"""Test fixtures on real services: PostgreSQL/PostGIS, Redis, and the FCM HTTP stand-in.
+
+``make test`` creates a throwaway database and picks a Redis db, and passes them in
+``VICINITY_TEST_DATABASE_URL`` and ``VICINITY_TEST_REDIS_URL``. Each test starts from
+empty tables (the seeded taxonomy kept) and an empty Redis db.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import redis
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine, text
+from sqlalchemy.orm import Session, sessionmaker
+
+from preferences.service import seed_taxonomy
+from server.app import create_app
+from server.config import Settings
+from server.db import make_engine, make_session_factory, unit_of_work
+from server.migrate import upgrade
+from server.models import Base
+from tests.fcm_standin import FcmStandIn
+
+KEEP = {"segments", "spatial_ref_sys", "alembic_version"}
+
+
+def _required(name: str) -> str:
+    value = os.environ.get(name)
+    if not value:
+        pytest.exit(f"{name} is not set: run the suite with `make test`", returncode=2)
+    return value
+
+
+@pytest.fixture(scope="session")
+def database_url() -> str:
+    return _required("VICINITY_TEST_DATABASE_URL")
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> str:
+    return _required("VICINITY_TEST_REDIS_URL")
+
+
+@pytest.fixture(scope="session")
+def _fcm_standin_server() -> Iterator[FcmStandIn]:
+    with FcmStandIn() as standin:
+        yield standin
+
+
+@pytest.fixture
+def fcm_standin(_fcm_standin_server: FcmStandIn) -> FcmStandIn:
+    """The session's FCM stand-in, emptied and without programmed failures."""
+    _fcm_standin_server.reset()
+    return _fcm_standin_server
+
+
+@pytest.fixture(scope="session")
+def migrated_engine(
+    database_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Engine]:
+    settings = Settings(database_url=database_url, var_dir=tmp_path_factory.mktemp("var"))
+    engine = make_engine(settings)
+    upgrade(engine)
+    with unit_of_work(make_session_factory(engine)) as session:
+        seed_taxonomy(session)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def clean_db(migrated_engine: Engine) -> Engine:
+    tables = [t.name for t in Base.metadata.sorted_tables if t.name not in KEEP]
+    with migrated_engine.begin() as conn:
+        conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+    return migrated_engine
+
+
+@pytest.fixture
+def redis_client(redis_url: str) -> Iterator[redis.Redis]:
+    client = redis.Redis.from_url(redis_url)
+    client.flushdb()
+    yield client
+    client.close()
+
+
+@pytest.fixture
+def settings(
+    database_url: str,
+    redis_url: str,
+    tmp_path: Path,
+    clean_db: Engine,
+    redis_client: redis.Redis,
+    fcm_standin: FcmStandIn,
+) -> Settings:
+    return Settings(
+        database_url=database_url,
+        redis_url=redis_url,
+        var_dir=tmp_path,
+        fcm_url=fcm_standin.url,
+        fcm_project_id="vicinity-test",
+        celery_eager=True,
+    )
+
+
+@pytest.fixture
+def client(settings: Settings) -> Iterator[TestClient]:
+    with TestClient(create_app(settings)) as test_client:
+        yield test_client
+
+
+@pytest.fixture
+def sessions(clean_db: Engine) -> sessionmaker[Session]:
+    return make_session_factory(clean_db)

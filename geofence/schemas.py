@@ -54,8 +54,11 @@ class GeofenceFeatureIn(BaseModel):
     @model_validator(mode="before")
     @classmethod
     def _needs_geometry(cls, data: Any) -> Any:
-        if isinstance(data, dict) and data.get("geometry") is None:
-            raise ValueError("a geofence Feature needs a geometry")
+        if isinstance(data, dict):
+            if data.get("type") != "Feature":
+                raise ValueError(f"expected a GeoJSON Feature, got type {data.get('type')!r}")
+            if data.get("geometry") is None:
+                raise ValueError("a geofence Feature needs a geometry")
         return data
 
     def geometry_dict(self) -> dict[str, Any]:

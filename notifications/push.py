@@ -246,14 +246,22 @@ def make_sender(
     project_id: str | None,
     outbox_path: Path,
     fcm_url: str | None = None,
+    http_retries: int = 2,
 ) -> PushSender:
     """FCM when credentials (or a stand-in URL) are configured, else the local outbox."""
     if credentials_path is not None:
-        return FcmSender(project_id=project_id, credentials_path=credentials_path, fcm_url=fcm_url)
+        return FcmSender(
+            project_id=project_id,
+            credentials_path=credentials_path,
+            fcm_url=fcm_url,
+            http_retries=http_retries,
+        )
     if fcm_url is not None:
         # A local stand-in takes no OAuth token.
         anonymous: Credentials = AnonymousCredentials()  # type: ignore[no-untyped-call]
-        return FcmSender(project_id=project_id, fcm_url=fcm_url, credentials=anonymous)
+        return FcmSender(
+            project_id=project_id, fcm_url=fcm_url, credentials=anonymous, http_retries=http_retries
+        )
     return OutboxSender(outbox_path)
 
 

@@ -43,7 +43,10 @@ class Settings(BaseSettings):
     )
 
     # Delivery.
-    push_max_retries: int = 5
+    push_max_retries: int = Field(default=5, description="Attempts per device before giving up.")
+    fcm_http_retries: int = Field(
+        default=2, description="In-request retries of FCM 500/503 by the HTTP client."
+    )
     policy_version: str = "2026-11"
 
     @property

@@ -60,6 +60,7 @@ def build(settings: Settings) -> Runtime:
         project_id=settings.fcm_project_id,
         outbox_path=settings.outbox_path,
         fcm_url=settings.fcm_url,
+        http_retries=settings.fcm_http_retries,
     )
     sessions = make_session_factory(engine)
     index = GeofenceIndex()

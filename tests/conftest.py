@@ -103,6 +103,7 @@ def settings(
         fcm_url=fcm_standin.url,
         fcm_project_id="vicinity-test",
         celery_eager=True,
+        fcm_http_retries=0,
     )
 
 

@@ -9,7 +9,7 @@ from shapely.geometry import mapping
 
 from geofence.models import Geofence
 
-SHOP_POLYGON = {
+SHOP_POLYGON: dict[str, Any] = {
     "type": "Feature",
     "geometry": {
         "type": "Polygon",
@@ -25,7 +25,7 @@ SHOP_POLYGON = {
     },
     "properties": {"name": "Front door", "dwell_s": 300},
 }
-SHOP_CIRCLE = {
+SHOP_CIRCLE: dict[str, Any] = {
     "type": "Feature",
     "geometry": {"type": "Point", "coordinates": [2.3522, 48.8566]},
     "properties": {"name": "Around the shop", "radius_m": 80, "dwell_s": 120},

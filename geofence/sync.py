@@ -50,7 +50,7 @@ class IndexSync:
     def start(self) -> None:
         if self._redis is None:
             return
-        pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
+        pubsub = self._redis.pubsub(ignore_subscribe_messages=True)  # type: ignore[no-untyped-call]
         pubsub.subscribe(CHANNEL)
         self._thread = threading.Thread(target=self._listen, args=(pubsub,), daemon=True)
         self._thread.start()

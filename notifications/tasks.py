@@ -20,7 +20,7 @@ def backoff_s(attempt: int, floor_s: float) -> float:
     return max(floor_s, random.uniform(ceiling / 2, ceiling))
 
 
-@celery_app.task(bind=True, name="notifications.deliver", max_retries=None)
+@celery_app.task(bind=True, name="notifications.deliver", max_retries=None)  # type: ignore[untyped-decorator]
 def deliver_notification(self: Any, notification_id: int) -> Any:
     rt = current()
     with unit_of_work(rt.sessions) as session:

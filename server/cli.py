@@ -54,7 +54,8 @@ def _prepare(demo: bool, host: str = "127.0.0.1", port: int = 8000) -> None:
             title="Vicinity demo",
         )
     )
-    fix = f'{{"lat":{lat:.6f},"lon":{lon:.6f},"accuracy_m":10,"recorded_at":"\'$(date -u +%FT%TZ)\'"}}'
+    now = "'$(date -u +%FT%TZ)'"
+    fix = f'{{"lat":{lat:.6f},"lon":{lon:.6f},"accuracy_m":10,"recorded_at":"{now}"}}'
     console.print("Walk the shopper into the store, then read the outbox:", style="bold")
     console.print(
         f"curl -s -X POST {base}/v1/me/locations -H 'Authorization: Bearer {access.user_token}' "
@@ -107,3 +108,7 @@ def create_key(
     engine.dispose()
     console.print(f"[green]✓[/] key {key_id} ({role.value}) for {name}:")
     console.print(secret, highlight=False)
+
+
+if __name__ == "__main__":
+    app()

@@ -14,7 +14,7 @@ class Settings(BaseSettings):
 
     database_url: str = Field(
         default="sqlite:///var/vicinity.db",
-        description="SQLAlchemy URL. sqlite:/// = embedded default; postgresql+psycopg:// = PostGIS.",
+        description="sqlite:///… = embedded default; postgresql+psycopg://… = PostGIS.",
     )
     redis_url: str | None = Field(
         default=None,

@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field
 T = TypeVar("T")
 
 After = Annotated[int, Query(ge=0, description="Return items with an id above this cursor.")]
-Limit = Annotated[int, Query(ge=1, le=200, description="Page size (1–200).")]
+Limit = Annotated[int, Query(ge=1, le=200, description="Page size (1 to 200).")]
 
 
 class Page(BaseModel, Generic[T]):

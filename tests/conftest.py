@@ -92,8 +92,8 @@ def settings(
     database_url: str,
     redis_url: str,
     tmp_path: Path,
-    clean_db: Engine,
-    redis_client: redis.Redis,
+    clean_db: Engine,  # noqa: ARG001 - requested for its clean tables
+    redis_client: redis.Redis,  # noqa: ARG001 - requested for its flushed db
     fcm_standin: FcmStandIn,
 ) -> Settings:
     return Settings(

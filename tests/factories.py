@@ -23,7 +23,9 @@ def auth(token: str) -> dict[str, str]:
 
 def api_key(sessions: sessionmaker[Session], role: Role, store_ids: list[int] | None = None) -> str:
     with unit_of_work(sessions) as session:
-        _, secret = create_api_key(session, name=f"test {role}", role=role, store_ids=store_ids or [])
+        _, secret = create_api_key(
+            session, name=f"test {role}", role=role, store_ids=store_ids or []
+        )
     return secret
 
 
@@ -95,7 +97,12 @@ def new_shopper(
 
 
 def set_consent(
-    client: TestClient, settings: Settings, token: str, *, granted: bool, purpose: str = "location_offers"
+    client: TestClient,
+    settings: Settings,
+    token: str,
+    *,
+    granted: bool,
+    purpose: str = "location_offers",
 ) -> None:
     body = {"purposes": {purpose: granted}, "policy_version": settings.policy_version}
     r = client.put("/v1/me/consent", json=body, headers=auth(token))

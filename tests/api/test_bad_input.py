@@ -13,7 +13,10 @@ from accounts.service import Role
 from server.config import Settings
 from tests.factories import PARIS, api_key, auth, feature, fix, new_shopper, new_store, square
 
-BOWTIE = {"type": "Polygon", "coordinates": [[[2.34, 48.86], [2.35, 48.87], [2.35, 48.86], [2.34, 48.87], [2.34, 48.86]]]}
+BOWTIE = {
+    "type": "Polygon",
+    "coordinates": [[[2.34, 48.86], [2.35, 48.87], [2.35, 48.86], [2.34, 48.87], [2.34, 48.86]]],
+}
 
 
 @pytest.fixture
@@ -32,13 +35,29 @@ def _fences(client: TestClient, store: tuple[int, str]) -> list[Any]:
     ("body", "status", "needle"),
     [
         (feature(BOWTIE), 422, "Self-intersection"),
-        (feature({"type": "Point", "coordinates": [2.35, 200.0]}, radius_m=50), 422, "latitude 200"),
+        (
+            feature({"type": "Point", "coordinates": [2.35, 200.0]}, radius_m=50),
+            422,
+            "latitude 200",
+        ),
         (feature({"type": "Point", "coordinates": [48.86, 120.0]}, radius_m=50), 422, "swapped"),
         (feature({"type": "Point", "coordinates": [2.35, 48.86]}), 422, "radius_m"),
-        (feature({"type": "Point", "coordinates": [2.35, 48.86]}, radius_m=50_000), 422, "radius_m"),
-        (feature({"type": "Polygon", "coordinates": [[[2.3, 48.8], [2.4, 48.8]]]}), 422, "coordinates"),
+        (
+            feature({"type": "Point", "coordinates": [2.35, 48.86]}, radius_m=50_000),
+            422,
+            "radius_m",
+        ),
+        (
+            feature({"type": "Polygon", "coordinates": [[[2.3, 48.8], [2.4, 48.8]]]}),
+            422,
+            "coordinates",
+        ),
         (feature(square(*PARIS, 10_000.0)), 422, "km²"),
-        (feature({"type": "LineString", "coordinates": [[2.3, 48.8], [2.4, 48.8]]}), 422, "geometry"),
+        (
+            feature({"type": "LineString", "coordinates": [[2.3, 48.8], [2.4, 48.8]]}),
+            422,
+            "geometry",
+        ),
         ({"type": "Feature", "geometry": None, "properties": {"name": "x"}}, 422, "geometry"),
         ({"type": "FeatureCollection", "features": []}, 422, "type"),
     ],
@@ -54,7 +73,9 @@ def test_bad_geofences_are_refused_and_nothing_is_stored(
 
 def test_a_bad_redraw_keeps_the_old_shape(client: TestClient, store: tuple[int, str]) -> None:
     good = client.post(
-        f"/v1/stores/{store[0]}/geofences", json=feature(square(*PARIS, 40.0)), headers=auth(store[1])
+        f"/v1/stores/{store[0]}/geofences",
+        json=feature(square(*PARIS, 40.0)),
+        headers=auth(store[1]),
     ).json()
     r = client.put(f"/v1/geofences/{good['id']}", json=feature(BOWTIE), headers=auth(store[1]))
     assert r.status_code == 422
@@ -84,7 +105,9 @@ def test_unknown_segment_in_offer_and_interests(
     assert client.get(f"/v1/stores/{store[0]}/offers", headers=auth(store[1])).json()["items"] == []
 
     token = new_shopper(client, settings, interests=["fashion"])
-    r = client.put("/v1/me/interests", json={"segments": ["sport", "astrology"]}, headers=auth(token))
+    r = client.put(
+        "/v1/me/interests", json={"segments": ["sport", "astrology"]}, headers=auth(token)
+    )
     assert r.status_code == 422
     kept = client.get("/v1/me/interests", headers=auth(token)).json()["segments"]
     assert kept == ["fashion"]
@@ -179,5 +202,7 @@ def test_consent_needs_the_current_policy_and_known_purposes(
 def test_unknown_ids_are_404(client: TestClient, store: tuple[int, str]) -> None:
     assert client.get("/v1/geofences/999", headers=auth(store[1])).status_code == 404
     assert client.get("/v1/offers/999", headers=auth(store[1])).status_code == 404
-    r = client.post("/v1/stores/999/geofences", json=feature(square(*PARIS, 40.0)), headers=auth(store[1]))
+    r = client.post(
+        "/v1/stores/999/geofences", json=feature(square(*PARIS, 40.0)), headers=auth(store[1])
+    )
     assert r.status_code == 404

@@ -26,8 +26,12 @@ def _two_stores(
     operator = api_key(sessions, Role.OPERATOR)
     mine = new_store(client, operator, "Mine")
     theirs = new_store(client, operator, "Theirs")
-    return operator, mine, api_key(sessions, Role.STORE, [mine]), theirs, api_key(
-        sessions, Role.STORE, [theirs]
+    return (
+        operator,
+        mine,
+        api_key(sessions, Role.STORE, [mine]),
+        theirs,
+        api_key(sessions, Role.STORE, [theirs]),
     )
 
 

@@ -38,7 +38,9 @@ def _fashion_store(client: TestClient, sessions: sessionmaker[Session]) -> tuple
 def _walk(client: TestClient, token: str, now: datetime | None = None) -> dict[str, object]:
     # From 100 m west of the shop's centre to its middle, in 10 m steps.
     start = offset(*PARIS, -100.0, 0.0)
-    r = client.post("/v1/me/locations", json={"fixes": walk_in(start, 11, 10.0, now)}, headers=auth(token))
+    r = client.post(
+        "/v1/me/locations", json={"fixes": walk_in(start, 11, 10.0, now)}, headers=auth(token)
+    )
     assert r.status_code == 200, r.text
     body: dict[str, object] = r.json()
     return body
@@ -124,7 +126,11 @@ def test_withdrawn_consent_stops_pushes_at_once(
         new_offer(client, staff, store_id, ["fashion"])
     token = new_shopper(client, settings, interests=["fashion"])
     now = datetime.now(UTC)
-    client.post("/v1/me/locations", json={"fixes": [fix(*PARIS, now - timedelta(seconds=60))]}, headers=auth(token))
+    client.post(
+        "/v1/me/locations",
+        json={"fixes": [fix(*PARIS, now - timedelta(seconds=60))]},
+        headers=auth(token),
+    )
     fcm_standin.wait_for(1, timeout=10)
 
     set_consent(client, settings, token, granted=False)

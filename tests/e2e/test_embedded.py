@@ -1,0 +1,91 @@
+"""The embedded default, as `make run` starts it: SQLite file, no Redis, outbox pushes."""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+import pytest
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+def embedded(tmp_path: Path) -> Iterator[tuple[str, str, str, str]]:
+    port = _free_port()
+    env = {
+        k: v for k, v in os.environ.items() if not k.startswith(("VICINITY_", "GOOGLE_APPLICATION"))
+    }
+    env.update(VICINITY_VAR_DIR=str(tmp_path), VICINITY_DATABASE_URL=f"sqlite:///{tmp_path}/v.db")
+    env["COLUMNS"] = "400"
+    log = tmp_path / "serve.log"
+    with log.open("w") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "server.cli", "serve", "--demo", "--port", str(port)],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env=env,
+        )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(f"{base}/health", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert proc.poll() is None, log.read_text()
+            assert time.monotonic() < deadline, log.read_text()
+            time.sleep(0.2)
+        text = log.read_text()
+        user = re.search(r"vu_[\w-]+", text)
+        operator = re.search(r"Operator key:\s+(vk_[\w-]+)", text)
+        inside = re.search(r'"lat":([\d.]+),"lon":([\d.]+)', text)
+        assert user, text
+        assert operator, text
+        assert inside, text
+        yield base, user.group(0), operator.group(1), f"{inside.group(1)},{inside.group(2)}"
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+def test_make_run_serves_the_demo_and_pushes_to_the_outbox(
+    embedded: tuple[str, str, str, str],
+) -> None:
+    base, user, operator, inside = embedded
+    health = httpx.get(f"{base}/health").json()
+    assert health["database"] == "sqlite"
+    assert health["redis"] == "embedded"
+    assert health["push"] == "outbox"
+    assert health["geofences_indexed"] > 0
+
+    lat, lon = (float(v) for v in inside.split(","))
+    fixes = [
+        {"lat": lat, "lon": lon, "accuracy_m": 10, "recorded_at": datetime.now(UTC).isoformat()}
+    ]
+    r = httpx.post(
+        f"{base}/v1/me/locations",
+        json={"fixes": fixes},
+        headers={"Authorization": f"Bearer {user}"},
+    )
+    assert r.status_code == 200, r.text
+    assert r.json()["notifications"], r.text
+
+    outbox = httpx.get(f"{base}/v1/outbox", headers={"Authorization": f"Bearer {operator}"}).json()
+    assert len(outbox) == 1
+    assert outbox[0]["collapse_key"].startswith("offer-")
+    assert httpx.get(f"{base}/docs").status_code == 200

@@ -1,0 +1,17 @@
+FROM python:3.11-slim
+WORKDIR /app
+COPY pyproject.toml README.md ./
+COPY server server
+COPY accounts accounts
+COPY stores stores
+COPY geofence geofence
+COPY offers offers
+COPY preferences preferences
+COPY presence presence
+COPY notifications notifications
+COPY beacons beacons
+COPY demo demo
+RUN pip install --no-cache-dir .
+ENV VICINITY_VAR_DIR=/var/lib/vicinity
+EXPOSE 8000
+CMD ["sh", "-c", "vicinity migrate && uvicorn server.app:create_app --factory --host 0.0.0.0 --port 8000 --workers 2"]

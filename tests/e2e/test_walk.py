@@ -142,3 +142,31 @@ def test_withdrawn_consent_stops_pushes_at_once(
     assert r.json()["events"][-1]["transition"] == "enter"
     assert r.json()["notifications"] == []
     assert fcm_standin.requests_count == 1
+
+
+def test_dwell_offer_fires_only_after_the_dwell_time(
+    client: TestClient, sessions: sessionmaker[Session], settings: Settings, fcm_standin: FcmStandIn
+) -> None:
+    operator = api_key(sessions, Role.OPERATOR)
+    store_id = new_store(client, operator)
+    staff = api_key(sessions, Role.STORE, [store_id])
+    new_geofence(client, staff, store_id, square(*PARIS, 40.0), dwell_s=120)
+    new_offer(client, staff, store_id, ["fashion"], trigger="dwell", title="Stay for coffee")
+    token = new_shopper(client, settings, interests=["fashion"])
+    start = datetime.now(UTC) - timedelta(seconds=300)
+
+    def at(seconds: int) -> list[str]:
+        r = client.post(
+            "/v1/me/locations",
+            json={"fixes": [fix(*PARIS, start + timedelta(seconds=seconds))]},
+            headers=auth(token),
+        )
+        return [e["transition"] for e in r.json()["events"]]
+
+    assert at(0) == ["enter"]
+    assert at(60) == []
+    assert fcm_standin.requests_count == 0
+    assert at(130) == ["dwell"]
+    fcm_standin.wait_for(1, timeout=10)
+    assert fcm_standin.messages[0]["notification"]["title"] == "Stay for coffee"
+    assert at(200) == []

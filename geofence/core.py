@@ -17,14 +17,17 @@ Screening (what a fix must be to count), from traccar and Radar's field experien
 Hysteresis: once in a fence, a user stays in it until a fix lies outside by more than
 ``max(accuracy_m, exit_margin_m)``, so GPS jitter at a border does not flap.
 
-The index is an immutable snapshot (an STRtree over every fence) plus a small overlay of
-fences changed since; a query checks both, and a rebuild folds the overlay in once it
-grows. Batches of fixes are answered with vectorised Shapely and NumPy calls: the
-per-fix Python work is a few list operations.
+The index is an immutable snapshot (one STRtree over the polygons, one over the circles'
+boxes) plus a small overlay of fences changed since, indexed the same way; a rebuild
+folds the overlay in once it grows. A query reads both through one reference, so an edit
+never shows it half done. Batches of fixes are answered with vectorised Shapely and
+NumPy calls, circles by comparing the haversine term ``a`` with ``sin²(r / 2R)`` (the
+same test as ``d <= r`` without the arcsin); the Python work is one list slice per fix.
 """
 
 from __future__ import annotations
 
+import itertools
 import math
 import threading
 from collections.abc import Iterable, Sequence
@@ -97,38 +100,90 @@ def haversine_m(
     return np.asarray(2 * EARTH_RADIUS_M * np.arcsin(np.sqrt(np.minimum(a, 1.0))))
 
 
+def _haversine_limit(radius_m: NDArray[np.float64]) -> NDArray[np.float64]:
+    """The haversine term ``a`` at distance ``radius_m``: d <= r exactly when a <= this."""
+    return np.asarray(np.sin(radius_m / (2 * EARTH_RADIUS_M)) ** 2)
+
+
+class _Batch:
+    """A batch of points, with what every snapshot's test needs computed once."""
+
+    def __init__(self, lons: NDArray[np.float64], lats: NDArray[np.float64]) -> None:
+        self.size = len(lons)
+        # One (n, 2) array: shapely.points(x, y) broadcasts first, which costs µs per call.
+        self.points = np.asarray(shapely.points(np.column_stack((lons, lats))))
+        self.lon_rad = np.radians(lons)
+        self.lat_rad = np.radians(lats)
+        self.cos_lat = np.cos(self.lat_rad)
+
+
 class _Snapshot:
-    """An immutable STRtree over a list of fences, answering batches of points."""
+    """Immutable STRtrees over a list of fences (circles and polygons apart), for batches."""
 
     def __init__(self, fences: Sequence[Fence]) -> None:
         self.fences = list(fences)
-        self.ids = np.array([f.id for f in self.fences], dtype=np.int64)
-        self.is_circle = np.array([f.radius_m is not None for f in self.fences], dtype=bool)
-        self.geoms = np.array([f.geometry for f in self.fences], dtype=object)
-        self.radius = np.array([f.radius_m or 0.0 for f in self.fences], dtype=np.float64)
-        cx = [f.geometry.x if f.radius_m is not None else 0.0 for f in self.fences]  # type: ignore[attr-defined]
-        cy = [f.geometry.y if f.radius_m is not None else 0.0 for f in self.fences]  # type: ignore[attr-defined]
-        self.cx = np.array(cx, dtype=np.float64)
-        self.cy = np.array(cy, dtype=np.float64)
-        self.tree = shapely.STRtree([f.envelope() for f in self.fences])
-        for g in self.geoms:
-            shapely.prepare(g)
+        self.objects = np.empty(len(self.fences), dtype=object)
+        self.objects[:] = self.fences
+        self.position = {f.id: n for n, f in enumerate(self.fences)}
+        is_circle = np.array([f.radius_m is not None for f in self.fences], dtype=bool)
+        self.circle_at = np.flatnonzero(is_circle)
+        self.polygon_at = np.flatnonzero(~is_circle)
+        circles = [self.fences[n] for n in self.circle_at.tolist()]
+        centres = shapely.get_coordinates([f.geometry for f in circles]).reshape(-1, 2)
+        self.circle_lon = np.radians(centres[:, 0])
+        self.circle_lat = np.radians(centres[:, 1])
+        self.circle_cos_lat = np.cos(self.circle_lat)
+        radius = np.array([f.radius_m for f in circles], dtype=np.float64)
+        self.circle_limit = _haversine_limit(radius)
+        self.circle_tree = shapely.STRtree([f.envelope() for f in circles])
+        self.polygons = np.empty(len(self.polygon_at), dtype=object)
+        self.polygons[:] = [self.fences[n].geometry for n in self.polygon_at.tolist()]
+        shapely.prepare(self.polygons)
+        self.polygon_tree = shapely.STRtree(self.polygons)
 
-    def hits(
-        self, points: NDArray[np.object_], lons: NDArray[np.float64], lats: NDArray[np.float64]
-    ) -> tuple[NDArray[np.intp], NDArray[np.intp]]:
-        """(point index, fence position) pairs where the point is in the fence."""
-        if not self.fences or len(points) == 0:
+    def hits(self, batch: _Batch) -> tuple[NDArray[np.intp], NDArray[np.intp]]:
+        """(point index, fence position) pairs where the point is in the fence, by point."""
+        if not self.fences or batch.size == 0:
             empty = np.empty(0, dtype=np.intp)
             return empty, empty
-        pi, fi = self.tree.query(points)
-        circle = self.is_circle[fi]
-        keep = np.empty(len(fi), dtype=bool)
-        ci, cf = pi[circle], fi[circle]
-        keep[circle] = haversine_m(lons[ci], lats[ci], self.cx[cf], self.cy[cf]) <= self.radius[cf]
-        poly = ~circle
-        keep[poly] = shapely.intersects(self.geoms[fi[poly]], points[pi[poly]])
-        return pi[keep], fi[keep]
+        # Circles: the haversine formula, compared before its arcsin and square root.
+        pi, ci = self.circle_tree.query(batch.points)
+        sin_dlat = np.sin((batch.lat_rad[pi] - self.circle_lat[ci]) * 0.5)
+        sin_dlon = np.sin((batch.lon_rad[pi] - self.circle_lon[ci]) * 0.5)
+        a = sin_dlat * sin_dlat + batch.cos_lat[pi] * self.circle_cos_lat[ci] * sin_dlon * sin_dlon
+        in_circle = a <= self.circle_limit[ci]
+        # Polygons: the prepared geometries answer faster than a predicate inside the query.
+        qi, gi = self.polygon_tree.query(batch.points)
+        in_polygon = shapely.intersects(self.polygons[gi], batch.points[qi])
+        pi = np.concatenate([pi[in_circle], qi[in_polygon]])
+        fi = np.concatenate([self.circle_at[ci[in_circle]], self.polygon_at[gi[in_polygon]]])
+        order = np.argsort(pi, kind="stable")
+        return pi[order], fi[order]
+
+
+@dataclass(frozen=True, slots=True)
+class _View:
+    """Everything a query reads, replaced in one assignment: no reader sees half an edit."""
+
+    base: _Snapshot
+    overlay: dict[int, Fence]  # fences upserted since ``base`` was built
+    extra: _Snapshot  # the overlay, indexed
+    hidden: frozenset[int]  # ids whose ``base`` version no longer counts
+    shown: NDArray[np.bool_] | None  # per ``base`` position; None when nothing is hidden
+    size: int
+
+
+def _view(base: _Snapshot, overlay: dict[int, Fence], hidden: frozenset[int]) -> _View:
+    if len(overlay) >= OVERLAY_LIMIT:
+        base = _Snapshot([f for f in base.fences if f.id not in hidden] + list(overlay.values()))
+        overlay, hidden = {}, frozenset()
+    shown = None
+    gone = [base.position[i] for i in hidden if i in base.position]
+    if gone:
+        shown = np.ones(len(base.fences), dtype=bool)
+        shown[gone] = False
+    size = len(base.position) - len(gone) + len(overlay)
+    return _View(base, overlay, _Snapshot(list(overlay.values())), hidden, shown, size)
 
 
 class GeofenceIndex:
@@ -136,46 +191,36 @@ class GeofenceIndex:
 
     def __init__(self, fences: Iterable[Fence] = ()) -> None:
         self._lock = threading.Lock()
-        self._base = _Snapshot(list(fences))
-        self._base_pos = {int(i): n for n, i in enumerate(self._base.ids)}
-        self._overlay: dict[int, Fence] = {}
-        self._hidden: frozenset[int] = frozenset()
+        self._view = _view(_Snapshot(list(fences)), {}, frozenset())
 
     def __len__(self) -> int:
-        return len(self._base_pos.keys() - self._hidden) + len(self._overlay)
+        return self._view.size
 
     def get(self, fence_id: int) -> Fence | None:
-        if fence_id in self._overlay:
-            return self._overlay[fence_id]
-        if fence_id in self._hidden or fence_id not in self._base_pos:
+        view = self._view
+        if fence_id in view.overlay:
+            return view.overlay[fence_id]
+        position = view.base.position.get(fence_id)
+        if position is None or fence_id in view.hidden:
             return None
-        return self._base.fences[self._base_pos[fence_id]]
+        return view.base.fences[position]
 
     def upsert(self, fence: Fence) -> None:
         with self._lock:
-            self._overlay = {**self._overlay, fence.id: fence}
-            self._hidden = self._hidden | {fence.id}
-            self._maybe_rebuild()
+            view = self._view
+            overlay = {**view.overlay, fence.id: fence}
+            self._view = _view(view.base, overlay, view.hidden | {fence.id})
 
     def remove(self, fence_id: int) -> None:
         with self._lock:
-            self._overlay = {k: v for k, v in self._overlay.items() if k != fence_id}
-            self._hidden = self._hidden | {fence_id}
-            self._maybe_rebuild()
+            view = self._view
+            overlay = {k: v for k, v in view.overlay.items() if k != fence_id}
+            self._view = _view(view.base, overlay, view.hidden | {fence_id})
 
     def replace_all(self, fences: Iterable[Fence]) -> None:
-        snapshot = _Snapshot(list(fences))
+        view = _view(_Snapshot(list(fences)), {}, frozenset())
         with self._lock:
-            self._base, self._overlay, self._hidden = snapshot, {}, frozenset()
-            self._base_pos = {int(i): n for n, i in enumerate(snapshot.ids)}
-
-    def _maybe_rebuild(self) -> None:
-        if len(self._overlay) < OVERLAY_LIMIT:
-            return
-        kept = [f for f in self._base.fences if f.id not in self._hidden]
-        snapshot = _Snapshot(kept + list(self._overlay.values()))
-        self._base, self._overlay, self._hidden = snapshot, {}, frozenset()
-        self._base_pos = {int(i): n for n, i in enumerate(snapshot.ids)}
+            self._view = view
 
     def containing(
         self,
@@ -183,33 +228,23 @@ class GeofenceIndex:
         lats: Sequence[float] | NDArray[np.float64],
     ) -> list[list[Fence]]:
         """For each point, the fences it lies in."""
-        base, overlay, hidden = self._base, self._overlay, self._hidden
-        lon_arr = np.asarray(lons, dtype=np.float64)
-        lat_arr = np.asarray(lats, dtype=np.float64)
-        points = shapely.points(lon_arr, lat_arr)
-        out: list[list[Fence]] = [[] for _ in range(len(lon_arr))]
-        pi, fi = base.hits(points, lon_arr, lat_arr)
-        fences = base.fences
-        if hidden:
-            for p, f in zip(pi.tolist(), fi.tolist(), strict=True):
-                if fences[f].id not in hidden:
-                    out[p].append(fences[f])
-        else:
-            for p, f in zip(pi.tolist(), fi.tolist(), strict=True):
-                out[p].append(fences[f])
-        for fence in overlay.values():
-            for p in np.flatnonzero(_contains(fence, points, lon_arr, lat_arr)).tolist():
-                out[p].append(fence)
-        return out
-
-
-def _contains(
-    fence: Fence, points: NDArray[np.object_], lons: NDArray[np.float64], lats: NDArray[np.float64]
-) -> NDArray[np.bool_]:
-    if fence.radius_m is not None:
-        assert isinstance(fence.geometry, Point)
-        return haversine_m(lons, lats, fence.geometry.x, fence.geometry.y) <= fence.radius_m
-    return np.asarray(shapely.intersects(fence.geometry, points), dtype=bool)
+        view = self._view
+        batch = _Batch(np.asarray(lons, dtype=np.float64), np.asarray(lats, dtype=np.float64))
+        pi, fi = view.base.hits(batch)
+        if view.shown is not None:
+            shown = view.shown[fi]
+            pi, fi = pi[shown], fi[shown]
+        found = view.base.objects[fi]
+        if view.overlay:
+            qi, gi = view.extra.hits(batch)
+            pi = np.concatenate([pi, qi])
+            found = np.concatenate([found, view.extra.objects[gi]])
+            order = np.argsort(pi, kind="stable")
+            pi, found = pi[order], found[order]
+        # One slice per point of one list of hits: no Python work per hit.
+        bounds = np.searchsorted(pi, np.arange(batch.size + 1)).tolist()
+        hits: list[Fence] = found.tolist()
+        return [hits[a:b] for a, b in itertools.pairwise(bounds)]
 
 
 @dataclass(frozen=True, slots=True)

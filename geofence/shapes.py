@@ -6,6 +6,7 @@ import math
 from typing import Any
 
 import shapely
+from shapely.errors import ShapelyError
 from shapely.geometry import MultiPolygon, Point, Polygon, shape
 from shapely.geometry.base import BaseGeometry
 from shapely.validation import explain_validity
@@ -42,7 +43,7 @@ def parse_shape(geojson: dict[str, Any], radius_m: float | None) -> BaseGeometry
     """A checked Shapely geometry from a GeoJSON geometry, or an ``Invalid`` naming why."""
     try:
         geom = shape(geojson)
-    except (ValueError, TypeError, AttributeError, IndexError) as exc:
+    except (ShapelyError, ValueError, TypeError, AttributeError, IndexError, KeyError) as exc:
         raise Invalid(f"invalid GeoJSON geometry: {exc}") from exc
     if geom.is_empty:
         raise Invalid("the geometry is empty")

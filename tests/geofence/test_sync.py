@@ -69,5 +69,6 @@ def test_a_restarted_process_loads_every_geofence(
         for i in range(3)
     ]
     with TestClient(create_app(settings)) as fresh:
-        assert sorted(f.id for f in _runtime(fresh).index._base.fences) == ids
+        index = _runtime(fresh).index
+        assert all(index.get(i) is not None for i in ids)
         assert fresh.get("/health").json()["geofences_indexed"] == 3

@@ -1,0 +1,15 @@
+"""Benchmarks, one module per figure, each printing its numbers: ``python -m bench``.
+
+Every figure is for one core: the code measured runs in one thread, and the thread
+pools of the numeric libraries are capped here, before any of them is imported.
+"""
+
+import os
+
+for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
+
+# Name on the command line → module whose ``main()`` prints the figures.
+BENCHMARKS = {
+    "geofence": "bench.geofence_index",
+}

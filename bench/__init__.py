@@ -12,4 +12,5 @@ for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
 # Name on the command line → module whose ``main()`` prints the figures.
 BENCHMARKS = {
     "geofence": "bench.geofence_index",
+    "locations": "bench.locations_api",
 }

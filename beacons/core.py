@@ -39,8 +39,23 @@ Proximity uses log-distance path loss, d = 10^((A - RSSI) / (10 n)), with A the
 RSSI at 1 m and n the path-loss exponent (about 2 in the open, 2-4 indoors).
 Single RSSI readings scatter by about +-10 dB, so they are smoothed by a 1-D Kalman
 filter before classifying: IMMEDIATE below 0.5 m, NEAR below 3 m, FAR beyond.
+
+Beacon zones feed the one presence machine (``presence.core``) as source ``beacon``,
+zone ``beacon:<store id>:<zone name>``; several beacons may share a zone, and the
+zone is as near as its nearest beacon. A phone reports a batch of sightings; each
+reading updates that user's Kalman track of the beacon, then the batch yields one
+observation at its newest reading, counting only beacons last heard within
+``exit_after_s`` of it:
+
+- inside: zones heard IMMEDIATE or NEAR (smoothed) in this batch. FAR never enters.
+- holding: zones the user is in whose nearest recent beacon is within
+  ``exit_distance_m`` (a FAR reading keeps the zone: the hysteresis band), or that went
+  unheard in this batch for less than ``exit_after_s`` (BLE scans miss packets).
+- EXIT: a zone the user is in that is neither, i.e. silent for longer than
+  ``exit_after_s`` or heard only beyond ``exit_distance_m``.
 """
 
+import hashlib
 import math
 import statistics
 import struct
@@ -52,6 +67,8 @@ from uuid import UUID
 
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
+from presence.core import Observation, zone_key
+
 __all__ = [
     "APPLE_COMPANY_ID",
     "DEFAULT_MEASUREMENT_NOISE",
@@ -60,8 +77,10 @@ __all__ = [
     "EDDYSTONE_SERVICE_UUID",
     "IMMEDIATE_BELOW_M",
     "NEAR_BELOW_M",
+    "SOURCE",
     "AltBeacon",
     "BeaconFrame",
+    "BeaconTrack",
     "EddystoneEid",
     "EddystoneFrame",
     "EddystoneTlm",
@@ -72,17 +91,29 @@ __all__ = [
     "IBeacon",
     "MalformedFrame",
     "Proximity",
+    "Reading",
+    "Sighting",
     "SmoothedRssi",
+    "ZoneReport",
+    "ZoneRules",
+    "altbeacon_identity",
     "build_eid_table",
     "classify",
     "compute_eid",
     "distance_m",
+    "eddystone_uid_identity",
+    "eid_beacon_identity",
+    "ibeacon_identity",
     "median_measured_power",
+    "observe_zones",
     "parse_advertisement",
     "parse_altbeacon",
     "parse_eddystone",
     "parse_ibeacon",
+    "sighting_from_frames",
+    "store_of_zone",
     "update",
+    "zone_of",
 ]
 
 APPLE_COMPANY_ID = 0x004C
@@ -117,6 +148,29 @@ def _check_prefix(what: str, payload: bytes, prefix: bytes) -> None:
         raise MalformedFrame(f"{what} must start with {prefix.hex()}, got {got}")
 
 
+# Identities: the registry's key for a beacon, one string per format
+
+
+def ibeacon_identity(uuid: UUID, major: int, minor: int) -> str:
+    return f"ibeacon:{uuid}:{major}:{minor}"
+
+
+def altbeacon_identity(beacon_id: bytes) -> str:
+    return f"altbeacon:{beacon_id.hex()}"
+
+
+def eddystone_uid_identity(namespace: bytes, instance: bytes) -> str:
+    return f"eddystone-uid:{namespace.hex()}:{instance.hex()}"
+
+
+def eid_beacon_identity(identity_key: bytes) -> str:
+    """An EID beacon's lasting name: its ephemeral ids rotate, its identity key does not.
+
+    A truncated SHA-256 of the key names it without revealing the key.
+    """
+    return f"eddystone-eid-key:{hashlib.sha256(identity_key).hexdigest()[:16]}"
+
+
 # iBeacon and AltBeacon (manufacturer data)
 
 _IBEACON_PREFIX = b"\x02\x15"
@@ -141,7 +195,7 @@ class IBeacon:
 
     @property
     def identity(self) -> str:
-        return f"ibeacon:{self.uuid}:{self.major}:{self.minor}"
+        return ibeacon_identity(self.uuid, self.major, self.minor)
 
     @property
     def measured_power_1m(self) -> int:
@@ -177,7 +231,7 @@ class AltBeacon:
 
     @property
     def identity(self) -> str:
-        return f"altbeacon:{self.beacon_id.hex()}"
+        return altbeacon_identity(self.beacon_id)
 
     @property
     def measured_power_1m(self) -> int:
@@ -236,7 +290,7 @@ class EddystoneUid:
 
     @property
     def identity(self) -> str:
-        return f"eddystone-uid:{self.namespace.hex()}:{self.instance.hex()}"
+        return eddystone_uid_identity(self.namespace, self.instance)
 
     @property
     def measured_power_1m(self) -> int:
@@ -661,3 +715,144 @@ def median_measured_power(samples: Iterable[float]) -> int:
     if not readings:
         raise ValueError("no RSSI samples to calibrate from")
     return round(statistics.median(readings))
+
+
+# Sightings: from what a phone heard to the zones it is in
+
+SOURCE = "beacon"
+
+
+def zone_of(store_id: int, zone: str) -> str:
+    """The presence zone of a store's beacon zone, ``beacon:<store id>:<zone name>``."""
+    return zone_key(SOURCE, f"{store_id}:{zone}")
+
+
+def store_of_zone(zone: str) -> int | None:
+    """The store id in a beacon zone key; ``None`` for any other zone."""
+    source, _, rest = zone.partition(":")
+    store, sep, _ = rest.partition(":")
+    if source != SOURCE or not sep or not store.isdigit():
+        return None
+    return int(store)
+
+
+@dataclass(frozen=True, slots=True)
+class Sighting:
+    """One beacon a phone heard: a static ``identity`` or an Eddystone ``eid``, never both.
+
+    ``tlm`` is telemetry the phone heard from the same beacon and forwards with it.
+    """
+
+    identity: str | None
+    eid: bytes | None
+    rssi: float
+    at_s: float
+    tlm: EddystoneTlm | None = None
+
+
+def sighting_from_frames(frames: Iterable[BeaconFrame], rssi: float, at_s: float) -> Sighting:
+    """The sighting in one advertisement's frames; raises when no frame names a beacon."""
+    identity: str | None = None
+    eid: bytes | None = None
+    tlm: EddystoneTlm | None = None
+    for frame in frames:
+        if isinstance(frame, EddystoneTlm):
+            tlm = frame
+        elif isinstance(frame, EddystoneEid):
+            eid = eid or frame.eid
+        elif isinstance(frame, IBeacon | AltBeacon | EddystoneUid):
+            identity = identity or frame.identity
+    if identity is None and eid is None:
+        raise MalformedFrame("the advertisement has no iBeacon, AltBeacon or Eddystone UID/EID")
+    # A beacon that broadcasts both a static id and an EID is known by its static id.
+    return Sighting(identity, None if identity else eid, rssi, at_s, tlm)
+
+
+@dataclass(frozen=True, slots=True)
+class Reading:
+    """A sighting resolved to a registered beacon: its presence zone and its measured power."""
+
+    beacon_id: int
+    zone: str
+    measured_power_1m: int
+    rssi: float
+    at_s: float
+
+
+@dataclass(frozen=True, slots=True)
+class BeaconTrack:
+    """One user's smoothed view of one beacon."""
+
+    zone: str
+    measured_power_1m: int
+    rssi: SmoothedRssi
+
+    def distance_m(self, path_loss_exponent: float) -> float:
+        return distance_m(self.rssi.rssi, self.measured_power_1m, path_loss_exponent)
+
+
+@dataclass(frozen=True, slots=True)
+class ZoneRules:
+    """``exit_distance_m`` bounds the hysteresis band; ``exit_after_s`` is the silence allowed."""
+
+    path_loss_exponent: float = 2.0
+    exit_distance_m: float = 8.0
+    exit_after_s: float = 30.0
+
+
+@dataclass(frozen=True, slots=True)
+class ZoneReport:
+    """Tracks after a batch, the observation for the presence machine (``None`` for an
+    empty batch), and the proximity of each zone heard in the batch."""
+
+    tracks: dict[int, BeaconTrack]
+    observation: Observation | None
+    proximity: dict[str, Proximity]
+
+
+def observe_zones(
+    tracks: Mapping[int, BeaconTrack],
+    readings: Iterable[Reading],
+    entered: Iterable[str],
+    rules: ZoneRules,
+) -> ZoneReport:
+    """Fold a batch of readings into the user's tracks and observe the beacon zones.
+
+    ``tracks`` is the user's state before the batch, by beacon id; ``entered`` the
+    presence zones the user is in. The observation is taken at the newest reading.
+    """
+    updated = dict(tracks)
+    heard: set[int] = set()
+    at = float("-inf")
+    for reading in sorted(readings, key=lambda r: r.at_s):
+        track = updated.get(reading.beacon_id)
+        smoothed = (
+            SmoothedRssi.start(reading.rssi, reading.at_s)
+            if track is None
+            else update(track.rssi, reading.rssi, reading.at_s)
+        )
+        updated[reading.beacon_id] = BeaconTrack(reading.zone, reading.measured_power_1m, smoothed)
+        heard.add(reading.beacon_id)
+        at = max(at, reading.at_s)
+    if not heard:
+        return ZoneReport(updated, None, {})
+    nearest_heard: dict[str, float] = {}
+    nearest_recent: dict[str, float] = {}
+    for beacon_id, track in updated.items():
+        if track.rssi.at_s < at - rules.exit_after_s:
+            continue
+        d = track.distance_m(rules.path_loss_exponent)
+        nearest_recent[track.zone] = min(d, nearest_recent.get(track.zone, math.inf))
+        if beacon_id in heard:
+            nearest_heard[track.zone] = min(d, nearest_heard.get(track.zone, math.inf))
+    proximity = {zone: classify(d) for zone, d in nearest_heard.items()}
+    inside = frozenset(z for z, p in proximity.items() if p is not Proximity.FAR)
+    prefix = SOURCE + ":"
+    holding = frozenset(
+        z
+        for z in entered
+        if z.startswith(prefix)
+        and z not in inside
+        and nearest_recent.get(z, math.inf) < rules.exit_distance_m
+    )
+    return ZoneReport(updated, Observation(SOURCE, at, inside, holding), proximity)

@@ -12,7 +12,13 @@ from accounts.service import Role, create_api_key, register_device, register_use
 from demo.shops import KINDS, Shop, load_shops
 from geofence.models import Geofence
 from offers.models import Offer
-from preferences.service import Purpose, record_consent, segments_by_slug, set_interests
+from preferences.service import (
+    Purpose,
+    policy_history,
+    record_consent,
+    segments_by_slug,
+    set_interests,
+)
 from server.db import utcnow
 from stores.models import Store
 
@@ -89,8 +95,8 @@ def demo_access(session: Session, *, policy_version: str) -> DemoAccess:
         session,
         user=user,
         choices={Purpose.LOCATION_OFFERS: True},
-        policy_version=policy_version,
-        current_policy=policy_version,
+        policy_version=policy_history(session, default_policy=policy_version).current,
+        default_policy=policy_version,
         source="demo",
         app_version=None,
     )

@@ -5,7 +5,8 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -13,11 +14,13 @@ from sqlalchemy.orm import Session
 
 from accounts.models import Device, User
 from accounts.service import drop_token
+from geofence.models import Geofence
 from notifications.decide import Decision, Trigger, decide
 from notifications.models import Delivery, Notification
 from notifications.push import PushMessage, PushOutcome, PushSender
 from offers.models import Offer
 from offers.service import offer_rules
+from preferences.models import Segment
 from preferences.service import Purpose, targeting_profile
 from presence.core import Transition
 from server.db import after_commit
@@ -29,20 +32,62 @@ log = logging.getLogger(__name__)
 Enqueue = Callable[[int], None]
 
 
-def _day(at: float) -> date:
-    return datetime.fromtimestamp(at, UTC).date()
+def _day(at: float, utc_offset_s: int = 0) -> date:
+    """The user's local calendar day at ``at``: the unit of the daily caps."""
+    return (datetime.fromtimestamp(at, UTC) + timedelta(seconds=utc_offset_s)).date()
 
 
-def _sent_today(session: Session, user_id: int, day: date) -> frozenset[int]:
-    rows = session.scalars(
-        select(Notification.offer_id).where(
-            Notification.user_id == user_id, Notification.day == day
+def _sent_on(session: Session, user_id: int, day: date) -> tuple[frozenset[int], int]:
+    """The offers already pushed to the user that day, and how many pushes in all."""
+    rows = list(
+        session.scalars(
+            select(Notification.offer_id).where(
+                Notification.user_id == user_id, Notification.day == day
+            )
         )
     )
-    return frozenset(r for r in rows if r is not None)
+    return frozenset(r for r in rows if r is not None), len(rows)
 
 
-def _record(session: Session, user_id: int, decision: Decision, at: float) -> Notification | None:
+def _zone_name(session: Session, zone: str) -> tuple[str, str]:
+    """A zone key's kind and the name staff gave it: ``geofence:<id>``, ``beacon:<store>:<z>``."""
+    kind, _, rest = zone.partition(":")
+    if kind == "geofence" and rest.isdigit():
+        fence = session.get(Geofence, int(rest))
+        return kind, fence.name if fence is not None else zone
+    if kind == "beacon":
+        return kind, rest.partition(":")[2] or zone
+    return kind, zone
+
+
+def _reason(
+    session: Session, decision: Decision, offer: Offer, store: Store, purpose: Purpose
+) -> dict[str, Any]:
+    """Why, frozen at send time: later relabelling or deletion does not rewrite history."""
+    segments = sorted(decision.matched)
+    labels = {
+        s.slug: {"en": s.label_en, "fr": s.label_fr}
+        for s in session.scalars(select(Segment).where(Segment.slug.in_(segments)))
+    }
+    kind, name = _zone_name(session, decision.zone)
+    return {
+        "segments": segments,
+        "labels": labels,
+        "store": store.name,
+        "store_id": store.id,
+        "offer": offer.title,
+        "zone": decision.zone,
+        "zone_kind": kind,
+        "zone_name": name,
+        "trigger": decision.transition.value,
+        "rule": decision.rule,
+        "purpose": purpose.value,
+    }
+
+
+def _record(
+    session: Session, user_id: int, decision: Decision, day: date, purpose: Purpose
+) -> Notification | None:
     offer = session.get(Offer, decision.offer_id)
     store = session.get(Store, decision.store_id)
     if offer is None or store is None:
@@ -53,17 +98,11 @@ def _record(session: Session, user_id: int, decision: Decision, at: float) -> No
         store_id=store.id,
         zone=decision.zone,
         trigger=decision.transition.value,
-        reason={
-            "segments": sorted(decision.matched),
-            "store": store.name,
-            "zone": decision.zone,
-            "trigger": decision.transition.value,
-            "rule": decision.rule,
-        },
+        reason=_reason(session, decision, offer, store, purpose),
         title=offer.title,
         body=offer.body,
         deep_link=offer.deep_link,
-        day=_day(at),
+        day=day,
     )
     try:
         with session.begin_nested():
@@ -83,19 +122,24 @@ def on_presence(
     policy_version: str,
     enqueue: Enqueue,
 ) -> list[Notification]:
-    """Decide on ENTER/DWELL triggers, record what is sent, enqueue delivery after commit."""
+    """Decide on ENTER/DWELL triggers, record what is sent, enqueue delivery after commit.
+
+    ``policy_version`` is the configured one, in force until the operator publishes one.
+    """
     wanted = [t for t in triggers if t.transition is not Transition.EXIT]
     if not wanted:
         return []
+    at = wanted[0].at
     profile = targeting_profile(
-        session, user_id=user_id, purpose=purpose, current_policy=policy_version
+        session, user_id=user_id, purpose=purpose, default_policy=policy_version, at=at
     )
     if not profile.segments:
         return []
     rules = offer_rules(session, store_ids={t.store_id for t in wanted})
-    at = wanted[0].at
-    decisions = decide(profile, wanted, rules, _sent_today(session, user_id, _day(at)))
-    notes = [n for d in decisions if (n := _record(session, user_id, d, at)) is not None]
+    day = _day(at, profile.utc_offset_s)
+    sent, pushed = _sent_on(session, user_id, day)
+    decisions = decide(profile, wanted, rules, sent, pushed)
+    notes = [n for d in decisions if (n := _record(session, user_id, d, day, purpose)) is not None]
     for note in notes:
         note_id = note.id
         after_commit(session, lambda note_id=note_id: enqueue(note_id))  # type: ignore[misc]
@@ -118,15 +162,66 @@ def get_notification(session: Session, *, user: User, notification_id: int) -> N
     return note
 
 
+_TRIGGERS = {
+    "enter": ("entered", "êtes entré·e chez"),
+    "dwell": ("stayed a while at", "êtes resté·e un moment chez"),
+}
+_ZONES = {
+    "geofence": ("the area “{}”", "la zone « {} »"),
+    "beacon": ("the beacon zone “{}”", "la zone de balise « {} »"),
+}
+_RULES = {
+    "one_per_offer_per_day": (
+        "at most one push per offer per day, outside your quiet hours and within your daily limit",
+        "au plus une notification par offre et par jour, hors de vos heures calmes "
+        "et dans votre limite quotidienne",
+    ),
+}
+_PURPOSES = {
+    "location_offers": ("offers near you", "les offres près de vous"),
+    "beacon_proximity": ("in-store beacon offers", "les offres des balises en magasin"),
+    "friends_looks": ("your friends' looks", "les looks de vos amis"),
+}
+
+
+def _join(items: list[str], last: str) -> str:
+    return items[0] if len(items) == 1 else f"{', '.join(items[:-1])} {last} {items[-1]}"
+
+
 def explain(note: Notification, locale: str) -> str:
-    """Why this was sent, in one sentence in the user's language."""
-    segs = ", ".join(note.reason.get("segments", []))
-    store = note.reason.get("store", "")
-    verb = {"enter": ("entered", "êtes entré·e chez"), "dwell": ("stayed at", "êtes resté·e chez")}
-    en, fr = verb.get(note.trigger, ("were near", "étiez près de"))
-    if locale.startswith("fr"):
-        return f"Envoyé parce que vous {fr} {store} et que vous suivez : {segs}."
-    return f"Sent because you {en} {store} and you follow: {segs}."
+    """Why this was sent, in one sentence in the user's language (French or English).
+
+    Names the store, the zone and what the user did there, the segments the offer shares
+    with their choices (with their labels), the consent it relied on, and the rule.
+    """
+    fr = locale.lower().startswith("fr")
+    lang = 1 if fr else 0
+    reason = note.reason
+    labels: dict[str, dict[str, str]] = reason.get("labels", {})
+    segments = [
+        labels.get(slug, {}).get("fr" if fr else "en", slug) for slug in reason.get("segments", [])
+    ] or ["—"]
+    store = reason.get("store", "")
+    verb = _TRIGGERS.get(note.trigger, ("were near", "étiez près de"))[lang]
+    kind = reason.get("zone_kind", "")
+    zone = _ZONES.get(kind, ("the zone “{}”", "la zone « {} »"))[lang].format(
+        reason.get("zone_name", note.zone)
+    )
+    rule_id = reason.get("rule", "")
+    rule = _RULES.get(rule_id, (rule_id, rule_id))[lang]
+    purpose_id = reason.get("purpose", "")
+    purpose = _PURPOSES.get(purpose_id, (purpose_id, purpose_id))[lang]
+    if fr:
+        consent = f", et que vous avez accepté {purpose}" if purpose else ""
+        return (
+            f"Envoyée parce que vous {verb} {store} ({zone}), que cette offre vise "
+            f"{_join(segments, 'et')}, que vous suivez{consent} ; règle : {rule}."
+        )
+    consent = f", and you agreed to {purpose}" if purpose else ""
+    return (
+        f"Sent because you {verb} {store} ({zone}), this offer targets "
+        f"{_join(segments, 'and')}, which you follow{consent}; rule: {rule}."
+    )
 
 
 @dataclass(frozen=True, slots=True)

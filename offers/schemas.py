@@ -4,6 +4,7 @@ from datetime import datetime
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
+from beacons.schemas import ZoneName
 from offers.models import Offer
 from presence.core import Transition
 
@@ -33,6 +34,12 @@ class OfferCreate(BaseModel):
     geofence_ids: list[int] = Field(
         default_factory=list, description="Limit to these geofences; empty = all of the store's."
     )
+    zones: list[ZoneName] = Field(
+        default_factory=list,
+        max_length=50,
+        description='Beacon zones of the store ("shoe aisle") the offer fires in. With '
+        "`geofence_ids` empty and zones given, only these zones; both empty = any zone.",
+    )
     starts_at: AwareDatetime | None = None
     ends_at: AwareDatetime | None = None
     active: bool = True
@@ -46,6 +53,7 @@ class OfferUpdate(BaseModel):
     segments: list[str] | None = Field(default=None, min_length=1)
     trigger: Transition | None = None
     geofence_ids: list[int] | None = None
+    zones: list[ZoneName] | None = Field(default=None, max_length=50)
     starts_at: AwareDatetime | None = None
     ends_at: AwareDatetime | None = None
     active: bool | None = None
@@ -60,6 +68,7 @@ class OfferOut(BaseModel):
     segments: list[str]
     trigger: str
     geofence_ids: list[int]
+    zones: list[str]
     starts_at: datetime | None
     ends_at: datetime | None
     active: bool
@@ -77,6 +86,7 @@ class OfferOut(BaseModel):
             segments=[s.slug for s in o.segments],
             trigger=o.trigger,
             geofence_ids=[g.id for g in o.geofences],
+            zones=list(o.zones),
             starts_at=o.starts_at,
             ends_at=o.ends_at,
             active=o.active,

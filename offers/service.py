@@ -9,6 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from accounts.service import Staff
+from beacons.core import zone_of
 from geofence.models import Geofence
 from notifications.decide import OfferRule
 from offers.models import Offer
@@ -49,6 +50,7 @@ def create_offer(session: Session, *, staff: Staff, store_id: int, data: OfferCr
         active=data.active,
         segments=segments_by_slug(session, data.segments),
         geofences=_geofences(session, store_id, data.geofence_ids),
+        zones=list(dict.fromkeys(data.zones)),
     )
     session.add(offer)
     session.flush()
@@ -90,6 +92,8 @@ def update_offer(session: Session, *, staff: Staff, offer_id: int, data: OfferUp
         offer.segments = segments_by_slug(session, data.segments)
     if data.geofence_ids is not None:
         offer.geofences = _geofences(session, offer.store_id, data.geofence_ids)
+    if data.zones is not None:
+        offer.zones = list(dict.fromkeys(data.zones))
     _check_window(offer.starts_at, offer.ends_at)
     session.flush()
     return offer
@@ -111,7 +115,11 @@ def offer_rules(session: Session, *, store_ids: Iterable[int]) -> list[OfferRule
             store_id=o.store_id,
             segments=frozenset(s.slug for s in o.segments),
             trigger=Transition(o.trigger),
-            zones=frozenset(zone_key("geofence", g.id) for g in o.geofences) or None,
+            zones=frozenset(
+                [zone_key("geofence", g.id) for g in o.geofences]
+                + [zone_of(o.store_id, z) for z in o.zones]
+            )
+            or None,
             starts_at=o.starts_at.timestamp() if o.starts_at else None,
             ends_at=o.ends_at.timestamp() if o.ends_at else None,
         )

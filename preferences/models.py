@@ -1,10 +1,12 @@
-"""Segments, the append-only consent ledger, and the segments a user opted into."""
+"""Segments, the policy versions, the append-only consent ledger, what a user opted into
+(standing interests and time-boxed activations), and their delivery preferences."""
 
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Boolean, ForeignKey, Integer, String
+from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String, Text, event
 from sqlalchemy.orm import Mapped, mapped_column
 
 from server.db import Base, UTCDateTime, utcnow
@@ -37,6 +39,30 @@ class ConsentRecord(Base):
     recorded_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
+@event.listens_for(ConsentRecord, "before_update")
+def _ledger_is_append_only(_mapper: Any, _connection: Any, target: ConsentRecord) -> None:
+    raise RuntimeError(
+        f"consent record {target.id} was modified: the ledger is append-only, add a new line"
+    )
+
+
+class PolicyVersion(Base):
+    """A published version of the privacy policy; the latest one is in force.
+
+    ``changed_purposes`` are the purposes whose terms this version changed: consent to
+    them given under an older version no longer counts.
+    """
+
+    __tablename__ = "policy_versions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    version: Mapped[str] = mapped_column(String(32), unique=True)
+    summary: Mapped[str] = mapped_column(String(500))
+    text: Mapped[str] = mapped_column(Text)
+    changed_purposes: Mapped[list[str]] = mapped_column(JSON)
+    published_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
 class Interest(Base):
     __tablename__ = "interests"
 
@@ -45,5 +71,43 @@ class Interest(Base):
     )
     segment_id: Mapped[int] = mapped_column(
         ForeignKey("segments.id", ondelete="CASCADE"), primary_key=True
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class Activation(Base):
+    """A segment a user turned on for a while; it lapses by itself at ``until``."""
+
+    __tablename__ = "activations"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    segment_id: Mapped[int] = mapped_column(ForeignKey("segments.id", ondelete="CASCADE"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    until: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+
+
+class DeliveryPreferences(Base):
+    """How much reaches a user: a daily cap and quiet hours in local minutes of the day."""
+
+    __tablename__ = "delivery_preferences"
+
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    max_per_day: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    quiet_start_min: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    quiet_end_min: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+
+
+class MutedStore(Base):
+    __tablename__ = "muted_stores"
+
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    store_id: Mapped[int] = mapped_column(
+        ForeignKey("stores.id", ondelete="CASCADE"), primary_key=True
     )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -1,8 +1,14 @@
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from datetime import datetime, time
+from typing import Self
+from zoneinfo import available_timezones
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from preferences.service import Purpose
+
+SLUG_PATTERN = r"^[a-z0-9]+(-[a-z0-9]+)*$"
 
 
 class SegmentOut(BaseModel):
@@ -10,6 +16,65 @@ class SegmentOut(BaseModel):
     parent: str | None
     label_en: str
     label_fr: str
+
+
+class SegmentCreate(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "slug": "sneakers",
+                    "parent": "shoes",
+                    "label_en": "Sneakers",
+                    "label_fr": "Baskets",
+                }
+            ]
+        },
+    )
+    slug: str = Field(min_length=1, max_length=64, pattern=SLUG_PATTERN)
+    parent: str | None = Field(default=None, description="Parent slug; null for a top level.")
+    label_en: str = Field(min_length=1, max_length=120)
+    label_fr: str = Field(min_length=1, max_length=120)
+
+
+class SegmentUpdate(BaseModel):
+    """Only the fields sent change; ``"parent": null`` moves the segment to the top."""
+
+    model_config = ConfigDict(extra="forbid")
+    parent: str | None = None
+    label_en: str | None = Field(default=None, min_length=1, max_length=120)
+    label_fr: str | None = Field(default=None, min_length=1, max_length=120)
+
+
+class PolicyIn(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "version": "2027-01",
+                    "summary": "Beacon offers now also use the store's opening hours.",
+                    "text": "…",
+                    "changed_purposes": ["beacon_proximity"],
+                }
+            ]
+        },
+    )
+    version: str = Field(min_length=1, max_length=32)
+    summary: str = Field(min_length=1, max_length=500)
+    text: str = Field(min_length=1, max_length=200_000)
+    changed_purposes: list[Purpose] = Field(
+        description="Purposes whose terms changed: their consent must be asked again."
+    )
+
+
+class PolicyOut(BaseModel):
+    version: str
+    published_at: datetime | None = Field(description="Null for the configured default version.")
+    summary: str
+    text: str
+    changed_purposes: list[Purpose]
 
 
 class ConsentIn(BaseModel):
@@ -38,6 +103,10 @@ class ConsentOut(BaseModel):
     purpose: Purpose
     granted: bool
     policy_version: str | None
+    in_force: bool = Field(
+        description="Granted under the current policy's terms for this purpose: pushes for it "
+        "may go out. False after a policy version changed this purpose, until granted again."
+    )
 
 
 class ConsentState(BaseModel):
@@ -54,3 +123,85 @@ class InterestsIn(BaseModel):
 
 class InterestsOut(BaseModel):
     segments: list[str]
+
+
+class ActivationIn(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [{"segment": "tableware", "until": "2026-11-30T20:00:00+01:00"}]
+        },
+    )
+    segment: str = Field(min_length=1, max_length=64)
+    until: AwareDatetime = Field(description="When it lapses by itself; with a time zone.")
+
+
+class ActivationOut(BaseModel):
+    id: int
+    segment: str
+    label_en: str
+    label_fr: str
+    created_at: datetime
+    until: datetime
+
+
+class QuietHoursIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    start: time = Field(description="Local time, HH:MM.")
+    end: time = Field(description="Local time, HH:MM; before start spans midnight.")
+
+    @field_validator("start", "end")
+    @classmethod
+    def _local(cls, value: time) -> time:
+        if value.tzinfo is not None:
+            raise ValueError("quiet hours are local times in your time zone; drop the offset")
+        return value.replace(second=0, microsecond=0)
+
+    @model_validator(mode="after")
+    def _window(self) -> Self:
+        if self.start == self.end:
+            raise ValueError("quiet hours start and end at the same time; give a real window")
+        return self
+
+
+class DeliveryIn(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "max_per_day": 3,
+                    "quiet_hours": {"start": "21:00", "end": "08:30"},
+                    "muted_store_ids": [12],
+                    "timezone": "Europe/Paris",
+                }
+            ]
+        },
+    )
+    max_per_day: int | None = Field(
+        default=None, ge=0, le=100, description="Pushes per local day; null for no cap."
+    )
+    quiet_hours: QuietHoursIn | None = None
+    muted_store_ids: list[int] = Field(default_factory=list, max_length=500)
+    timezone: str | None = Field(
+        default=None, description="IANA time zone for quiet hours and the daily cap."
+    )
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str | None) -> str | None:
+        if value is not None and value not in available_timezones():
+            raise ValueError(f"unknown time zone {value!r}")
+        return value
+
+
+class QuietHoursOut(BaseModel):
+    start: time
+    end: time
+
+
+class DeliveryOut(BaseModel):
+    max_per_day: int | None
+    quiet_hours: QuietHoursOut | None
+    muted_store_ids: list[int]
+    timezone: str

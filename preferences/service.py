@@ -1,19 +1,34 @@
-"""Segments, the consent ledger, interests, and the consented-only targeting profile."""
+"""Segments, policy versions, the consent ledger, interests, activations, delivery
+preferences, and the consented-only targeting profile."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime, time, timedelta
 from enum import StrEnum
+from zoneinfo import ZoneInfo
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from accounts.models import User
-from notifications.decide import TargetingProfile
-from preferences.models import ConsentRecord, Interest, Segment
+from notifications.decide import QuietHours, TargetingProfile
+from offers.models import offer_segments
+from preferences.core import PolicyHistory, PolicyStep
+from preferences.models import (
+    Activation,
+    ConsentRecord,
+    DeliveryPreferences,
+    Interest,
+    MutedStore,
+    PolicyVersion,
+    Segment,
+)
 from preferences.taxonomy import TAXONOMY
-from server.errors import Conflict, Invalid
+from server.db import utcnow
+from server.errors import Conflict, Invalid, NotFound
+from stores.models import Store
 
 
 class Purpose(StrEnum):
@@ -27,15 +42,21 @@ class ConsentState:
     purpose: Purpose
     granted: bool
     policy_version: str | None
+    in_force: bool
+
+
+# Segments.
 
 
 def seed_taxonomy(session: Session) -> int:
-    """Insert the segments that are missing; returns how many were added."""
-    known = {s.slug: s for s in session.scalars(select(Segment))}
-    added = 0
+    """Seed the retail taxonomy into an empty segment table; returns how many were added.
+
+    Once segments exist the operator manages them: a deleted segment stays deleted.
+    """
+    if session.scalar(select(func.count()).select_from(Segment)):
+        return 0
+    known: dict[str, Segment] = {}
     for slug, parent, label_en, label_fr in TAXONOMY:
-        if slug in known:
-            continue
         seg = Segment(
             slug=slug,
             parent_id=known[parent].id if parent else None,
@@ -45,8 +66,7 @@ def seed_taxonomy(session: Session) -> int:
         session.add(seg)
         session.flush()
         known[slug] = seg
-        added += 1
-    return added
+    return len(known)
 
 
 def list_segments(session: Session) -> list[Segment]:
@@ -62,6 +82,86 @@ def segments_by_slug(session: Session, slugs: Iterable[str]) -> list[Segment]:
     return [found[s] for s in wanted]
 
 
+def _segment(session: Session, slug: str) -> Segment:
+    seg = session.scalar(select(Segment).where(Segment.slug == slug))
+    if seg is None:
+        raise NotFound(f"no segment {slug!r}; see GET /v1/segments")
+    return seg
+
+
+def _parent(session: Session, slug: str | None) -> Segment | None:
+    if slug is None:
+        return None
+    parent = session.scalar(select(Segment).where(Segment.slug == slug))
+    if parent is None:
+        raise Invalid(f"unknown parent segment {slug!r}; see GET /v1/segments")
+    return parent
+
+
+def create_segment(
+    session: Session, *, slug: str, parent: str | None, label_en: str, label_fr: str
+) -> Segment:
+    """Add a segment under ``parent`` (or at the top); slugs are unique."""
+    if session.scalar(select(Segment.id).where(Segment.slug == slug)) is not None:
+        raise Conflict(f"segment {slug!r} already exists")
+    parent_seg = _parent(session, parent)
+    seg = Segment(
+        slug=slug,
+        parent_id=parent_seg.id if parent_seg else None,
+        label_en=label_en,
+        label_fr=label_fr,
+    )
+    session.add(seg)
+    session.flush()
+    return seg
+
+
+def update_segment(
+    session: Session,
+    *,
+    slug: str,
+    label_en: str | None = None,
+    label_fr: str | None = None,
+    move: bool = False,
+    parent: str | None = None,
+) -> Segment:
+    """Relabel a segment, or with ``move`` put it under ``parent`` (never under itself)."""
+    seg = _segment(session, slug)
+    if move:
+        parent_seg = _parent(session, parent)
+        if parent_seg is not None and parent_seg.slug in with_descendants(session, [slug]):
+            raise Invalid(
+                f"segment {parent_seg.slug!r} is {slug!r} or one of its children; "
+                "a segment cannot sit under itself"
+            )
+        seg.parent_id = parent_seg.id if parent_seg else None
+    if label_en is not None:
+        seg.label_en = label_en
+    if label_fr is not None:
+        seg.label_fr = label_fr
+    session.flush()
+    return seg
+
+
+def delete_segment(session: Session, *, slug: str) -> None:
+    """Delete a leaf segment no offer targets; users' choices of it go with it."""
+    seg = _segment(session, slug)
+    children = session.scalar(
+        select(func.count()).select_from(Segment).where(Segment.parent_id == seg.id)
+    )
+    if children:
+        raise Conflict(f"segment {slug!r} has {children} child segments; move or delete them")
+    offers = session.scalar(
+        select(func.count())
+        .select_from(offer_segments)
+        .where(offer_segments.c.segment_id == seg.id)
+    )
+    if offers:
+        raise Conflict(f"segment {slug!r} is targeted by {offers} offers; retarget them first")
+    session.delete(seg)
+    session.flush()
+
+
 def with_descendants(session: Session, slugs: Iterable[str]) -> frozenset[str]:
     """Choosing a parent covers its children: expand slugs down the taxonomy."""
     rows = session.execute(select(Segment.id, Segment.slug, Segment.parent_id)).all()
@@ -70,14 +170,55 @@ def with_descendants(session: Session, slugs: Iterable[str]) -> frozenset[str]:
     for seg_id, slug, parent_id in rows:
         children.setdefault(parent_id, []).append((seg_id, slug))
         ids[slug] = seg_id
-    out: set[str] = set()
-    stack = [ids[s] for s in slugs if s in ids]
-    out.update(s for s in slugs if s in ids)
+    wanted = [s for s in slugs if s in ids]
+    out: set[str] = set(wanted)
+    stack = [ids[s] for s in wanted]
     while stack:
         for child_id, child_slug in children.get(stack.pop(), []):
-            out.add(child_slug)
-            stack.append(child_id)
+            if child_slug not in out:
+                out.add(child_slug)
+                stack.append(child_id)
     return frozenset(out)
+
+
+# Policy versions.
+
+
+def published_policies(session: Session) -> list[PolicyVersion]:
+    return list(session.scalars(select(PolicyVersion).order_by(PolicyVersion.id)))
+
+
+def policy_history(session: Session, *, default_policy: str) -> PolicyHistory:
+    """Read at every decision, never cached: a new version applies to the next event."""
+    steps = [
+        PolicyStep(v.version, frozenset(v.changed_purposes)) for v in published_policies(session)
+    ]
+    return PolicyHistory.of(steps, baseline=default_policy, purposes=[p.value for p in Purpose])
+
+
+def latest_policy(session: Session) -> PolicyVersion | None:
+    """The latest published version; ``None`` while the configured one is in force."""
+    return session.scalar(select(PolicyVersion).order_by(PolicyVersion.id.desc()).limit(1))
+
+
+def publish_policy(
+    session: Session, *, version: str, summary: str, text: str, changed: Iterable[Purpose]
+) -> PolicyVersion:
+    """Publish a new version; it is in force at once, for the purposes it changed too."""
+    if session.scalar(select(PolicyVersion.id).where(PolicyVersion.version == version)):
+        raise Conflict(f"policy version {version!r} is already published; pick a new one")
+    policy = PolicyVersion(
+        version=version,
+        summary=summary,
+        text=text,
+        changed_purposes=sorted({p.value for p in changed}),
+    )
+    session.add(policy)
+    session.flush()
+    return policy
+
+
+# Consent.
 
 
 def record_consent(
@@ -86,15 +227,16 @@ def record_consent(
     user: User,
     choices: Mapping[Purpose, bool],
     policy_version: str,
-    current_policy: str,
+    default_policy: str,
     source: str,
     app_version: str | None,
 ) -> list[ConsentState]:
-    """Append one ledger line per purpose; granting needs the current policy version."""
-    if any(choices.values()) and policy_version != current_policy:
+    """Append one ledger line per purpose; granting needs the version in force."""
+    current = policy_history(session, default_policy=default_policy).current
+    if any(choices.values()) and policy_version != current:
         raise Conflict(
-            f"policy version {policy_version!r} is not the current one ({current_policy!r}); "
-            "show the current policy and ask again"
+            f"policy version {policy_version!r} is not the current one ({current!r}); "
+            "show the current policy (GET /v1/policies/current) and ask again"
         )
     for purpose, granted in choices.items():
         session.add(
@@ -108,32 +250,58 @@ def record_consent(
             )
         )
     session.flush()
-    return consent_states(session, user_id=user.id)
+    return consent_states(session, user_id=user.id, default_policy=default_policy)
 
 
-def consent_states(session: Session, *, user_id: int) -> list[ConsentState]:
+def _latest_consent(session: Session, user_id: int) -> dict[str, ConsentRecord]:
     latest: dict[str, ConsentRecord] = {}
     rows = session.scalars(
         select(ConsentRecord).where(ConsentRecord.user_id == user_id).order_by(ConsentRecord.id)
     )
     for rec in rows:
         latest[rec.purpose] = rec
-    return [
-        ConsentState(p, latest[p].granted, latest[p].policy_version)
-        if p in latest
-        else ConsentState(p, False, None)
-        for p in Purpose
-    ]
+    return latest
 
 
-def consented(session: Session, *, user_id: int, purpose: Purpose, current_policy: str) -> bool:
+def consent_states(session: Session, *, user_id: int, default_policy: str) -> list[ConsentState]:
+    """The current state per purpose, derived from the ledger under the policy in force."""
+    history = policy_history(session, default_policy=default_policy)
+    latest = _latest_consent(session, user_id)
+    states = []
+    for p in Purpose:
+        rec = latest.get(p.value)
+        if rec is None:
+            states.append(ConsentState(p, False, None, False))
+            continue
+        in_force = history.in_force(
+            purpose=p.value, granted=rec.granted, version=rec.policy_version
+        )
+        states.append(ConsentState(p, rec.granted, rec.policy_version, in_force))
+    return states
+
+
+def consented(session: Session, *, user_id: int, purpose: Purpose, default_policy: str) -> bool:
     rec = session.scalar(
         select(ConsentRecord)
         .where(ConsentRecord.user_id == user_id, ConsentRecord.purpose == purpose.value)
         .order_by(ConsentRecord.id.desc())
         .limit(1)
     )
-    return rec is not None and rec.granted and rec.policy_version == current_policy
+    if rec is None:
+        return False
+    history = policy_history(session, default_policy=default_policy)
+    return history.in_force(purpose=purpose.value, granted=rec.granted, version=rec.policy_version)
+
+
+def consent_history(session: Session, *, user_id: int) -> list[ConsentRecord]:
+    return list(
+        session.scalars(
+            select(ConsentRecord).where(ConsentRecord.user_id == user_id).order_by(ConsentRecord.id)
+        )
+    )
+
+
+# Interests and activations.
 
 
 def set_interests(session: Session, *, user: User, slugs: list[str]) -> list[Segment]:
@@ -155,15 +323,145 @@ def interests(session: Session, *, user_id: int) -> list[Segment]:
     )
 
 
-def targeting_profile(
-    session: Session, *, user_id: int, purpose: Purpose, current_policy: str
-) -> TargetingProfile:
-    """The only view of a user the decision gets: consented segments, else nothing.
+def activate(
+    session: Session, *, user: User, slug: str, until: datetime, now: datetime, max_days: int
+) -> tuple[Activation, Segment]:
+    """Turn a segment on until ``until``, at most ``max_days`` ahead; it lapses by itself."""
+    if until.tzinfo is None:
+        raise Invalid("until needs a time zone, e.g. 2026-12-01T18:00:00+01:00")
+    if until <= now:
+        raise Invalid(f"until ({until.isoformat()}) is in the past; pick a time ahead")
+    if until > now + timedelta(days=max_days):
+        raise Invalid(f"an activation lasts at most {max_days} days; pick an earlier until")
+    (segment,) = segments_by_slug(session, [slug])
+    activation = Activation(user_id=user.id, segment_id=segment.id, until=until)
+    session.add(activation)
+    session.flush()
+    return activation, segment
 
-    Read from the database at decision time, never cached, so a withdrawal applies to
-    the very next event in every process.
+
+def active_activations(
+    session: Session, *, user_id: int, at: datetime
+) -> list[tuple[Activation, Segment]]:
+    rows = session.execute(
+        select(Activation, Segment)
+        .join(Segment, Segment.id == Activation.segment_id)
+        .where(Activation.user_id == user_id, Activation.until > at)
+        .order_by(Activation.id)
+    )
+    return [(a, s) for a, s in rows]
+
+
+def end_activation(session: Session, *, user: User, activation_id: int) -> None:
+    activation = session.get(Activation, activation_id)
+    if activation is None or activation.user_id != user.id:
+        raise NotFound(f"no activation {activation_id} for this user")
+    session.delete(activation)
+    session.flush()
+
+
+# Delivery preferences.
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    max_per_day: int | None
+    quiet_hours: tuple[time, time] | None
+    muted_store_ids: list[int]
+    timezone: str
+
+
+def _minutes(t: time) -> int:
+    return t.hour * 60 + t.minute
+
+
+def _time(minutes: int) -> time:
+    return time(minutes // 60, minutes % 60)
+
+
+def delivery_preferences(session: Session, *, user: User) -> Delivery:
+    prefs = session.get(DeliveryPreferences, user.id)
+    muted = list(
+        session.scalars(
+            select(MutedStore.store_id)
+            .where(MutedStore.user_id == user.id)
+            .order_by(MutedStore.store_id)
+        )
+    )
+    quiet = None
+    if prefs and prefs.quiet_start_min is not None and prefs.quiet_end_min is not None:
+        quiet = (_time(prefs.quiet_start_min), _time(prefs.quiet_end_min))
+    return Delivery(prefs.max_per_day if prefs else None, quiet, muted, user.timezone)
+
+
+def set_delivery_preferences(
+    session: Session,
+    *,
+    user: User,
+    max_per_day: int | None,
+    quiet_hours: tuple[time, time] | None,
+    muted_store_ids: list[int],
+    timezone: str | None,
+) -> Delivery:
+    """Replace the user's delivery preferences; quiet hours are in their local time."""
+    wanted = sorted(set(muted_store_ids))
+    known = set(session.scalars(select(Store.id).where(Store.id.in_(wanted))))
+    unknown = [s for s in wanted if s not in known]
+    if unknown:
+        raise Invalid(f"unknown store {unknown[0]}; mute stores that exist")
+    if quiet_hours is not None and _minutes(quiet_hours[0]) == _minutes(quiet_hours[1]):
+        raise Invalid("quiet hours start and end at the same minute; give a real window")
+    prefs = session.get(DeliveryPreferences, user.id)
+    if prefs is None:
+        prefs = DeliveryPreferences(user_id=user.id)
+        session.add(prefs)
+    prefs.max_per_day = max_per_day
+    prefs.quiet_start_min = _minutes(quiet_hours[0]) if quiet_hours else None
+    prefs.quiet_end_min = _minutes(quiet_hours[1]) if quiet_hours else None
+    session.execute(delete(MutedStore).where(MutedStore.user_id == user.id))
+    session.add_all(MutedStore(user_id=user.id, store_id=s) for s in wanted)
+    if timezone is not None:
+        user.timezone = timezone
+    session.flush()
+    return delivery_preferences(session, user=user)
+
+
+def utc_offset_s(timezone: str, at: float) -> int:
+    offset = datetime.fromtimestamp(at, UTC).astimezone(ZoneInfo(timezone)).utcoffset()
+    return int(offset.total_seconds()) if offset is not None else 0
+
+
+# The profile.
+
+
+def targeting_profile(
+    session: Session, *, user_id: int, purpose: Purpose, default_policy: str, at: float
+) -> TargetingProfile:
+    """The only view of a user the decision gets: consented, active segments and delivery
+    preferences; without consent for ``purpose``, nothing at all.
+
+    Read from the database at decision time, never cached, so a withdrawal, a new policy
+    version or a lapsed activation applies to the very next decision in every process,
+    however old the phone's fixes are. ``at`` is the event's time, for the user's UTC
+    offset then.
     """
-    if not consented(session, user_id=user_id, purpose=purpose, current_policy=current_policy):
+    if not consented(session, user_id=user_id, purpose=purpose, default_policy=default_policy):
         return TargetingProfile(frozenset())
-    slugs = [s.slug for s in interests(session, user_id=user_id)]
-    return TargetingProfile(with_descendants(session, slugs))
+    chosen = [s.slug for s in interests(session, user_id=user_id)]
+    chosen += [s.slug for _a, s in active_activations(session, user_id=user_id, at=utcnow())]
+    segments = with_descendants(session, chosen)
+    if not segments:
+        return TargetingProfile(frozenset())
+    user = session.get(User, user_id)
+    prefs = session.get(DeliveryPreferences, user_id)
+    muted = session.scalars(select(MutedStore.store_id).where(MutedStore.user_id == user_id))
+    quiet = None
+    if prefs and prefs.quiet_start_min is not None and prefs.quiet_end_min is not None:
+        quiet = QuietHours(prefs.quiet_start_min, prefs.quiet_end_min)
+    return TargetingProfile(
+        segments=segments,
+        max_per_day=prefs.max_per_day if prefs else None,
+        quiet_hours=quiet,
+        utc_offset_s=utc_offset_s(user.timezone, at) if user else 0,
+        muted_store_ids=frozenset(muted),
+    )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -32,6 +33,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         rt = runtime_module.build(settings)
         rt.load_index()
         rt.index_sync.start()
+        rt.eids.start(time.time())
         runtime_module.install(rt)
         app.state.runtime = rt
         try:

@@ -9,7 +9,7 @@ from celery import Celery
 
 from server.config import Settings, get_settings
 
-celery_app = Celery("vicinity", include=["notifications.tasks"])
+celery_app = Celery("vicinity", include=["notifications.tasks", "beacons.tasks", "privacy.tasks"])
 
 
 def configure(settings: Settings) -> None:
@@ -21,6 +21,17 @@ def configure(settings: Settings) -> None:
         "accept_content": ["json"],
         "timezone": "UTC",
         "broker_connection_retry_on_startup": True,
+    }
+    celery_app.conf.beat_schedule = {
+        "beacons.refresh_eids": {
+            "task": "beacons.refresh_eids",
+            "schedule": float(settings.eid_refresh_every_s),
+        },
+        "beacons.check_health": {
+            "task": "beacons.check_health",
+            "schedule": float(settings.beacon_health_every_s),
+        },
+        "privacy.purge": {"task": "privacy.purge", "schedule": 3600.0},
     }
     if settings.redis_url is None or settings.celery_eager:
         celery_app.conf.update(

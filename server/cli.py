@@ -10,6 +10,7 @@ from rich.console import Console
 from rich.panel import Panel
 
 from accounts.service import Role, create_api_key
+from beacons.scanner import app as beacons_app
 from preferences.service import seed_taxonomy
 from server.config import get_settings
 from server.db import make_engine, make_session_factory, unit_of_work
@@ -22,6 +23,7 @@ keys = typer.Typer(
     help="API keys for store staff, field techs and the operator.", no_args_is_help=True
 )
 app.add_typer(keys, name="keys")
+app.add_typer(beacons_app, name="beacons")
 console = Console()
 
 

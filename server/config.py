@@ -47,7 +47,45 @@ class Settings(BaseSettings):
     fcm_http_retries: int = Field(
         default=2, description="In-request retries of FCM 500/503 by the HTTP client."
     )
-    policy_version: str = "2026-11"
+    policy_version: str = Field(
+        default="2026-11",
+        description="The policy version in force until the operator publishes one.",
+    )
+
+    # Preferences and retention (the purge runs hourly from Celery beat).
+    activation_max_days: int = Field(
+        default=30, description="Longest a user may turn a segment on for."
+    )
+    notification_retention_days: int = Field(
+        default=90, description="Notifications (and their deliveries) older than this are purged."
+    )
+    consent_retention_days: int = Field(
+        default=3 * 365,
+        description="Superseded consent-ledger lines older than this are purged; the latest "
+        "line per user and purpose is kept as the proof of the current state.",
+    )
+
+    # Beacons (the zone rules are in beacons/core.py).
+    beacon_dwell_s: int = Field(default=120, description="Seconds in a beacon zone before DWELL.")
+    beacon_path_loss_exponent: float = Field(
+        default=2.0, description="n in the log-distance model: 2 in the open, 2-4 indoors."
+    )
+    beacon_exit_distance_m: float = 8.0
+    beacon_exit_after_s: float = 30.0
+    beacon_track_ttl_s: int = Field(
+        default=10 * 60, description="How long one user's smoothed RSSI of a beacon is kept."
+    )
+    beacon_max_fix_distance_m: float = Field(
+        default=1000.0,
+        description="A sighting this far from the store geofence the user is in is flagged.",
+    )
+    beacon_silent_hours: float = Field(
+        default=24.0, description="A beacon unheard for this long needs a visit."
+    )
+    beacon_low_battery_mv: int = 2400
+    beacon_health_every_s: int = 60 * 60
+    eid_skew_periods: int = 2
+    eid_refresh_every_s: int = 5 * 60
 
     @property
     def embedded(self) -> bool:

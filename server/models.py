@@ -3,23 +3,38 @@
 from __future__ import annotations
 
 from accounts.models import ApiKey, Device, User, api_key_stores
+from beacons.models import Beacon, BeaconEvent
 from geofence.models import Geofence
 from notifications.models import Delivery, Notification
 from offers.models import Offer, offer_geofences, offer_segments
-from preferences.models import ConsentRecord, Interest, Segment
+from preferences.models import (
+    Activation,
+    ConsentRecord,
+    DeliveryPreferences,
+    Interest,
+    MutedStore,
+    PolicyVersion,
+    Segment,
+)
 from server.db import Base
 from stores.models import Store
 
 __all__ = [
+    "Activation",
     "ApiKey",
     "Base",
+    "Beacon",
+    "BeaconEvent",
     "ConsentRecord",
     "Delivery",
+    "DeliveryPreferences",
     "Device",
     "Geofence",
     "Interest",
+    "MutedStore",
     "Notification",
     "Offer",
+    "PolicyVersion",
     "Segment",
     "Store",
     "User",

@@ -5,11 +5,14 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from accounts.api import router as accounts_router
+from beacons.api import me_router as sightings_router
+from beacons.api import router as beacons_router
 from geofence.api import me_router as locations_router
 from geofence.api import router as geofences_router
 from notifications.api import router as notifications_router
 from offers.api import router as offers_router
 from preferences.api import router as preferences_router
+from privacy.api import router as privacy_router
 from server.health import router as health_router
 from stores.api import router as stores_router
 
@@ -18,8 +21,11 @@ ROUTERS: tuple[APIRouter, ...] = (
     accounts_router,
     preferences_router,
     locations_router,
+    sightings_router,
     notifications_router,
+    privacy_router,
     stores_router,
     geofences_router,
     offers_router,
+    beacons_router,
 )

@@ -11,6 +11,9 @@ import redis
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from beacons.service import replay_window_s
+from beacons.store import MemorySightingStore, RedisSightingStore, SightingStore
+from beacons.sync import EidDirectory
 from geofence.core import GeofenceIndex, Screening
 from geofence.service import load_fences
 from geofence.sync import IndexSync
@@ -30,6 +33,8 @@ class Runtime:
     redis: redis.Redis | None
     push: PushSender
     index_sync: IndexSync
+    eids: EidDirectory
+    sightings: SightingStore
 
     @property
     def screening(self) -> Screening:
@@ -42,6 +47,7 @@ class Runtime:
 
     def close(self) -> None:
         self.index_sync.stop()
+        self.eids.stop()
         if self.redis is not None:
             self.redis.close()
         self.engine.dispose()
@@ -65,7 +71,14 @@ def build(settings: Settings) -> Runtime:
     sessions = make_session_factory(engine)
     index = GeofenceIndex()
     sync = IndexSync(index, sessions, client)
-    return Runtime(settings, engine, sessions, index, presence, client, push, sync)
+    track_ttl_s, replay_ttl_s = settings.beacon_track_ttl_s, replay_window_s(settings)
+    sightings: SightingStore = (
+        MemorySightingStore(track_ttl_s=track_ttl_s, replay_ttl_s=replay_ttl_s)
+        if client is None
+        else RedisSightingStore(client, track_ttl_s=track_ttl_s, replay_ttl_s=replay_ttl_s)
+    )
+    eids = EidDirectory(sessions, client, settings.eid_skew_periods)
+    return Runtime(settings, engine, sessions, index, presence, client, push, sync, eids, sightings)
 
 
 _current: Runtime | None = None

@@ -1,0 +1,171 @@
+"""The beacon registry (field techs, store staff) and sighting reports (app users)."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime
+
+from fastapi import APIRouter, status
+
+from beacons import service
+from beacons.schemas import (
+    BeaconCreate,
+    BeaconEventOut,
+    BeaconMove,
+    BeaconOut,
+    BeaconUpdate,
+    LookupIn,
+    LookupOut,
+    SightingBatch,
+    SightingReport,
+    VisitIn,
+    to_sightings,
+)
+from geofence.schemas import ZoneEventOut
+from notifications.tasks import enqueue_delivery
+from server.deps import CurrentStaff, CurrentUser, RuntimeDep, SessionDep
+from server.pagination import After, Limit, Page, next_cursor
+from server.runtime import Runtime
+
+router = APIRouter(tags=["beacons"])
+me_router = APIRouter(prefix="/v1/me", tags=["me"])
+
+
+def _eids_changed(runtime: Runtime) -> service.OnEidChange:
+    return lambda: runtime.eids.changed(time.time())
+
+
+@router.post(
+    "/v1/beacons", status_code=status.HTTP_201_CREATED, summary="Register a beacon (field tech)"
+)
+def register_beacon(
+    body: BeaconCreate, session: SessionDep, staff: CurrentStaff, runtime: RuntimeDep
+) -> BeaconOut:
+    """One identity: iBeacon, Eddystone-UID, AltBeacon, the raw advertisement of one of
+    those, or an Eddystone-EID beacon's identity key. 409 when it is already registered."""
+    row = service.register_beacon(
+        session, staff=staff, data=body, on_eid_change=_eids_changed(runtime)
+    )
+    return BeaconOut.of(row)
+
+
+@router.post("/v1/beacons/lookup", summary="Which of these identities are registered, and where")
+def lookup_beacons(
+    body: LookupIn, session: SessionDep, staff: CurrentStaff, runtime: RuntimeDep
+) -> LookupOut:
+    found = service.lookup(
+        session, staff=staff, identities=body.identities, eids=runtime.eids, now=time.time()
+    )
+    return LookupOut(found={k: BeaconOut.of(b) for k, b in found.items()})
+
+
+@router.get("/v1/beacons/visits", summary="Beacons that need a field visit (field tech)")
+def beacon_visits(
+    session: SessionDep, staff: CurrentStaff, after: After = 0, limit: Limit = 50
+) -> Page[BeaconOut]:
+    rows = service.visits(session, staff=staff, after=after, limit=limit)
+    return Page(
+        items=[BeaconOut.of(r) for r in rows], next_after=next_cursor([r.id for r in rows], limit)
+    )
+
+
+@router.get("/v1/beacons/{beacon_id}", summary="One beacon, with its health")
+def get_beacon(beacon_id: int, session: SessionDep, staff: CurrentStaff) -> BeaconOut:
+    return BeaconOut.of(service.get_beacon(session, staff=staff, beacon_id=beacon_id))
+
+
+@router.patch("/v1/beacons/{beacon_id}", summary="Calibrate a beacon or change its floor")
+def update_beacon(
+    beacon_id: int, body: BeaconUpdate, session: SessionDep, staff: CurrentStaff
+) -> BeaconOut:
+    row = service.update_beacon(session, staff=staff, beacon_id=beacon_id, data=body)
+    return BeaconOut.of(row)
+
+
+@router.post("/v1/beacons/{beacon_id}/move", summary="Move a beacon to another place")
+def move_beacon(
+    beacon_id: int, body: BeaconMove, session: SessionDep, staff: CurrentStaff
+) -> BeaconOut:
+    return BeaconOut.of(service.move_beacon(session, staff=staff, beacon_id=beacon_id, data=body))
+
+
+@router.post("/v1/beacons/{beacon_id}/retire", summary="Take a beacon out of service")
+def retire_beacon(
+    beacon_id: int, session: SessionDep, staff: CurrentStaff, runtime: RuntimeDep
+) -> BeaconOut:
+    row = service.retire_beacon(
+        session, staff=staff, beacon_id=beacon_id, on_eid_change=_eids_changed(runtime)
+    )
+    return BeaconOut.of(row)
+
+
+@router.post("/v1/beacons/{beacon_id}/visit", summary="Record a field visit")
+def record_visit(
+    beacon_id: int, session: SessionDep, staff: CurrentStaff, body: VisitIn | None = None
+) -> BeaconOut:
+    row = service.record_visit(session, staff=staff, beacon_id=beacon_id, data=body or VisitIn())
+    return BeaconOut.of(row)
+
+
+@router.get("/v1/beacons/{beacon_id}/history", summary="Every change to a beacon, oldest first")
+def beacon_history(
+    beacon_id: int, session: SessionDep, staff: CurrentStaff, after: After = 0, limit: Limit = 50
+) -> Page[BeaconEventOut]:
+    rows = service.history(session, staff=staff, beacon_id=beacon_id, after=after, limit=limit)
+    return Page(
+        items=[BeaconEventOut.of(r) for r in rows],
+        next_after=next_cursor([r.id for r in rows], limit),
+    )
+
+
+@router.get("/v1/stores/{store_id}/beacons", summary="A store's beacons, with their health")
+def list_store_beacons(
+    store_id: int, session: SessionDep, staff: CurrentStaff, after: After = 0, limit: Limit = 50
+) -> Page[BeaconOut]:
+    rows = service.list_store_beacons(
+        session, staff=staff, store_id=store_id, after=after, limit=limit
+    )
+    return Page(
+        items=[BeaconOut.of(r) for r in rows], next_after=next_cursor([r.id for r in rows], limit)
+    )
+
+
+@me_router.post("/sightings", summary="Report a batch of beacon sightings")
+def report_sightings(
+    body: SightingBatch, session: SessionDep, user: CurrentUser, runtime: RuntimeDep
+) -> SightingReport:
+    """Each sighting names a beacon (or carries its raw advertisement), its RSSI and when.
+    Only presence in store zones is kept, for minutes, and only with `beacon_proximity`
+    consent; beacons' last-seen time and telemetry are kept for the fleet."""
+    settings = runtime.settings
+    service.check_batch(len(body.sightings), settings.max_batch)  # before reading any frame
+    outcome = service.report_sightings(
+        session,
+        user_id=user.id,
+        sightings=to_sightings(body.sightings),
+        eids=runtime.eids,
+        index=runtime.index,
+        presence=runtime.presence,
+        tracks=runtime.sightings,
+        rules=service.SightingRules.of(settings),
+        max_batch=settings.max_batch,
+        policy_version=settings.policy_version,
+        now=time.time(),
+        enqueue=enqueue_delivery,
+    )
+    tracked = outcome.tracked
+    return SightingReport(
+        accepted=tracked.accepted,
+        ignored=tracked.ignored,
+        proximity={zone: p.value for zone, p in tracked.proximity.items()},
+        events=[
+            ZoneEventOut(
+                zone=e.zone,
+                store_id=outcome.store_of.get(e.zone),
+                transition=e.transition.value,
+                at=datetime.fromtimestamp(e.at, UTC),
+            )
+            for e in tracked.events
+        ],
+        notifications=outcome.notification_ids,
+    )

@@ -1,0 +1,387 @@
+"""Beacon registry and sighting bodies.
+
+Binary fields travel as hex strings. A raw advertisement is given as bleak reports it:
+manufacturer data by company id (decimal, e.g. ``76`` for Apple) without the id
+bytes, service data by UUID (``feaa`` or the full 128-bit form) without the UUID bytes.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Self
+from uuid import UUID
+
+import shapely
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    model_validator,
+)
+
+from beacons.core import (
+    BeaconFrame,
+    EddystoneTlm,
+    MalformedFrame,
+    Sighting,
+    altbeacon_identity,
+    eddystone_uid_identity,
+    ibeacon_identity,
+    parse_advertisement,
+    parse_eddystone,
+    sighting_from_frames,
+)
+from beacons.models import ZONE_MAX, Beacon, BeaconEvent
+from geofence.schemas import ZoneEventOut
+from server.errors import Invalid
+
+ZoneName = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=ZONE_MAX),
+]
+Int8 = Annotated[int, Field(ge=-128, le=127)]
+Rssi = Annotated[int, Field(ge=-127, le=20, description="dBm as the phone measured it.")]
+Hex = Annotated[str, StringConstraints(pattern=r"^([0-9a-fA-F]{2})*$", max_length=124)]
+
+
+def _hex_of(size: int) -> StringConstraints:
+    return StringConstraints(pattern=rf"^[0-9a-fA-F]{{{2 * size}}}$")
+
+
+NamespaceHex = Annotated[str, _hex_of(10), Field(description="10 bytes as 20 hex digits.")]
+InstanceHex = Annotated[str, _hex_of(6), Field(description="6 bytes as 12 hex digits.")]
+EidHex = Annotated[str, _hex_of(8), Field(description="8 bytes as 16 hex digits.")]
+AltBeaconIdHex = Annotated[str, _hex_of(20), Field(description="20 bytes as 40 hex digits.")]
+KeyHex = Annotated[str, _hex_of(16), Field(description="16 bytes as 32 hex digits.")]
+TlmHex = Annotated[
+    str,
+    _hex_of(14),
+    Field(description="An Eddystone-TLM frame (14 bytes) heard from the same beacon."),
+]
+
+
+BLUETOOTH_BASE_UUID = "0000{}-0000-1000-8000-00805f9b34fb"
+
+
+def full_service_uuid(uuid: str) -> str:
+    """bleak reports 128-bit UUIDs; a 16-bit one like ``feaa`` is expanded to that form."""
+    uuid = uuid.lower()
+    return BLUETOOTH_BASE_UUID.format(uuid) if len(uuid) == 4 else uuid
+
+
+class IBeaconIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    uuid: UUID
+    major: int = Field(ge=0, le=0xFFFF)
+    minor: int = Field(ge=0, le=0xFFFF)
+
+
+class EddystoneUidIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    namespace: NamespaceHex
+    instance: InstanceHex
+
+
+class EddystoneEidIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    eid: EidHex
+
+
+class AltBeaconIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    id: AltBeaconIdHex
+
+
+class AdvertisementIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    manufacturer_data: dict[Annotated[int, Field(ge=0, le=0xFFFF)], Hex] = Field(
+        default_factory=dict, max_length=8, description="Company id (decimal) → payload hex."
+    )
+    service_data: dict[Annotated[str, Field(max_length=36)], Hex] = Field(
+        default_factory=dict, max_length=8, description="Service UUID → payload hex."
+    )
+
+    def frames(self) -> list[BeaconFrame]:
+        return parse_advertisement(
+            {cid: bytes.fromhex(p) for cid, p in self.manufacturer_data.items()},
+            {full_service_uuid(uuid): bytes.fromhex(p) for uuid, p in self.service_data.items()},
+        )
+
+
+_IDENTITY_FIELDS = ("ibeacon", "eddystone_uid", "eddystone_eid", "altbeacon", "advertisement")
+
+
+def _one_identity(model: BaseModel, allowed: tuple[str, ...]) -> None:
+    given = [name for name in allowed if getattr(model, name) is not None]
+    if len(given) != 1:
+        raise ValueError(f"give exactly one of {', '.join(allowed)}; got {len(given)}")
+
+
+class SightingIn(BaseModel):
+    """One beacon heard: an identity (one of the formats) or the raw advertisement."""
+
+    model_config = ConfigDict(extra="forbid")
+    ibeacon: IBeaconIn | None = None
+    eddystone_uid: EddystoneUidIn | None = None
+    eddystone_eid: EddystoneEidIn | None = None
+    altbeacon: AltBeaconIn | None = None
+    advertisement: AdvertisementIn | None = None
+    tlm: TlmHex | None = None
+    rssi: Rssi
+    recorded_at: AwareDatetime
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> Self:
+        _one_identity(self, _IDENTITY_FIELDS)
+        return self
+
+    def to_sighting(self) -> Sighting:
+        """Raises :class:`MalformedFrame` for a raw frame that cannot be read."""
+        at = self.recorded_at.timestamp()
+        tlm = None
+        if self.tlm is not None:
+            frame = parse_eddystone(bytes.fromhex(self.tlm))
+            if not isinstance(frame, EddystoneTlm):
+                raise MalformedFrame("tlm is not an Eddystone-TLM frame")
+            tlm = frame
+        if self.advertisement is not None:
+            sighting = sighting_from_frames(self.advertisement.frames(), self.rssi, at)
+            return sighting if tlm is None else _with_tlm(sighting, tlm)
+        if self.eddystone_eid is not None:
+            return Sighting(None, bytes.fromhex(self.eddystone_eid.eid), self.rssi, at, tlm)
+        return Sighting(_static_identity(self), None, self.rssi, at, tlm)
+
+
+def _with_tlm(sighting: Sighting, tlm: EddystoneTlm) -> Sighting:
+    return Sighting(sighting.identity, sighting.eid, sighting.rssi, sighting.at_s, tlm)
+
+
+def _static_identity(body: SightingIn | BeaconCreate) -> str:
+    if body.ibeacon is not None:
+        return ibeacon_identity(body.ibeacon.uuid, body.ibeacon.major, body.ibeacon.minor)
+    if body.eddystone_uid is not None:
+        uid = body.eddystone_uid
+        return eddystone_uid_identity(bytes.fromhex(uid.namespace), bytes.fromhex(uid.instance))
+    if body.altbeacon is not None:
+        return altbeacon_identity(bytes.fromhex(body.altbeacon.id))
+    raise MalformedFrame("no static identity given")
+
+
+def to_sightings(items: list[SightingIn]) -> list[Sighting]:
+    """Every sighting of a batch; the first malformed frame fails the batch with a 422."""
+    sightings = []
+    for n, item in enumerate(items):
+        try:
+            sightings.append(item.to_sighting())
+        except MalformedFrame as exc:
+            raise Invalid(f"sightings.{n}: {exc}") from exc
+    return sightings
+
+
+class SightingBatch(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "sightings": [
+                        {
+                            "ibeacon": {
+                                "uuid": "f7826da6-4fa2-4e98-8024-bc5b71e0893e",
+                                "major": 1,
+                                "minor": 7,
+                            },
+                            "rssi": -62,
+                            "recorded_at": "2026-11-23T10:00:00Z",
+                        },
+                        {
+                            "advertisement": {
+                                "service_data": {"feaa": "00e50102030405060708090a0b0c0d0e0f10"}
+                            },
+                            "rssi": -80,
+                            "recorded_at": "2026-11-23T10:00:01Z",
+                        },
+                    ]
+                }
+            ]
+        },
+    )
+    sightings: list[SightingIn] = Field(min_length=1, description="What the phone heard.")
+
+
+class SightingReport(BaseModel):
+    accepted: int = Field(description="Sightings that fed presence.")
+    ignored: dict[str, int] = Field(
+        description="Sightings skipped by reason: unknown, retired, replayed, stale, "
+        "no_consent, out_of_order, far_from_location."
+    )
+    proximity: dict[str, str] = Field(
+        description="Beacon zones heard in this batch: immediate, near or far."
+    )
+    events: list[ZoneEventOut]
+    notifications: list[int] = Field(description="Ids of notifications this batch triggered.")
+
+
+# Registry
+
+
+class EidProvisioningIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    identity_key: KeyHex
+    rotation_exponent: int = Field(ge=0, le=15, description="K: the EID rotates every 2^K s.")
+    epoch_s: int = Field(ge=0, description="Unix time at which the beacon's clock read 0.")
+
+
+class BeaconPlacement(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    store_id: int
+    zone: ZoneName
+    lon: float = Field(ge=-180, le=180)
+    lat: float = Field(ge=-90, le=90)
+    floor: int | None = Field(default=None, ge=-20, le=300)
+
+
+_REGISTER_FIELDS = ("ibeacon", "eddystone_uid", "altbeacon", "eddystone_eid", "advertisement")
+
+
+class BeaconCreate(BeaconPlacement):
+    """A beacon to register: its placement and one identity."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "store_id": 1,
+                    "zone": "shoe aisle",
+                    "lon": 2.3475,
+                    "lat": 48.8603,
+                    "floor": 0,
+                    "ibeacon": {
+                        "uuid": "f7826da6-4fa2-4e98-8024-bc5b71e0893e",
+                        "major": 1,
+                        "minor": 7,
+                    },
+                    "measured_power_1m": -59,
+                }
+            ]
+        },
+    )
+    ibeacon: IBeaconIn | None = None
+    eddystone_uid: EddystoneUidIn | None = None
+    altbeacon: AltBeaconIn | None = None
+    eddystone_eid: EidProvisioningIn | None = None
+    advertisement: AdvertisementIn | None = None
+    measured_power_1m: Int8 | None = Field(
+        default=None, description="RSSI at 1 m; taken from the advertisement when omitted."
+    )
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> Self:
+        _one_identity(self, _REGISTER_FIELDS)
+        return self
+
+    def static_identity(self) -> str:
+        return _static_identity(self)
+
+
+class BeaconMove(BeaconPlacement):
+    pass
+
+
+class BeaconUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    measured_power_1m: Int8 | None = Field(
+        default=None, description="RSSI at 1 m, e.g. the median of a calibration."
+    )
+    floor: int | None = Field(default=None, ge=-20, le=300)
+
+
+class VisitIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    note: str | None = Field(default=None, max_length=500)
+    battery_replaced: bool = False
+
+
+class LookupIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    identities: list[Annotated[str, Field(max_length=100)]] = Field(
+        min_length=1,
+        max_length=200,
+        description="Identities as the scanner names them; `eddystone-eid:<eid>` is resolved.",
+    )
+
+
+class BeaconOut(BaseModel):
+    id: int
+    identity: str
+    format: str
+    store_id: int
+    zone: str
+    lon: float
+    lat: float
+    floor: int | None
+    measured_power_1m: int
+    spoofable: bool
+    eid_rotation_exponent: int | None
+    status: str
+    installed_at: datetime
+    installed_by: int | None
+    last_seen_at: datetime | None
+    battery_mv: int | None
+    temperature_c: float | None
+    needs_visit: bool
+    visit_reason: str | None
+    health: str = Field(description="ok, never_seen, needs_visit or retired.")
+
+    @classmethod
+    def of(cls, b: Beacon) -> BeaconOut:
+        if b.status == "retired":
+            health = "retired"
+        elif b.needs_visit:
+            health = "needs_visit"
+        elif b.last_seen_at is None:
+            health = "never_seen"
+        else:
+            health = "ok"
+        return cls(
+            id=b.id,
+            identity=b.identity,
+            format=b.format,
+            store_id=b.store_id,
+            zone=b.zone,
+            lon=shapely.get_x(b.point),
+            lat=shapely.get_y(b.point),
+            floor=b.floor,
+            measured_power_1m=b.measured_power_1m,
+            spoofable=b.spoofable,
+            eid_rotation_exponent=b.eid_rotation_exponent,
+            status=b.status,
+            installed_at=b.installed_at,
+            installed_by=b.installed_by,
+            last_seen_at=b.last_seen_at,
+            battery_mv=b.battery_mv,
+            temperature_c=b.temperature_c,
+            needs_visit=b.needs_visit,
+            visit_reason=b.visit_reason,
+            health=health,
+        )
+
+
+class LookupOut(BaseModel):
+    found: dict[str, BeaconOut] = Field(description="Asked identity → registered beacon.")
+
+
+class BeaconEventOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    id: int
+    change: str
+    details: dict[str, Any]
+    at: datetime
+    by_key_id: int | None
+
+    @classmethod
+    def of(cls, e: BeaconEvent) -> BeaconEventOut:
+        return cls.model_validate(e)

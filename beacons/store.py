@@ -1,0 +1,133 @@
+"""Short-lived sighting state: Redis in production, memory when embedded.
+
+Two things are kept, both expiring by themselves:
+
+* each user's smoothed RSSI of the beacons they recently heard (one JSON value per
+  user, read and written once per batch under the user's presence lock);
+* a replay guard: one ``SET NX`` key per (user, beacon, recorded_at), so a batch
+  sent twice by a phone that lost the first answer changes nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Mapping, Sequence
+from typing import Any, Protocol
+
+import redis
+
+from beacons.core import BeaconTrack, SmoothedRssi
+
+TRACKS_KEY = "vicinity:beacon-tracks:{}"
+REPLAY_KEY = "vicinity:sighting:{}"
+
+
+def _dump(tracks: Mapping[int, BeaconTrack]) -> str:
+    return json.dumps(
+        {
+            str(beacon_id): [t.zone, t.measured_power_1m, t.rssi.rssi, t.rssi.variance,
+                             t.rssi.at_s, t.rssi.q, t.rssi.r]
+            for beacon_id, t in tracks.items()
+        }
+    )  # fmt: skip
+
+
+def _load(raw: str | bytes) -> dict[int, BeaconTrack]:
+    data: dict[str, list[Any]] = json.loads(raw)
+    return {
+        int(beacon_id): BeaconTrack(
+            zone=str(v[0]),
+            measured_power_1m=int(v[1]),
+            rssi=SmoothedRssi(float(v[2]), float(v[3]), float(v[4]), float(v[5]), float(v[6])),
+        )
+        for beacon_id, v in data.items()
+    }
+
+
+class SightingStore(Protocol):
+    def first_seen(self, keys: Sequence[str]) -> list[bool]:
+        """For each key, whether this is its first sighting within the replay window."""
+        ...
+
+    def load_tracks(self, user_id: int) -> dict[int, BeaconTrack]: ...
+    def save_tracks(self, user_id: int, tracks: Mapping[int, BeaconTrack]) -> None: ...
+    def clear(self, user_id: int) -> None:
+        """Forget the user: their tracks and their replay guards."""
+        ...
+
+
+class RedisSightingStore:
+    def __init__(self, client: redis.Redis, *, track_ttl_s: int, replay_ttl_s: int) -> None:
+        self._redis = client
+        self._track_ttl_s = track_ttl_s
+        self._replay_ttl_s = replay_ttl_s
+
+    def first_seen(self, keys: Sequence[str]) -> list[bool]:
+        if not keys:
+            return []
+        pipe = self._redis.pipeline(transaction=False)
+        for key in keys:
+            pipe.set(REPLAY_KEY.format(key), 1, nx=True, ex=self._replay_ttl_s)
+        return [bool(ok) for ok in pipe.execute()]
+
+    def load_tracks(self, user_id: int) -> dict[int, BeaconTrack]:
+        raw = self._redis.get(TRACKS_KEY.format(user_id))
+        return {} if raw is None else _load(raw)
+
+    def save_tracks(self, user_id: int, tracks: Mapping[int, BeaconTrack]) -> None:
+        key = TRACKS_KEY.format(user_id)
+        if tracks:
+            self._redis.set(key, _dump(tracks), ex=self._track_ttl_s)
+        else:
+            self._redis.delete(key)
+
+    def clear(self, user_id: int) -> None:
+        replays = self._redis.scan_iter(match=REPLAY_KEY.format(f"{user_id}:*"), count=500)
+        self._redis.delete(TRACKS_KEY.format(user_id), *replays)
+
+
+class MemorySightingStore:
+    """The embedded default: one process, so dicts and a lock are enough."""
+
+    SWEEP_EVERY = 10_000
+
+    def __init__(self, *, track_ttl_s: int, replay_ttl_s: int) -> None:
+        self._track_ttl_s = track_ttl_s
+        self._replay_ttl_s = replay_ttl_s
+        self._tracks: dict[int, tuple[float, str]] = {}
+        self._replays: dict[str, float] = {}
+        self._guard = threading.Lock()
+
+    def first_seen(self, keys: Sequence[str]) -> list[bool]:
+        now = time.monotonic()
+        out = []
+        with self._guard:
+            if len(self._replays) > self.SWEEP_EVERY:
+                self._replays = {k: t for k, t in self._replays.items() if t > now}
+            for key in keys:
+                expires = self._replays.get(key)
+                fresh = expires is None or expires <= now
+                if fresh:
+                    self._replays[key] = now + self._replay_ttl_s
+                out.append(fresh)
+        return out
+
+    def load_tracks(self, user_id: int) -> dict[int, BeaconTrack]:
+        entry = self._tracks.get(user_id)
+        if entry is None or entry[0] < time.monotonic():
+            return {}
+        return _load(entry[1])
+
+    def save_tracks(self, user_id: int, tracks: Mapping[int, BeaconTrack]) -> None:
+        if tracks:
+            self._tracks[user_id] = (time.monotonic() + self._track_ttl_s, _dump(tracks))
+        else:
+            self._tracks.pop(user_id, None)
+
+    def clear(self, user_id: int) -> None:
+        self._tracks.pop(user_id, None)
+        prefix = f"{user_id}:"
+        with self._guard:
+            self._replays = {k: t for k, t in self._replays.items() if not k.startswith(prefix)}

@@ -1,0 +1,103 @@
+"""This process's Eddystone-EID table, kept current as beacons rotate and registrations change.
+
+The table (``beacons.core.EidResolver``) holds each EID beacon's ids for the current
+rotation period +- ``skew_periods``. It is rebuilt
+
+* at start, from the database;
+* after a registration change, by the process that committed it, which also publishes
+  on a Redis channel so every other process reloads (as ``geofence.sync`` does);
+* by the ``beacons.refresh_eids`` beat job, which reloads in the worker and publishes;
+* lazily, when a lookup finds the table older than one period of the fastest-rotating
+  beacon: that keeps resolution working in the embedded mode, which has no beat.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import threading
+import time
+import uuid
+
+import redis
+from sqlalchemy.orm import Session, sessionmaker
+
+from beacons import repository
+from beacons.core import EidRegistration, EidResolver
+
+log = logging.getLogger(__name__)
+CHANNEL = "vicinity:eids"
+
+
+class EidDirectory:
+    def __init__(
+        self, sessions: sessionmaker[Session], client: redis.Redis | None, skew_periods: int
+    ) -> None:
+        self._sessions = sessions
+        self._redis = client
+        self._skew_periods = skew_periods
+        self._resolver = EidResolver.build((), 0.0, skew_periods)
+        self._period_s = math.inf
+        self._lock = threading.Lock()
+        self._origin = uuid.uuid4().hex
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def __len__(self) -> int:
+        return len(self._resolver.registrations)
+
+    def install(self, registrations: list[EidRegistration], now_s: float) -> None:
+        resolver = EidResolver.build(registrations, now_s, self._skew_periods)
+        period = min((2**r.rotation_exponent for r in registrations), default=math.inf)
+        with self._lock:
+            self._resolver, self._period_s = resolver, period
+
+    def reload(self, now_s: float) -> int:
+        """Read every EID registration from the database; returns how many."""
+        with self._sessions() as session:
+            registrations = repository.eid_registrations(session)
+        self.install(registrations, now_s)
+        return len(registrations)
+
+    def resolve(self, eid: bytes, now_s: float) -> str | None:
+        """The identity of the registered beacon broadcasting ``eid`` around ``now_s``."""
+        resolver = self._resolver
+        if abs(now_s - resolver.built_at_s) >= self._period_s:
+            with self._lock:
+                if abs(now_s - self._resolver.built_at_s) >= self._period_s:
+                    self._resolver = self._resolver.refreshed(now_s)
+                resolver = self._resolver
+        return resolver.resolve(eid)
+
+    def changed(self, now_s: float) -> None:
+        """Called after a commit that touched EID registrations, and by the beat job."""
+        self.reload(now_s)
+        if self._redis is not None:
+            self._redis.publish(CHANNEL, json.dumps({"origin": self._origin}))
+
+    def start(self, now_s: float) -> None:
+        self.reload(now_s)
+        if self._redis is None:
+            return
+        pubsub = self._redis.pubsub(ignore_subscribe_messages=True)  # type: ignore[no-untyped-call]
+        pubsub.subscribe(CHANNEL)
+        self._thread = threading.Thread(target=self._listen, args=(pubsub,), daemon=True)
+        self._thread.start()
+
+    def _listen(self, pubsub: redis.client.PubSub) -> None:
+        while not self._stop.is_set():
+            try:
+                message = pubsub.get_message(timeout=0.5)
+                if message is None:
+                    continue
+                if json.loads(message["data"]).get("origin") != self._origin:
+                    self.reload(time.time())
+            except Exception:  # one bad message or a blip must not stop the sync
+                log.exception("EID table sync: message skipped")
+        pubsub.close()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=2)

@@ -1,0 +1,61 @@
+"""Which consent is in force under a versioned policy: pure, no I/O.
+
+Domain rules:
+
+* The policy in force is the latest version the operator published. Until one is
+  published, the configured version (``Settings.policy_version``) is the baseline; when it
+  was never published itself it stands before every published version and counts as
+  having set the terms of every purpose.
+* Each version names the purposes whose terms it changed. Consent to a purpose counts
+  only when its latest ledger line is a grant made under the version that last changed
+  that purpose, or a later one: a new version that changes ``location_offers`` needs fresh
+  consent for it, while consent to ``beacon_proximity`` given earlier still holds.
+* A grant under a version this server never knew (not published, not the baseline)
+  counts for nothing.
+* Only the version in force can be granted; withdrawing is accepted under any version,
+  since stopping must never be refused.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class PolicyStep:
+    version: str
+    changed: frozenset[str]
+
+
+@dataclass(frozen=True, slots=True)
+class PolicyHistory:
+    """The policy versions, oldest first; never empty."""
+
+    steps: tuple[PolicyStep, ...]
+
+    @classmethod
+    def of(
+        cls, published: Sequence[PolicyStep], *, baseline: str, purposes: Iterable[str]
+    ) -> PolicyHistory:
+        """Published versions in publication order, behind the configured baseline."""
+        if any(step.version == baseline for step in published):
+            return cls(tuple(published))
+        return cls((PolicyStep(baseline, frozenset(purposes)), *published))
+
+    @property
+    def current(self) -> str:
+        return self.steps[-1].version
+
+    def changed_in_current(self) -> frozenset[str]:
+        return self.steps[-1].changed
+
+    def in_force(self, *, purpose: str, granted: bool, version: str | None) -> bool:
+        """Whether a ledger line (the latest for ``purpose``) lets pushes for it through."""
+        if not granted or version is None:
+            return False
+        rank = next((i for i, s in enumerate(self.steps) if s.version == version), None)
+        if rank is None:
+            return False
+        last_change = max((i for i, s in enumerate(self.steps) if purpose in s.changed), default=-1)
+        return rank >= last_change

@@ -1,0 +1,35 @@
+"""A user's data rights: see everything held about them, and erase it."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from fastapi import APIRouter, status
+
+from privacy import service
+from privacy.schemas import ExportOut
+from server.deps import CurrentUser, RuntimeDep, SessionDep
+
+router = APIRouter(prefix="/v1", tags=["me"])
+
+
+@router.get("/me/export", summary="Everything held about me, as JSON")
+def export(session: SessionDep, user: CurrentUser, runtime: RuntimeDep) -> ExportOut:
+    data = service.export_user(
+        session, user_id=user.id, presence=runtime.presence, now=datetime.now(UTC)
+    )
+    return ExportOut.model_validate(data)
+
+
+@router.delete(
+    "/me",
+    status_code=status.HTTP_204_NO_CONTENT,
+    summary="Erase me: every personal row, push tokens and presence; the token stops working",
+)
+def erase(session: SessionDep, user: CurrentUser, runtime: RuntimeDep) -> None:
+    service.erase_user(
+        session,
+        user_id=user.id,
+        stores=(runtime.presence, runtime.sightings),
+        client=runtime.redis,
+    )

@@ -1,0 +1,102 @@
+"""Data rights and retention: export everything held about a user, erase it, purge what
+has aged out. Driven by the registry, so a new domain only has to register."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any, Protocol
+
+import redis
+from sqlalchemy.orm import Session
+
+import privacy.domains  # noqa: F401 - loads every domain's registrations
+from presence.store import PresenceStore
+from privacy import registry
+from server.config import Settings
+from server.db import after_commit
+from server.models import Base
+
+
+def registered_tables() -> list[registry.PersonalTable]:
+    """Registered tables, parents before children (the metadata's dependency order)."""
+    known = registry.tables()
+    return [known[t.name] for t in Base.metadata.sorted_tables if t.name in known]
+
+
+def export_user(
+    session: Session, *, user_id: int, presence: PresenceStore, now: datetime
+) -> dict[str, Any]:
+    """Every registered table's rows about the user, and their live presence."""
+    tables = {
+        entry.table: entry.export(session, user_id)
+        for entry in registered_tables()
+        if entry.export is not None
+    }
+    return {
+        "user_id": user_id,
+        "exported_at": now,
+        "tables": tables,
+        "presence": presence.load(user_id).to_json(),
+    }
+
+
+class UserStateStore(Protocol):
+    """Short-lived per-user state kept outside the database (presence, beacon tracks)."""
+
+    def clear(self, user_id: int) -> None: ...
+
+
+def clear_ephemeral(
+    user_id: int, *, stores: Sequence[UserStateStore], client: redis.Redis | None
+) -> int:
+    """Clear the user from every state store, then delete every registered Redis key.
+
+    The stores cover the embedded (in-memory) mode; the key patterns catch what a store
+    does not own, such as a lock left behind by a crashed worker.
+    """
+    for store in stores:
+        store.clear(user_id)
+    if client is None:
+        return 0
+    removed = 0
+    for keys in registry.redis_keys():
+        for pattern in keys.patterns:
+            key = pattern.format(user_id=user_id)
+            found = list(client.scan_iter(match=key, count=500)) if "*" in key else [key]
+            if found:
+                removed += int(client.delete(*found))
+    return removed
+
+
+def erase_user(
+    session: Session,
+    *,
+    user_id: int,
+    stores: Sequence[UserStateStore],
+    client: redis.Redis | None,
+) -> dict[str, int]:
+    """Delete every registered row about the user, children first, the user row last.
+
+    Redis is cleared once the deletion commits, so a rollback leaves everything in place.
+    """
+    counts = {
+        entry.table: entry.erase(session, user_id)
+        for entry in reversed(registered_tables())
+        if entry.erase is not None
+    }
+
+    def clear() -> None:
+        clear_ephemeral(user_id, stores=stores, client=client)
+
+    after_commit(session, clear)
+    return counts
+
+
+def purge(session: Session, *, now: datetime, settings: Settings) -> dict[str, int]:
+    """Delete what is past its retention period, table by table."""
+    return {
+        entry.table: entry.purge(session, now, settings)
+        for entry in registered_tables()
+        if entry.purge is not None
+    }

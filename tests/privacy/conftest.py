@@ -1,0 +1,12 @@
+from __future__ import annotations
+
+import pytest
+from sqlalchemy.orm import Session, sessionmaker
+
+from accounts.service import Role
+from tests.factories import api_key
+
+
+@pytest.fixture
+def operator(sessions: sessionmaker[Session]) -> str:
+    return api_key(sessions, Role.OPERATOR)

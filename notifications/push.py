@@ -21,7 +21,7 @@ import re
 import threading
 import uuid
 from collections import deque
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -179,6 +179,10 @@ class FcmSender:
         ]
 
 
+# One lock for appends and erasure rewrites, so neither loses the other's lines.
+_OUTBOX_LOCK = threading.Lock()
+
+
 class OutboxSender:
     """Embedded default: appends each push to a JSON-lines file instead of sending it."""
 
@@ -186,7 +190,6 @@ class OutboxSender:
 
     def __init__(self, path: Path) -> None:
         self._path = path
-        self._lock = threading.Lock()
 
     def send(
         self, messages: Sequence[PushMessage], *, now: datetime | None = None
@@ -211,7 +214,7 @@ class OutboxSender:
             results.append(PushResult(PushOutcome.SENT, message_id=message_id))
         if lines:
             self._path.parent.mkdir(parents=True, exist_ok=True)
-            with self._lock, self._path.open("a", encoding="utf-8") as outbox:
+            with _OUTBOX_LOCK, self._path.open("a", encoding="utf-8") as outbox:
                 outbox.write("".join(lines))
         for message, result in zip(messages, results, strict=True):
             logger.info(
@@ -221,6 +224,20 @@ class OutboxSender:
                 message.title,
             )
         return results
+
+
+def forget_outbox_tokens(path: Path, tokens: Collection[str]) -> int:
+    """Drop the outbox lines addressed to these tokens (erasure); returns how many."""
+    if not tokens or not path.exists():
+        return 0
+    with _OUTBOX_LOCK, path.open(encoding="utf-8") as outbox:
+        lines = outbox.readlines()
+        kept = [ln for ln in lines if not any(json.dumps(t) in ln for t in tokens)]
+        if len(kept) != len(lines):
+            tmp = path.with_suffix(".tmp")
+            tmp.write_text("".join(kept), encoding="utf-8")
+            tmp.replace(path)
+    return len(lines) - len(kept)
 
 
 def read_outbox(path: Path, limit: int = 50) -> list[dict[str, Any]]:

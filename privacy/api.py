@@ -6,8 +6,11 @@ from datetime import UTC, datetime
 
 from fastapi import APIRouter, status
 
+from accounts.service import list_devices
+from notifications.push import forget_outbox_tokens
 from privacy import service
 from privacy.schemas import ExportOut
+from server.db import after_commit
 from server.deps import CurrentUser, RuntimeDep, SessionDep
 
 router = APIRouter(prefix="/v1", tags=["me"])
@@ -27,6 +30,13 @@ def export(session: SessionDep, user: CurrentUser, runtime: RuntimeDep) -> Expor
     summary="Erase me: every personal row, push tokens and presence; the token stops working",
 )
 def erase(session: SessionDep, user: CurrentUser, runtime: RuntimeDep) -> None:
+    tokens = [d.token for d in list_devices(session, user=user)]
+    outbox = runtime.settings.outbox_path
+
+    def forget_outbox() -> None:
+        forget_outbox_tokens(outbox, tokens)
+
+    after_commit(session, forget_outbox)
     service.erase_user(
         session,
         user_id=user.id,

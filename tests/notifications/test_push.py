@@ -16,6 +16,7 @@ from notifications.push import (
     OutboxSender,
     PushMessage,
     PushOutcome,
+    forget_outbox_tokens,
     make_sender,
     read_outbox,
 )
@@ -432,3 +433,14 @@ def test_make_sender_uses_fcm_with_a_service_account(tmp_path: Path) -> None:
     assert isinstance(sender, FcmSender)
     assert sender.name == "fcm"
     sender.close()
+
+
+def test_erasure_forgets_a_users_outbox_lines(tmp_path: Path) -> None:
+    path = tmp_path / "outbox.jsonl"
+    sender = OutboxSender(path)
+    sender.send(
+        [PushMessage("alice-phone", "t", "b", {}, "k"), PushMessage("bob", "t", "b", {}, "k")]
+    )
+    assert forget_outbox_tokens(path, ["alice-phone"]) == 1
+    assert [e["token"] for e in read_outbox(path)] == ["bob"]
+    assert forget_outbox_tokens(path, ["nobody"]) == 0

@@ -13,4 +13,5 @@ for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
 BENCHMARKS = {
     "geofence": "bench.geofence_index",
     "locations": "bench.locations_api",
+    "beacons": "bench.beacons",
 }

@@ -13,20 +13,18 @@ rotation period +- ``skew_periods``. It is rebuilt
 
 from __future__ import annotations
 
-import json
-import logging
 import math
 import threading
 import time
-import uuid
+from typing import Any
 
 import redis
 from sqlalchemy.orm import Session, sessionmaker
 
 from beacons import repository
 from beacons.core import EidRegistration, EidResolver
+from server.broadcast import Broadcast
 
-log = logging.getLogger(__name__)
 CHANNEL = "vicinity:eids"
 
 
@@ -35,14 +33,11 @@ class EidDirectory:
         self, sessions: sessionmaker[Session], client: redis.Redis | None, skew_periods: int
     ) -> None:
         self._sessions = sessions
-        self._redis = client
         self._skew_periods = skew_periods
         self._resolver = EidResolver.build((), 0.0, skew_periods)
         self._period_s = math.inf
         self._lock = threading.Lock()
-        self._origin = uuid.uuid4().hex
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._broadcast = Broadcast(client, CHANNEL, self._on_broadcast)
 
     def __len__(self) -> int:
         return len(self._resolver.registrations)
@@ -73,31 +68,14 @@ class EidDirectory:
     def changed(self, now_s: float) -> None:
         """Called after a commit that touched EID registrations, and by the beat job."""
         self.reload(now_s)
-        if self._redis is not None:
-            self._redis.publish(CHANNEL, json.dumps({"origin": self._origin}))
+        self._broadcast.publish({})
+
+    def _on_broadcast(self, _data: dict[str, Any]) -> None:
+        self.reload(time.time())
 
     def start(self, now_s: float) -> None:
         self.reload(now_s)
-        if self._redis is None:
-            return
-        pubsub = self._redis.pubsub(ignore_subscribe_messages=True)  # type: ignore[no-untyped-call]
-        pubsub.subscribe(CHANNEL)
-        self._thread = threading.Thread(target=self._listen, args=(pubsub,), daemon=True)
-        self._thread.start()
-
-    def _listen(self, pubsub: redis.client.PubSub) -> None:
-        while not self._stop.is_set():
-            try:
-                message = pubsub.get_message(timeout=0.5)
-                if message is None:
-                    continue
-                if json.loads(message["data"]).get("origin") != self._origin:
-                    self.reload(time.time())
-            except Exception:  # one bad message or a blip must not stop the sync
-                log.exception("EID table sync: message skipped")
-        pubsub.close()
+        self._broadcast.start()
 
     def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=2)
+        self._broadcast.stop()

@@ -61,8 +61,7 @@ from beacons.sync import EidDirectory
 from geofence.core import SOURCE as GEOFENCE
 from geofence.core import GeofenceIndex
 from geofence.service import FUTURE_SKEW_S
-from notifications.decide import Trigger
-from notifications.service import Enqueue, on_presence
+from notifications.service import Enqueue, on_zone_events
 from preferences.service import Purpose, consented
 from presence.core import Presence, ZoneEvent, advance, is_newer
 from presence.store import PresenceStore
@@ -650,20 +649,13 @@ def report_sightings(
     ignored.update(tracked.ignored)
     tracked = TrackedSightings(tracked.events, tracked.accepted, dict(ignored), tracked.proximity)
 
-    store_of = {
-        e.zone: store_id for e in tracked.events if (store_id := store_of_zone(e.zone)) is not None
-    }
-    triggers = [
-        Trigger(e.zone, store_of[e.zone], e.transition, e.at)
-        for e in tracked.events
-        if e.zone in store_of
-    ]
-    notes = on_presence(
+    stores, notes = on_zone_events(
         session,
         user_id=user_id,
-        triggers=triggers,
+        events=tracked.events,
+        store_of=store_of_zone,
         purpose=Purpose.BEACON_PROXIMITY,
         policy_version=policy_version,
         enqueue=enqueue,
     )
-    return SightingOutcome(tracked, store_of, [n.id for n in notes])
+    return SightingOutcome(tracked, stores, [n.id for n in notes])

@@ -13,8 +13,7 @@ from accounts.service import Staff
 from geofence.core import Fence, Fix, GeofenceIndex, Screening, observe, screen
 from geofence.models import Geofence
 from geofence.shapes import parse_shape
-from notifications.decide import Trigger
-from notifications.service import Enqueue, on_presence
+from notifications.service import Enqueue, on_zone_events
 from preferences.service import Purpose
 from presence.core import Presence, ZoneEvent, advance
 from presence.store import PresenceStore
@@ -198,22 +197,18 @@ def report_locations(
     tracked = track_fixes(
         user_id=user_id, fixes=fixes, index=index, presence=presence, rules=rules, now=now
     )
-    store_of: dict[str, int] = {}
-    for event in tracked.events:
-        fence = index.get(int(event.zone.split(":", 1)[1]))
-        if fence is not None:
-            store_of[event.zone] = fence.store_id
-    triggers = [
-        Trigger(e.zone, store_of[e.zone], e.transition, e.at)
-        for e in tracked.events
-        if e.zone in store_of
-    ]
-    notes = on_presence(
+
+    def store_of(zone: str) -> int | None:
+        fence = index.get(int(zone.split(":", 1)[1]))
+        return None if fence is None else fence.store_id
+
+    stores, notes = on_zone_events(
         session,
         user_id=user_id,
-        triggers=triggers,
+        events=tracked.events,
+        store_of=store_of,
         purpose=Purpose.LOCATION_OFFERS,
         policy_version=policy_version,
         enqueue=enqueue,
     )
-    return LocationOutcome(tracked, store_of, [n.id for n in notes])
+    return LocationOutcome(tracked, stores, [n.id for n in notes])

@@ -22,7 +22,7 @@ from offers.models import Offer
 from offers.service import offer_rules
 from preferences.models import Segment
 from preferences.service import Purpose, targeting_profile
-from presence.core import Transition
+from presence.core import Transition, ZoneEvent
 from server.db import after_commit
 from server.errors import NotFound
 from stores.models import Store
@@ -144,6 +144,35 @@ def on_presence(
         note_id = note.id
         after_commit(session, lambda note_id=note_id: enqueue(note_id))  # type: ignore[misc]
     return notes
+
+
+def on_zone_events(
+    session: Session,
+    *,
+    user_id: int,
+    events: Sequence[ZoneEvent],
+    store_of: Callable[[str], int | None],
+    purpose: Purpose,
+    policy_version: str,
+    enqueue: Enqueue,
+) -> tuple[dict[str, int], list[Notification]]:
+    """Presence events from any source (geofence, beacon zone) → triggers → decision.
+
+    Returns each event zone's store and the notifications recorded.
+    """
+    stores = {e.zone: sid for e in events if (sid := store_of(e.zone)) is not None}
+    triggers = [
+        Trigger(e.zone, stores[e.zone], e.transition, e.at) for e in events if e.zone in stores
+    ]
+    notes = on_presence(
+        session,
+        user_id=user_id,
+        triggers=triggers,
+        purpose=purpose,
+        policy_version=policy_version,
+        enqueue=enqueue,
+    )
+    return stores, notes
 
 
 def list_notifications(

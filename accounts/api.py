@@ -7,6 +7,7 @@ from fastapi import APIRouter, status
 from accounts import service
 from accounts.schemas import DeviceIn, DeviceOut, UserCreate, UserCreated
 from server.deps import CurrentUser, SessionDep
+from server.ids import IdPath
 
 router = APIRouter(prefix="/v1", tags=["me"])
 
@@ -37,5 +38,5 @@ def list_devices(session: SessionDep, user: CurrentUser) -> list[DeviceOut]:
 @router.delete(
     "/me/devices/{device_id}", status_code=status.HTTP_204_NO_CONTENT, summary="Forget a device"
 )
-def delete_device(device_id: int, session: SessionDep, user: CurrentUser) -> None:
+def delete_device(device_id: IdPath, session: SessionDep, user: CurrentUser) -> None:
     service.delete_device(session, user=user, device_id=device_id)

@@ -24,6 +24,7 @@ from beacons.schemas import (
 from geofence.schemas import ZoneEventOut
 from notifications.tasks import enqueue_delivery
 from server.deps import CurrentStaff, CurrentUser, RuntimeDep, SessionDep
+from server.ids import IdPath
 from server.pagination import After, Limit, Page, next_cursor
 from server.runtime import Runtime
 
@@ -70,13 +71,13 @@ def beacon_visits(
 
 
 @router.get("/v1/beacons/{beacon_id}", summary="One beacon, with its health")
-def get_beacon(beacon_id: int, session: SessionDep, staff: CurrentStaff) -> BeaconOut:
+def get_beacon(beacon_id: IdPath, session: SessionDep, staff: CurrentStaff) -> BeaconOut:
     return BeaconOut.of(service.get_beacon(session, staff=staff, beacon_id=beacon_id))
 
 
 @router.patch("/v1/beacons/{beacon_id}", summary="Calibrate a beacon or change its floor")
 def update_beacon(
-    beacon_id: int, body: BeaconUpdate, session: SessionDep, staff: CurrentStaff
+    beacon_id: IdPath, body: BeaconUpdate, session: SessionDep, staff: CurrentStaff
 ) -> BeaconOut:
     row = service.update_beacon(session, staff=staff, beacon_id=beacon_id, data=body)
     return BeaconOut.of(row)
@@ -84,14 +85,14 @@ def update_beacon(
 
 @router.post("/v1/beacons/{beacon_id}/move", summary="Move a beacon to another place")
 def move_beacon(
-    beacon_id: int, body: BeaconMove, session: SessionDep, staff: CurrentStaff
+    beacon_id: IdPath, body: BeaconMove, session: SessionDep, staff: CurrentStaff
 ) -> BeaconOut:
     return BeaconOut.of(service.move_beacon(session, staff=staff, beacon_id=beacon_id, data=body))
 
 
 @router.post("/v1/beacons/{beacon_id}/retire", summary="Take a beacon out of service")
 def retire_beacon(
-    beacon_id: int, session: SessionDep, staff: CurrentStaff, runtime: RuntimeDep
+    beacon_id: IdPath, session: SessionDep, staff: CurrentStaff, runtime: RuntimeDep
 ) -> BeaconOut:
     row = service.retire_beacon(
         session, staff=staff, beacon_id=beacon_id, on_eid_change=_eids_changed(runtime)
@@ -101,7 +102,7 @@ def retire_beacon(
 
 @router.post("/v1/beacons/{beacon_id}/visit", summary="Record a field visit")
 def record_visit(
-    beacon_id: int, session: SessionDep, staff: CurrentStaff, body: VisitIn | None = None
+    beacon_id: IdPath, session: SessionDep, staff: CurrentStaff, body: VisitIn | None = None
 ) -> BeaconOut:
     row = service.record_visit(session, staff=staff, beacon_id=beacon_id, data=body or VisitIn())
     return BeaconOut.of(row)
@@ -109,7 +110,7 @@ def record_visit(
 
 @router.get("/v1/beacons/{beacon_id}/history", summary="Every change to a beacon, oldest first")
 def beacon_history(
-    beacon_id: int, session: SessionDep, staff: CurrentStaff, after: After = 0, limit: Limit = 50
+    beacon_id: IdPath, session: SessionDep, staff: CurrentStaff, after: After = 0, limit: Limit = 50
 ) -> Page[BeaconEventOut]:
     rows = service.history(session, staff=staff, beacon_id=beacon_id, after=after, limit=limit)
     return Page(
@@ -120,7 +121,7 @@ def beacon_history(
 
 @router.get("/v1/stores/{store_id}/beacons", summary="A store's beacons, with their health")
 def list_store_beacons(
-    store_id: int, session: SessionDep, staff: CurrentStaff, after: After = 0, limit: Limit = 50
+    store_id: IdPath, session: SessionDep, staff: CurrentStaff, after: After = 0, limit: Limit = 50
 ) -> Page[BeaconOut]:
     rows = service.list_store_beacons(
         session, staff=staff, store_id=store_id, after=after, limit=limit

@@ -36,6 +36,7 @@ from beacons.core import (
 from beacons.models import ZONE_MAX, Beacon, BeaconEvent
 from geofence.schemas import ZoneEventOut
 from server.errors import Invalid
+from server.ids import DbId
 
 ZoneName = Annotated[
     str,
@@ -236,7 +237,7 @@ class EidProvisioningIn(BaseModel):
 
 class BeaconPlacement(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    store_id: int
+    store_id: DbId
     zone: ZoneName
     lon: float = Field(ge=-180, le=180)
     lat: float = Field(ge=-90, le=90)

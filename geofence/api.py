@@ -18,6 +18,7 @@ from geofence.schemas import (
 )
 from notifications.tasks import enqueue_delivery
 from server.deps import CurrentStaff, CurrentUser, RuntimeDep, SessionDep
+from server.ids import IdPath
 from server.pagination import After, Limit, next_cursor
 
 router = APIRouter(tags=["geofences"])
@@ -30,7 +31,7 @@ me_router = APIRouter(prefix="/v1/me", tags=["me"])
     summary="Draw a geofence for a store",
 )
 def create_geofence(
-    store_id: int,
+    store_id: IdPath,
     body: GeofenceFeatureIn,
     session: SessionDep,
     staff: CurrentStaff,
@@ -51,7 +52,7 @@ def create_geofence(
 
 @router.get("/v1/stores/{store_id}/geofences", summary="A store's geofences, as GeoJSON")
 def list_geofences(
-    store_id: int, session: SessionDep, staff: CurrentStaff, after: After = 0, limit: Limit = 50
+    store_id: IdPath, session: SessionDep, staff: CurrentStaff, after: After = 0, limit: Limit = 50
 ) -> GeofenceCollection:
     rows = service.list_geofences(session, staff=staff, store_id=store_id, after=after, limit=limit)
     return GeofenceCollection(
@@ -61,13 +62,13 @@ def list_geofences(
 
 
 @router.get("/v1/geofences/{geofence_id}", summary="One geofence")
-def get_geofence(geofence_id: int, session: SessionDep, staff: CurrentStaff) -> GeofenceFeature:
+def get_geofence(geofence_id: IdPath, session: SessionDep, staff: CurrentStaff) -> GeofenceFeature:
     return GeofenceFeature.of(service.get_geofence(session, staff=staff, geofence_id=geofence_id))
 
 
 @router.put("/v1/geofences/{geofence_id}", summary="Redraw a geofence")
 def replace_geofence(
-    geofence_id: int,
+    geofence_id: IdPath,
     body: GeofenceFeatureIn,
     session: SessionDep,
     staff: CurrentStaff,
@@ -92,7 +93,7 @@ def replace_geofence(
     summary="Delete a geofence",
 )
 def delete_geofence(
-    geofence_id: int, session: SessionDep, staff: CurrentStaff, runtime: RuntimeDep
+    geofence_id: IdPath, session: SessionDep, staff: CurrentStaff, runtime: RuntimeDep
 ) -> None:
     service.delete_geofence(
         session, staff=staff, geofence_id=geofence_id, on_change=runtime.index_sync.changed

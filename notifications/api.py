@@ -10,6 +10,7 @@ from notifications import service
 from notifications.push import read_outbox
 from notifications.schemas import NotificationOut, NotificationPage, OutboxEntry
 from server.deps import CurrentUser, Operator, RuntimeDep, SessionDep
+from server.ids import MAX_ID, IdPath
 from server.pagination import Limit
 
 router = APIRouter(tags=["notifications"])
@@ -19,7 +20,9 @@ router = APIRouter(tags=["notifications"])
 def list_notifications(
     session: SessionDep,
     user: CurrentUser,
-    before: Annotated[int | None, Query(ge=1, description="Cursor: ids below this.")] = None,
+    before: Annotated[
+        int | None, Query(ge=1, le=MAX_ID, description="Cursor: ids below this.")
+    ] = None,
     limit: Limit = 50,
 ) -> NotificationPage:
     rows = service.list_notifications(session, user=user, before=before, limit=limit)
@@ -31,7 +34,7 @@ def list_notifications(
 
 @router.get("/v1/me/notifications/{notification_id}", summary="One notification and why")
 def get_notification(
-    notification_id: int, session: SessionDep, user: CurrentUser
+    notification_id: IdPath, session: SessionDep, user: CurrentUser
 ) -> NotificationOut:
     note = service.get_notification(session, user=user, notification_id=notification_id)
     return NotificationOut.of(note, user.locale)

@@ -7,6 +7,7 @@ from fastapi import APIRouter, status
 from offers import service
 from offers.schemas import OfferCreate, OfferOut, OfferUpdate
 from server.deps import CurrentStaff, SessionDep
+from server.ids import IdPath
 from server.pagination import After, Limit, Page, next_cursor
 
 router = APIRouter(tags=["offers"])
@@ -18,14 +19,14 @@ router = APIRouter(tags=["offers"])
     summary="Publish an offer for a store",
 )
 def create_offer(
-    store_id: int, body: OfferCreate, session: SessionDep, staff: CurrentStaff
+    store_id: IdPath, body: OfferCreate, session: SessionDep, staff: CurrentStaff
 ) -> OfferOut:
     return OfferOut.of(service.create_offer(session, staff=staff, store_id=store_id, data=body))
 
 
 @router.get("/v1/stores/{store_id}/offers", summary="A store's offers")
 def list_offers(
-    store_id: int, session: SessionDep, staff: CurrentStaff, after: After = 0, limit: Limit = 50
+    store_id: IdPath, session: SessionDep, staff: CurrentStaff, after: After = 0, limit: Limit = 50
 ) -> Page[OfferOut]:
     rows = service.list_offers(session, staff=staff, store_id=store_id, after=after, limit=limit)
     return Page(
@@ -34,13 +35,13 @@ def list_offers(
 
 
 @router.get("/v1/offers/{offer_id}", summary="One offer")
-def get_offer(offer_id: int, session: SessionDep, staff: CurrentStaff) -> OfferOut:
+def get_offer(offer_id: IdPath, session: SessionDep, staff: CurrentStaff) -> OfferOut:
     return OfferOut.of(service.get_offer(session, staff=staff, offer_id=offer_id))
 
 
 @router.patch("/v1/offers/{offer_id}", summary="Change an offer")
 def update_offer(
-    offer_id: int, body: OfferUpdate, session: SessionDep, staff: CurrentStaff
+    offer_id: IdPath, body: OfferUpdate, session: SessionDep, staff: CurrentStaff
 ) -> OfferOut:
     return OfferOut.of(service.update_offer(session, staff=staff, offer_id=offer_id, data=body))
 
@@ -48,5 +49,5 @@ def update_offer(
 @router.delete(
     "/v1/offers/{offer_id}", status_code=status.HTTP_204_NO_CONTENT, summary="Delete an offer"
 )
-def delete_offer(offer_id: int, session: SessionDep, staff: CurrentStaff) -> None:
+def delete_offer(offer_id: IdPath, session: SessionDep, staff: CurrentStaff) -> None:
     service.delete_offer(session, staff=staff, offer_id=offer_id)

@@ -7,6 +7,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 from beacons.schemas import ZoneName
 from offers.models import Offer
 from presence.core import Transition
+from server.ids import DbId
 
 
 class OfferCreate(BaseModel):
@@ -31,7 +32,7 @@ class OfferCreate(BaseModel):
     trigger: Transition = Field(
         default=Transition.ENTER, description="`enter` or `dwell`; `exit` never pushes."
     )
-    geofence_ids: list[int] = Field(
+    geofence_ids: list[DbId] = Field(
         default_factory=list, description="Limit to these geofences; empty = all of the store's."
     )
     zones: list[ZoneName] = Field(
@@ -52,7 +53,7 @@ class OfferUpdate(BaseModel):
     deep_link: str | None = Field(default=None, max_length=1000)
     segments: list[str] | None = Field(default=None, min_length=1)
     trigger: Transition | None = None
-    geofence_ids: list[int] | None = None
+    geofence_ids: list[DbId] | None = None
     zones: list[ZoneName] | None = Field(default=None, max_length=50)
     starts_at: AwareDatetime | None = None
     ends_at: AwareDatetime | None = None

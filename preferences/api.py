@@ -29,6 +29,7 @@ from preferences.schemas import (
     SegmentUpdate,
 )
 from server.deps import CurrentUser, Operator, RuntimeDep, SessionDep
+from server.ids import IdPath
 
 router = APIRouter(prefix="/v1", tags=["preferences"])
 
@@ -240,7 +241,7 @@ def list_activations(session: SessionDep, user: CurrentUser) -> list[ActivationO
     summary="Turn an activation off before it lapses",
     tags=["me"],
 )
-def end_activation(activation_id: int, session: SessionDep, user: CurrentUser) -> None:
+def end_activation(activation_id: IdPath, session: SessionDep, user: CurrentUser) -> None:
     service.end_activation(session, user=user, activation_id=activation_id)
 
 

@@ -7,6 +7,7 @@ from zoneinfo import available_timezones
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from preferences.service import Purpose
+from server.ids import DbId
 
 SLUG_PATTERN = r"^[a-z0-9]+(-[a-z0-9]+)*$"
 
@@ -182,7 +183,7 @@ class DeliveryIn(BaseModel):
         default=None, ge=0, le=100, description="Pushes per local day; null for no cap."
     )
     quiet_hours: QuietHoursIn | None = None
-    muted_store_ids: list[int] = Field(default_factory=list, max_length=500)
+    muted_store_ids: list[DbId] = Field(default_factory=list, max_length=500)
     timezone: str | None = Field(
         default=None, description="IANA time zone for quiet hours and the daily cap."
     )

@@ -11,7 +11,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DataError, IntegrityError
 
 from server.errors import DomainError
 
@@ -40,6 +40,12 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _validation(_request: Request, exc: RequestValidationError) -> JSONResponse:
         detail, problems = describe_validation(exc)
         body = {"error": "invalid_request", "detail": detail, "problems": problems}
+        return JSONResponse(body, 422)
+
+    @app.exception_handler(DataError)
+    async def _data(_request: Request, _exc: DataError) -> JSONResponse:
+        # A value the schema let through but the column cannot hold (length, range).
+        body = {"error": "invalid", "detail": "a value is out of range for where it is stored"}
         return JSONResponse(body, 422)
 
     @app.exception_handler(IntegrityError)

@@ -7,9 +7,13 @@ from typing import Annotated, Generic, TypeVar
 from fastapi import Query
 from pydantic import BaseModel, Field
 
+from server.ids import MAX_ID
+
 T = TypeVar("T")
 
-After = Annotated[int, Query(ge=0, description="Return items with an id above this cursor.")]
+After = Annotated[
+    int, Query(ge=0, le=MAX_ID, description="Return items with an id above this cursor.")
+]
 Limit = Annotated[int, Query(ge=1, le=200, description="Page size (1 to 200).")]
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, status
 
 from server.deps import CurrentStaff, Operator, SessionDep
+from server.ids import IdPath
 from server.pagination import After, Limit, Page, next_cursor
 from stores import service
 from stores.schemas import StoreCreate, StoreOut, StoreUpdate
@@ -28,13 +29,13 @@ def list_stores(
 
 
 @router.get("/{store_id}", summary="Get a store")
-def get_store(store_id: int, session: SessionDep, staff: CurrentStaff) -> StoreOut:
+def get_store(store_id: IdPath, session: SessionDep, staff: CurrentStaff) -> StoreOut:
     return StoreOut.model_validate(service.get_store(session, staff=staff, store_id=store_id))
 
 
 @router.patch("/{store_id}", summary="Rename or re-address a store")
 def update_store(
-    store_id: int, body: StoreUpdate, session: SessionDep, staff: CurrentStaff
+    store_id: IdPath, body: StoreUpdate, session: SessionDep, staff: CurrentStaff
 ) -> StoreOut:
     store = service.update_store(
         session, staff=staff, store_id=store_id, name=body.name, address=body.address
@@ -43,5 +44,5 @@ def update_store(
 
 
 @router.delete("/{store_id}", status_code=status.HTTP_204_NO_CONTENT, summary="Delete a store")
-def delete_store(store_id: int, session: SessionDep, staff: Operator) -> None:
+def delete_store(store_id: IdPath, session: SessionDep, staff: Operator) -> None:
     service.delete_store(session, staff=staff, store_id=store_id)

@@ -206,3 +206,26 @@ def test_unknown_ids_are_404(client: TestClient, store: tuple[int, str]) -> None
         "/v1/stores/999/geofences", json=feature(square(*PARIS, 40.0)), headers=auth(store[1])
     )
     assert r.status_code == 404
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/v1/geofences/11181013274164109917552640",
+        "/v1/offers/-3",
+        "/v1/stores?after=313306316713616211968",
+        "/v1/stores/27959568555848114176",
+    ],
+)
+def test_absurd_ids_are_422_not_500(client: TestClient, store: tuple[int, str], path: str) -> None:
+    r = client.get(path, headers=auth(store[1]))
+    assert r.status_code == 422, r.text
+
+
+def test_nul_bytes_in_text_are_422_not_500(
+    client: TestClient, sessions: sessionmaker[Session]
+) -> None:
+    operator = api_key(sessions, Role.OPERATOR)
+    r = client.post("/v1/stores", json={"name": "Bad\u0000name"}, headers=auth(operator))
+    assert r.status_code == 422, r.text
+    assert client.get("/v1/stores", headers=auth(operator)).json()["items"] == []

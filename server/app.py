@@ -11,7 +11,7 @@ from fastapi import FastAPI
 from server import runtime as runtime_module
 from server.celery import configure as configure_celery
 from server.config import Settings, get_settings
-from server.handlers import install_error_handlers
+from server.handlers import ERROR_RESPONSES, install_error_handlers
 from server.routers import ROUTERS
 
 DESCRIPTION = """
@@ -51,5 +51,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     install_error_handlers(app)
     for router in ROUTERS:
-        app.include_router(router)
+        app.include_router(router, responses=ERROR_RESPONSES)
     return app

@@ -11,9 +11,36 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
 from sqlalchemy.exc import DataError, IntegrityError
 
 from server.errors import DomainError
+
+
+class ErrorOut(BaseModel):
+    error: str = Field(examples=["forbidden"])
+    detail: str = Field(examples=["this key may not manage store 7"])
+
+
+class ValidationProblem(BaseModel):
+    field: str
+    message: str
+    type: str | None
+
+
+class ValidationErrorOut(ErrorOut):
+    problems: list[ValidationProblem] = Field(default_factory=list)
+
+
+# Documented on every route, so the OpenAPI page shows the error body clients will get.
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    401: {"model": ErrorOut, "description": "Missing, unknown or revoked credentials"},
+    403: {"model": ErrorOut, "description": "Wrong role, or another store's resource"},
+    404: {"model": ErrorOut, "description": "No such resource (for this caller)"},
+    409: {"model": ErrorOut, "description": "Conflicts with existing data"},
+    413: {"model": ErrorOut, "description": "Batch larger than the maximum"},
+    422: {"model": ValidationErrorOut, "description": "Invalid input, with the problem named"},
+}
 
 
 def _location(loc: tuple[Any, ...] | list[Any]) -> str:

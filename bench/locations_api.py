@@ -1,7 +1,8 @@
 """Latency of ``POST /v1/me/locations`` end to end, on PostGIS and Redis, one client.
 
 5,000 geofences (real Paris shops, replicated) with an offer each; 200 consented
-shoppers walk between shops. Each request goes through the whole app in-process (auth,
+shoppers walk between shops. Each request goes over loopback HTTP to uvicorn in its own
+process (auth,
 validation, index, presence in Redis, decision and notification rows in PostGIS, the
 delivery job queued to Redis, commit); no Celery worker runs, so pushes are not timed.
 Prints per-request latency percentiles and fixes per second for batches of 1 and 20.
@@ -10,17 +11,22 @@ Prints per-request latency percentiles and fixes per second for batches of 1 and
 from __future__ import annotations
 
 import os
+import socket
 import statistics
+import subprocess
+import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import httpx
 import numpy as np
 import psycopg
 import redis
 import shapely
-from fastapi.testclient import TestClient
 from sqlalchemy.engine import make_url
 
 from accounts.service import register_device, register_user
@@ -29,7 +35,6 @@ from geofence.models import Geofence
 from offers.models import Offer
 from preferences.models import ConsentRecord, Interest, Segment
 from preferences.service import seed_taxonomy
-from server.app import create_app
 from server.config import Settings
 from server.db import make_engine, make_session_factory, unit_of_work
 from server.migrate import upgrade
@@ -101,7 +106,7 @@ def _moved(geom: Any, dx: float, dy: float) -> Any:
 
 
 def _run(
-    client: TestClient,
+    client: httpx.Client,
     points: list[tuple[float, float]],
     tokens: list[str],
     batch: int,
@@ -135,6 +140,38 @@ def _run(
     return latencies
 
 
+@contextmanager
+def _server(url: str, redis_url: str) -> Iterator[str]:
+    """The API as deployed: uvicorn in its own process, one worker, over loopback HTTP."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    env = {
+        **os.environ,
+        "VICINITY_DATABASE_URL": url,
+        "VICINITY_REDIS_URL": redis_url,
+        "VICINITY_VAR_DIR": "var/bench",
+    }
+    cmd = [sys.executable, "-m", "uvicorn", "server.app:create_app", "--factory"]
+    cmd += ["--port", str(port), "--log-level", "warning"]
+    proc = subprocess.Popen(cmd, env=env)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(f"{base}/health", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                if time.monotonic() > deadline or proc.poll() is not None:
+                    raise
+            time.sleep(0.2)
+        yield base
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
 def main() -> None:
     url = os.environ.get("VICINITY_BENCH_DATABASE_URL_API", DEFAULT_URL)
     redis_url = os.environ.get("VICINITY_BENCH_REDIS_URL", "redis://127.0.0.1:6379/15")
@@ -145,7 +182,7 @@ def main() -> None:
     points, tokens = _seed(settings, np.random.default_rng(1))
     print(f"\nPOST /v1/me/locations on PostGIS + Redis ({FENCES:,} geofences, {SHOPPERS} shoppers)")
     print(f"  seeding                        {time.perf_counter() - t:.1f} s")
-    with TestClient(create_app(settings)) as client:
+    with _server(url, redis_url) as base, httpx.Client(base_url=base, timeout=10) as client:
         _run(client, points, tokens, 1, hop=False)  # warm up: every shopper enters a shop
         for label, batch, hop in SCENARIOS:
             lat = sorted(_run(client, points, tokens, batch, hop))

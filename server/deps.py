@@ -23,7 +23,8 @@ from server.errors import Forbidden, Unauthorized
 from server.runtime import Runtime
 
 
-def get_runtime(request: Request) -> Runtime:
+async def get_runtime(request: Request) -> Runtime:
+    # async: a plain attribute read needs no trip to the thread pool.
     runtime: Runtime = request.app.state.runtime
     return runtime
 

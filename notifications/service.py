@@ -19,8 +19,7 @@ from notifications.decide import Decision, Trigger, decide
 from notifications.models import Delivery, Notification
 from notifications.push import PushMessage, PushOutcome, PushSender
 from offers.models import Offer
-from offers.service import offer_rules
-from preferences.models import Segment
+from offers.service import active_offers, as_rule
 from preferences.service import Purpose, targeting_profile
 from presence.core import Transition, ZoneEvent
 from server.db import after_commit
@@ -65,9 +64,9 @@ def _reason(
 ) -> dict[str, Any]:
     """Why, frozen at send time: later relabelling or deletion does not rewrite history."""
     segments = sorted(decision.matched)
+    # The matched segments are the offer's own (already loaded), so no query for labels.
     labels = {
-        s.slug: {"en": s.label_en, "fr": s.label_fr}
-        for s in session.scalars(select(Segment).where(Segment.slug.in_(segments)))
+        s.slug: {"en": s.label_en, "fr": s.label_fr} for s in offer.segments if s.slug in segments
     }
     kind, name = _zone_name(session, decision.zone)
     return {
@@ -86,11 +85,10 @@ def _reason(
 
 
 def _record(
-    session: Session, user_id: int, decision: Decision, day: date, purpose: Purpose
+    session: Session, user_id: int, decision: Decision, day: date, purpose: Purpose, offer: Offer
 ) -> Notification | None:
-    offer = session.get(Offer, decision.offer_id)
     store = session.get(Store, decision.store_id)
-    if offer is None or store is None:
+    if store is None:
         return None
     note = Notification(
         user_id=user_id,
@@ -135,11 +133,17 @@ def on_presence(
     )
     if not profile.segments:
         return []
-    rules = offer_rules(session, store_ids={t.store_id for t in wanted})
+    # Kept for _record: the rows the rules came from, not a second load per decision.
+    offers = {o.id: o for o in active_offers(session, store_ids={t.store_id for t in wanted})}
+    rules = [as_rule(o) for o in offers.values()]
     day = _day(at, profile.utc_offset_s)
     sent, pushed = _sent_on(session, user_id, day)
     decisions = decide(profile, wanted, rules, sent, pushed)
-    notes = [n for d in decisions if (n := _record(session, user_id, d, day, purpose)) is not None]
+    notes = [
+        n
+        for d in decisions
+        if (n := _record(session, user_id, d, day, purpose, offers[d.offer_id])) is not None
+    ]
     for note in notes:
         note_id = note.id
         after_commit(session, lambda note_id=note_id: enqueue(note_id))  # type: ignore[misc]

@@ -104,24 +104,24 @@ def delete_offer(session: Session, *, staff: Staff, offer_id: int) -> None:
     session.flush()
 
 
-def offer_rules(session: Session, *, store_ids: Iterable[int]) -> list[OfferRule]:
-    """The active offers of these stores, in the decision's terms."""
-    offers = session.scalars(
-        select(Offer).where(Offer.store_id.in_(list(store_ids)), Offer.active.is_(True))
-    )
-    return [
-        OfferRule(
-            id=o.id,
-            store_id=o.store_id,
-            segments=frozenset(s.slug for s in o.segments),
-            trigger=Transition(o.trigger),
-            zones=frozenset(
-                [zone_key("geofence", g.id) for g in o.geofences]
-                + [zone_of(o.store_id, z) for z in o.zones]
-            )
-            or None,
-            starts_at=o.starts_at.timestamp() if o.starts_at else None,
-            ends_at=o.ends_at.timestamp() if o.ends_at else None,
+def active_offers(session: Session, *, store_ids: Iterable[int]) -> list[Offer]:
+    """The active offers of these stores, with their segments and geofences loaded."""
+    query = select(Offer).where(Offer.store_id.in_(list(store_ids)), Offer.active.is_(True))
+    return list(session.scalars(query))
+
+
+def as_rule(o: Offer) -> OfferRule:
+    """An offer in the decision's terms."""
+    return OfferRule(
+        id=o.id,
+        store_id=o.store_id,
+        segments=frozenset(s.slug for s in o.segments),
+        trigger=Transition(o.trigger),
+        zones=frozenset(
+            [zone_key("geofence", g.id) for g in o.geofences]
+            + [zone_of(o.store_id, z) for z in o.zones]
         )
-        for o in offers
-    ]
+        or None,
+        starts_at=o.starts_at.timestamp() if o.starts_at else None,
+        ends_at=o.ends_at.timestamp() if o.ends_at else None,
+    )

@@ -47,9 +47,6 @@ class PolicyHistory:
     def current(self) -> str:
         return self.steps[-1].version
 
-    def changed_in_current(self) -> frozenset[str]:
-        return self.steps[-1].changed
-
     def in_force(self, *, purpose: str, granted: bool, version: str | None) -> bool:
         """Whether a ledger line (the latest for ``purpose``) lets pushes for it through."""
         if not granted or version is None:

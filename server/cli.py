@@ -29,6 +29,7 @@ console = Console()
 
 def _prepare(demo: bool, host: str = "127.0.0.1", port: int = 8000) -> None:
     from demo.seed import demo_access, seed_stores
+    from demo.shops import ATTRIBUTION
 
     settings = get_settings()
     engine = make_engine(settings)
@@ -48,7 +49,7 @@ def _prepare(demo: bool, host: str = "127.0.0.1", port: int = 8000) -> None:
     base = f"http://{host}:{port}"
     console.print(
         Panel.fit(
-            f"[bold]Demo city:[/] {count} Paris shops (© OpenStreetMap contributors, ODbL)\n"
+            f"[bold]Demo city:[/] {count} Paris shops ({ATTRIBUTION})\n"
             f"API docs:       [link]{base}/docs[/]\n"
             f"Operator key:   {access.operator_key}\n"
             f"Store key:      {access.store_key}  (store {access.store_id})\n"

@@ -71,11 +71,16 @@ def migrated_engine(
     engine.dispose()
 
 
+def truncate(engine: Engine) -> None:
+    """Empty every table but the seeded taxonomy."""
+    tables = [t.name for t in Base.metadata.sorted_tables if t.name not in KEEP]
+    with engine.begin() as conn:
+        conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+
+
 @pytest.fixture
 def clean_db(migrated_engine: Engine) -> Engine:
-    tables = [t.name for t in Base.metadata.sorted_tables if t.name not in KEEP]
-    with migrated_engine.begin() as conn:
-        conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+    truncate(migrated_engine)
     return migrated_engine
 
 

@@ -1,16 +1,6 @@
 FROM python:3.11-slim
 WORKDIR /app
-COPY pyproject.toml README.md ./
-COPY server server
-COPY accounts accounts
-COPY stores stores
-COPY geofence geofence
-COPY offers offers
-COPY preferences preferences
-COPY presence presence
-COPY notifications notifications
-COPY beacons beacons
-COPY demo demo
+COPY . .
 RUN pip install --no-cache-dir .
 ENV VICINITY_VAR_DIR=/var/lib/vicinity
 EXPOSE 8000

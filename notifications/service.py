@@ -6,6 +6,7 @@ import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from functools import partial
 from typing import Any
 
 from sqlalchemy import select
@@ -145,8 +146,7 @@ def on_presence(
         if (n := _record(session, user_id, d, day, purpose, offers[d.offer_id])) is not None
     ]
     for note in notes:
-        note_id = note.id
-        after_commit(session, lambda note_id=note_id: enqueue(note_id))  # type: ignore[misc]
+        after_commit(session, partial(enqueue, note.id))
     return notes
 
 

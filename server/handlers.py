@@ -6,15 +6,19 @@ Routers never raise HTTPException. Every error body is
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
+import redis
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
-from sqlalchemy.exc import DataError, IntegrityError
+from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 
 from server.errors import DomainError
+
+log = logging.getLogger(__name__)
 
 
 class ErrorOut(BaseModel):
@@ -40,6 +44,7 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     409: {"model": ErrorOut, "description": "Conflicts with existing data"},
     413: {"model": ErrorOut, "description": "Batch larger than the maximum"},
     422: {"model": ValidationErrorOut, "description": "Invalid input, with the problem named"},
+    503: {"model": ErrorOut, "description": "A backing service is down; retry later"},
 }
 
 
@@ -68,6 +73,15 @@ def install_error_handlers(app: FastAPI) -> None:
         detail, problems = describe_validation(exc)
         body = {"error": "invalid_request", "detail": detail, "problems": problems}
         return JSONResponse(body, 422)
+
+    @app.exception_handler(redis.exceptions.ConnectionError)
+    @app.exception_handler(redis.exceptions.TimeoutError)
+    @app.exception_handler(OperationalError)
+    async def _unavailable(_request: Request, exc: Exception) -> JSONResponse:
+        # A dependency is down: the client should retry later, not treat it as its fault.
+        log.error("dependency unavailable: %s", exc)
+        body = {"error": "unavailable", "detail": "a backing service is unavailable; retry later"}
+        return JSONResponse(body, 503, headers={"Retry-After": "5"})
 
     @app.exception_handler(DataError)
     async def _data(_request: Request, _exc: DataError) -> JSONResponse:

@@ -27,9 +27,10 @@ Sightings (``report_sightings``), in order:
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any
 
 from shapely.geometry import Point
@@ -40,6 +41,7 @@ from beacons import repository
 from beacons.core import (
     SOURCE,
     AltBeacon,
+    BeaconTrack,
     EddystoneEid,
     EddystoneTlm,
     EddystoneUid,
@@ -66,7 +68,7 @@ from preferences.service import Purpose, consented
 from presence.core import Presence, ZoneEvent, advance, is_newer
 from presence.store import PresenceStore
 from server.config import Settings
-from server.db import after_commit, utcnow
+from server.db import after_commit, after_rollback, hold_until_closed, utcnow
 from server.errors import Conflict, Forbidden, Invalid, NotFound, PayloadTooLarge
 from stores.models import Store
 
@@ -493,49 +495,42 @@ def _far_from_location(
 
 
 def track_sightings(
-    *,
-    user_id: int,
+    state: Presence,
+    known: Mapping[int, BeaconTrack],
     sightings: Sequence[tuple[Sighting, Placed]],
+    *,
     index: GeofenceIndex,
-    presence: PresenceStore,
-    tracks: SightingStore,
     rules: SightingRules,
     now: float,
-) -> TrackedSightings:
-    """Resolved sightings → zone events, against memory and the stores only: no database."""
+) -> tuple[TrackedSightings, Presence, dict[int, BeaconTrack] | None]:
+    """Resolved sightings → zone events, the presence after them and the RSSI tracks to
+    keep (None: leave them as they are), against memory only: no I/O."""
     ignored: Counter[str] = Counter()
     fresh = [(s, p) for s, p in sightings if s.at_s >= now - rules.max_age_s]
     if len(fresh) < len(sightings):
         ignored["stale"] = len(sightings) - len(fresh)
     if not fresh:
-        return TrackedSightings([], 0, dict(ignored))
-    with presence.locked(user_id):
-        state = presence.load(user_id)
-        far = _far_from_location(state, (p for _, p in fresh), index, rules.max_fix_distance_m)
-        readings = [
-            Reading(p.beacon_id, p.zone, p.measured_power_1m, s.rssi, s.at_s)
-            for s, p in fresh
-            if p.beacon_id not in far
-        ]
-        if len(readings) < len(fresh):
-            ignored["far_from_location"] = len(fresh) - len(readings)
-        if not readings:
-            return TrackedSightings([], 0, dict(ignored))
-        known = {
-            beacon_id: track
-            for beacon_id, track in tracks.load_tracks(user_id).items()
-            if track.rssi.at_s >= now - rules.track_ttl_s
-        }
-        report = observe_zones(known, readings, state.zones.keys(), rules.zones)
-        tracks.save_tracks(user_id, report.tracks)
-        obs = report.observation
-        if obs is None or not is_newer(state, SOURCE, obs.at):
-            ignored["out_of_order"] += len(readings)
-            return TrackedSightings([], 0, dict(ignored), report.proximity)
-        dwell = dict.fromkeys(obs.inside | obs.holding, rules.dwell_s)
-        state, events = advance(state, obs, dwell)
-        presence.save(user_id, state)
-    return TrackedSightings(events, len(readings), dict(ignored), report.proximity)
+        return TrackedSightings([], 0, dict(ignored)), state, None
+    far = _far_from_location(state, (p for _, p in fresh), index, rules.max_fix_distance_m)
+    readings = [
+        Reading(p.beacon_id, p.zone, p.measured_power_1m, s.rssi, s.at_s)
+        for s, p in fresh
+        if p.beacon_id not in far
+    ]
+    if len(readings) < len(fresh):
+        ignored["far_from_location"] = len(fresh) - len(readings)
+    if not readings:
+        return TrackedSightings([], 0, dict(ignored)), state, None
+    live = {b: t for b, t in known.items() if t.rssi.at_s >= now - rules.track_ttl_s}
+    report = observe_zones(live, readings, state.zones.keys(), rules.zones)
+    tracks = dict(report.tracks)
+    obs = report.observation
+    if obs is None or not is_newer(state, SOURCE, obs.at):
+        ignored["out_of_order"] += len(readings)
+        return TrackedSightings([], 0, dict(ignored), report.proximity), state, tracks
+    dwell = dict.fromkeys(obs.inside | obs.holding, rules.dwell_s)
+    state, events = advance(state, obs, dwell)
+    return TrackedSightings(events, len(readings), dict(ignored), report.proximity), state, tracks
 
 
 def _note_seen(
@@ -625,7 +620,12 @@ def report_sightings(
             ignored["retired"] += 1
         else:
             resolved.append((s, row))
-    firsts = tracks.first_seen([f"{user_id}:{b.id}:{round(s.at_s * 1000)}" for s, b in resolved])
+    keys = [f"{user_id}:{b.id}:{round(s.at_s * 1000)}" for s, b in resolved]
+    firsts = tracks.first_seen(keys)
+    # Marked now so a concurrent resend is caught; unmarked if this transaction fails, so
+    # the phone's retry is not taken for a replay.
+    marked = [k for k, ok in zip(keys, firsts, strict=True) if ok]
+    after_rollback(session, partial(tracks.forget_seen, marked))
     first = [pair for pair, ok in zip(resolved, firsts, strict=True) if ok]
     if len(first) < len(resolved):
         ignored["replayed"] = len(resolved) - len(first)
@@ -637,15 +637,20 @@ def report_sightings(
     ):
         ignored["no_consent"] = len(first)
     elif first:
-        tracked = track_sightings(
-            user_id=user_id,
-            sightings=[(s, Placed.of(row)) for s, row in first],
+        # As for fixes: presence locked until the transaction ends, written after commit.
+        hold_until_closed(session, presence.locked(user_id))
+        tracked, state, kept = track_sightings(
+            presence.load(user_id),
+            tracks.load_tracks(user_id),
+            [(s, Placed.of(row)) for s, row in first],
             index=index,
-            presence=presence,
-            tracks=tracks,
             rules=rules,
             now=now,
         )
+        if kept is not None:
+            after_commit(session, partial(tracks.save_tracks, user_id, kept))
+        if tracked.accepted:
+            after_commit(session, partial(presence.save, user_id, state))
     ignored.update(tracked.ignored)
     tracked = TrackedSightings(tracked.events, tracked.accepted, dict(ignored), tracked.proximity)
 

@@ -51,6 +51,9 @@ class SightingStore(Protocol):
         """For each key, whether this is its first sighting within the replay window."""
         ...
 
+    def forget_seen(self, keys: Sequence[str]) -> None:
+        """Unmark keys ``first_seen`` marked, when what they guarded was not kept."""
+
     def load_tracks(self, user_id: int) -> dict[int, BeaconTrack]: ...
     def save_tracks(self, user_id: int, tracks: Mapping[int, BeaconTrack]) -> None: ...
     def clear(self, user_id: int) -> None:
@@ -71,6 +74,10 @@ class RedisSightingStore:
         for key in keys:
             pipe.set(REPLAY_KEY.format(key), 1, nx=True, ex=self._replay_ttl_s)
         return [bool(ok) for ok in pipe.execute()]
+
+    def forget_seen(self, keys: Sequence[str]) -> None:
+        if keys:
+            self._redis.delete(*(REPLAY_KEY.format(k) for k in keys))
 
     def load_tracks(self, user_id: int) -> dict[int, BeaconTrack]:
         raw = self._redis.get(TRACKS_KEY.format(user_id))
@@ -113,6 +120,11 @@ class MemorySightingStore:
                     self._replays[key] = now + self._replay_ttl_s
                 out.append(fresh)
         return out
+
+    def forget_seen(self, keys: Sequence[str]) -> None:
+        with self._guard:
+            for key in keys:
+                self._replays.pop(key, None)
 
     def load_tracks(self, user_id: int) -> dict[int, BeaconTrack]:
         entry = self._tracks.get(user_id)

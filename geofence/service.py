@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 from sqlalchemy import select
@@ -17,7 +18,7 @@ from notifications.service import Enqueue, on_zone_events
 from preferences.service import Purpose
 from presence.core import Presence, ZoneEvent, advance
 from presence.store import PresenceStore
-from server.db import after_commit
+from server.db import after_commit, hold_until_closed
 from server.errors import Invalid, NotFound, PayloadTooLarge
 from stores.models import Store
 
@@ -130,42 +131,37 @@ class Tracked:
 
 
 def track_fixes(
-    *,
-    user_id: int,
+    state: Presence,
     fixes: Sequence[Fix],
+    *,
     index: GeofenceIndex,
-    presence: PresenceStore,
     rules: Screening,
     now: float,
-) -> Tracked:
-    """Fixes → zone events, against memory and the presence store only: no database."""
-    ordered = sorted(fixes, key=lambda f: f.at)
+) -> tuple[Tracked, Presence]:
+    """Fixes → zone events and the presence after them, against memory only: no I/O."""
     ignored: dict[str, int] = {}
     events: list[ZoneEvent] = []
-    with presence.locked(user_id):
-        state: Presence = presence.load(user_id)
-        last_at = state.last_at.get("geofence", float("-inf"))
-        accepted: list[Fix] = []
-        for fix in ordered:
-            why = screen(fix, last_at=last_at, now=now, rules=rules)
-            if why is None:
-                accepted.append(fix)
-                last_at = fix.at
-            else:
-                ignored[why.value] = ignored.get(why.value, 0) + 1
-        if accepted:
-            hits = index.containing([f.lon for f in accepted], [f.lat for f in accepted])
-            for fix, inside in zip(accepted, hits, strict=True):
-                obs = observe(fix, inside, state.zones.keys(), index, rules)
-                dwell = {f.zone: f.dwell_s for f in inside}
-                for zone in state.zones:
-                    fence = index.get(int(zone.split(":", 1)[1])) if zone in obs.holding else None
-                    if fence is not None:
-                        dwell[zone] = fence.dwell_s
-                state, new = advance(state, obs, dwell)
-                events.extend(new)
-            presence.save(user_id, state)
-    return Tracked(events, len(accepted), ignored)
+    last_at = state.last_at.get("geofence", float("-inf"))
+    accepted: list[Fix] = []
+    for fix in sorted(fixes, key=lambda f: f.at):
+        why = screen(fix, last_at=last_at, now=now, rules=rules)
+        if why is None:
+            accepted.append(fix)
+            last_at = fix.at
+        else:
+            ignored[why.value] = ignored.get(why.value, 0) + 1
+    if accepted:
+        hits = index.containing([f.lon for f in accepted], [f.lat for f in accepted])
+        for fix, inside in zip(accepted, hits, strict=True):
+            obs = observe(fix, inside, state.zones.keys(), index, rules)
+            dwell = {f.zone: f.dwell_s for f in inside}
+            for zone in state.zones:
+                fence = index.get(int(zone.split(":", 1)[1])) if zone in obs.holding else None
+                if fence is not None:
+                    dwell[zone] = fence.dwell_s
+            state, new = advance(state, obs, dwell)
+            events.extend(new)
+    return Tracked(events, len(accepted), ignored), state
 
 
 @dataclass(frozen=True, slots=True)
@@ -194,9 +190,12 @@ def report_locations(
     for fix in fixes:
         if fix.at > now + FUTURE_SKEW_S:
             raise Invalid("a fix's recorded_at is in the future; check the phone's clock")
-    tracked = track_fixes(
-        user_id=user_id, fixes=fixes, index=index, presence=presence, rules=rules, now=now
-    )
+    # The user's presence is locked until the transaction ends and written only once it
+    # commits: a failed request leaves presence as it was, so the phone's retry counts.
+    hold_until_closed(session, presence.locked(user_id))
+    tracked, state = track_fixes(presence.load(user_id), fixes, index=index, rules=rules, now=now)
+    if tracked.accepted:
+        after_commit(session, partial(presence.save, user_id, state))
 
     def store_of(zone: str) -> int | None:
         fence = index.get(int(zone.split(":", 1)[1]))

@@ -34,7 +34,15 @@ class RedisPresenceStore:
 
     @contextmanager
     def locked(self, user_id: int) -> Iterator[None]:
-        with self._redis.lock(f"vicinity:lock:presence:{user_id}", timeout=10, blocking_timeout=10):
+        # Not thread-local: a request may take the lock in one worker thread and release
+        # it, after commit, in another.
+        lock = self._redis.lock(
+            f"vicinity:lock:presence:{user_id}",
+            timeout=10,
+            blocking_timeout=10,
+            thread_local=False,
+        )
+        with lock:
             yield
 
     def load(self, user_id: int) -> Presence:

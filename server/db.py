@@ -8,7 +8,7 @@ and spatial questions are answered by the in-memory index, not by SQL.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, ExitStack, contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
@@ -125,6 +125,21 @@ def after_commit(session: Session, action: AfterCommit) -> None:
     session.info.setdefault("after_commit", []).append(action)
 
 
+def after_rollback(session: Session, action: AfterCommit) -> None:
+    """Run ``action`` if the session's transaction rolls back: undo a mark made outside it."""
+    session.info.setdefault("after_rollback", []).append(action)
+
+
+def hold_until_closed(session: Session, context: AbstractContextManager[Any]) -> None:
+    """Enter ``context`` now and leave it when the transaction ends, committed or not.
+
+    A user's presence lock is held this way, so the presence written after commit is
+    computed from what no concurrent request could change in between.
+    """
+    stack: ExitStack = session.info.setdefault("on_close", ExitStack())
+    stack.enter_context(context)
+
+
 @contextmanager
 def unit_of_work(factory: SessionFactory) -> Iterator[Session]:
     """The one place that commits: services flush, this commits, then runs queued actions."""
@@ -132,12 +147,18 @@ def unit_of_work(factory: SessionFactory) -> Iterator[Session]:
     try:
         yield session
         session.commit()
+        session.info.pop("after_rollback", None)
         actions: list[AfterCommit] = session.info.pop("after_commit", [])
         for action in actions:
             action()
     except BaseException:
         session.rollback()
         session.info.pop("after_commit", None)
+        for undo in session.info.pop("after_rollback", []):
+            undo()
         raise
     finally:
+        held: ExitStack | None = session.info.pop("on_close", None)
+        if held is not None:
+            held.close()
         session.close()

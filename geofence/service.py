@@ -20,7 +20,7 @@ from presence.core import Presence, ZoneEvent, advance
 from presence.store import PresenceStore
 from server.db import after_commit, hold_until_closed
 from server.errors import Invalid, NotFound, PayloadTooLarge
-from stores.models import Store
+from stores.service import get_store
 
 
 def to_fence(row: Geofence) -> Fence:
@@ -59,9 +59,7 @@ def create_geofence(
     dwell_s: int,
     on_change: GeofenceChanged,
 ) -> Geofence:
-    if session.get(Store, store_id) is None:
-        raise NotFound(f"no store {store_id}")
-    staff.require_store(store_id)
+    get_store(session, staff=staff, store_id=store_id)
     row = Geofence(
         store_id=store_id,
         name=name,
@@ -83,9 +81,7 @@ def get_geofence(session: Session, *, staff: Staff, geofence_id: int) -> Geofenc
 def list_geofences(
     session: Session, *, staff: Staff, store_id: int, after: int, limit: int
 ) -> list[Geofence]:
-    if session.get(Store, store_id) is None:
-        raise NotFound(f"no store {store_id}")
-    staff.require_store(store_id)
+    get_store(session, staff=staff, store_id=store_id)
     query = (
         select(Geofence)
         .where(Geofence.store_id == store_id, Geofence.id > after)

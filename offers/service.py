@@ -17,7 +17,7 @@ from offers.schemas import OfferCreate, OfferUpdate
 from preferences.service import segments_by_slug
 from presence.core import Transition, zone_key
 from server.errors import Invalid, NotFound
-from stores.models import Store
+from stores.service import get_store
 
 
 def _geofences(session: Session, store_id: int, ids: list[int]) -> list[Geofence]:
@@ -35,9 +35,7 @@ def _check_window(starts_at: datetime | None, ends_at: datetime | None) -> None:
 
 
 def create_offer(session: Session, *, staff: Staff, store_id: int, data: OfferCreate) -> Offer:
-    if session.get(Store, store_id) is None:
-        raise NotFound(f"no store {store_id}")
-    staff.require_store(store_id)
+    get_store(session, staff=staff, store_id=store_id)
     _check_window(data.starts_at, data.ends_at)
     offer = Offer(
         store_id=store_id,
@@ -68,9 +66,7 @@ def get_offer(session: Session, *, staff: Staff, offer_id: int) -> Offer:
 def list_offers(
     session: Session, *, staff: Staff, store_id: int, after: int, limit: int
 ) -> list[Offer]:
-    if session.get(Store, store_id) is None:
-        raise NotFound(f"no store {store_id}")
-    staff.require_store(store_id)
+    get_store(session, staff=staff, store_id=store_id)
     query = (
         select(Offer)
         .where(Offer.store_id == store_id, Offer.id > after)

@@ -6,8 +6,8 @@ from fastapi import APIRouter, status
 
 from accounts import service
 from accounts.schemas import DeviceIn, DeviceOut, UserCreate, UserCreated
+from kernel.ids import IdPath
 from server.deps import CurrentUser, SessionDep
-from server.ids import IdPath
 
 router = APIRouter(prefix="/v1", tags=["me"])
 

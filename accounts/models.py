@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import Column, ForeignKey, Integer, String, Table
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from server.db import Base, UTCDateTime, utcnow
+from kernel.db import Base, UTCDateTime, utcnow
 from stores.models import Store
 
 api_key_stores = Table(

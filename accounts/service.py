@@ -11,8 +11,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from accounts.models import ApiKey, Device, User
-from server.db import utcnow
-from server.errors import Forbidden, NotFound, Unauthorized
+from kernel.db import utcnow
+from kernel.errors import Forbidden, NotFound, Unauthorized
 from stores.models import Store
 
 USER_TOKEN_PREFIX = "vu_"

@@ -22,10 +22,10 @@ from beacons.schemas import (
     to_sightings,
 )
 from geofence.schemas import ZoneEventOut
+from kernel.ids import IdPath
+from kernel.pagination import After, Limit, Page, next_cursor
 from notifications.tasks import enqueue_delivery
 from server.deps import CurrentStaff, CurrentUser, RuntimeDep, SessionDep
-from server.ids import IdPath
-from server.pagination import After, Limit, Page, next_cursor
 from server.runtime import Runtime
 
 router = APIRouter(tags=["beacons"])

@@ -23,7 +23,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from server.db import Base, ShapeType, UTCDateTime, utcnow
+from kernel.db import Base, ShapeType, UTCDateTime, utcnow
 
 ZONE_MAX = 40  # so "beacon:<store id>:<zone>" fits a notification's 64-character zone
 

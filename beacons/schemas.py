@@ -35,8 +35,8 @@ from beacons.core import (
 )
 from beacons.models import ZONE_MAX, Beacon, BeaconEvent
 from geofence.schemas import ZoneEventOut
-from server.errors import Invalid
-from server.ids import DbId
+from kernel.errors import Invalid
+from kernel.ids import DbId
 
 ZoneName = Annotated[
     str,

@@ -63,13 +63,13 @@ from beacons.sync import EidDirectory
 from geofence.core import SOURCE as GEOFENCE
 from geofence.core import GeofenceIndex
 from geofence.service import FUTURE_SKEW_S
+from kernel.config import Settings
+from kernel.db import after_commit, after_rollback, hold_until_closed, utcnow
+from kernel.errors import Conflict, Forbidden, Invalid, NotFound, PayloadTooLarge
 from notifications.service import Enqueue, on_zone_events
 from preferences.service import Purpose, consented
 from presence.core import Presence, ZoneEvent, advance, is_newer
 from presence.store import PresenceStore
-from server.config import Settings
-from server.db import after_commit, after_rollback, hold_until_closed, utcnow
-from server.errors import Conflict, Forbidden, Invalid, NotFound, PayloadTooLarge
 from stores.models import Store
 
 OnEidChange = Callable[[], None]

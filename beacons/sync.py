@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from beacons import repository
 from beacons.core import EidRegistration, EidResolver
-from server.broadcast import Broadcast
+from kernel.broadcast import Broadcast
 
 CHANNEL = "vicinity:eids"
 

@@ -6,8 +6,8 @@ import time
 from datetime import UTC, datetime
 
 from beacons.service import check_health
+from kernel.db import unit_of_work
 from server.celery import celery_app
-from server.db import unit_of_work
 from server.runtime import current
 
 

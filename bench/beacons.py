@@ -212,10 +212,10 @@ def run_endpoint(label: str, database_url: str, redis_url: str | None) -> None:
     from fastapi.testclient import TestClient
 
     from accounts.service import Role, create_api_key
+    from kernel.config import Settings
+    from kernel.db import make_engine, make_session_factory, unit_of_work
     from preferences.service import seed_taxonomy
     from server.app import create_app
-    from server.config import Settings
-    from server.db import make_engine, make_session_factory, unit_of_work
     from server.migrate import upgrade
 
     with tempfile.TemporaryDirectory() as var:

@@ -32,11 +32,11 @@ from sqlalchemy.engine import make_url
 from accounts.service import register_device, register_user
 from demo.shops import load_shops
 from geofence.models import Geofence
+from kernel.config import Settings
+from kernel.db import make_engine, make_session_factory, unit_of_work
 from offers.models import Offer
 from preferences.models import ConsentRecord, Interest, Segment
 from preferences.service import seed_taxonomy
-from server.config import Settings
-from server.db import make_engine, make_session_factory, unit_of_work
 from server.migrate import upgrade
 from stores.models import Store
 

@@ -11,6 +11,7 @@ from accounts.models import ApiKey
 from accounts.service import Role, create_api_key, register_device, register_user
 from demo.shops import KINDS, Shop, load_shops
 from geofence.models import Geofence
+from kernel.db import utcnow
 from offers.models import Offer
 from preferences.service import (
     Purpose,
@@ -19,7 +20,6 @@ from preferences.service import (
     segments_by_slug,
     set_interests,
 )
-from server.db import utcnow
 from stores.models import Store
 
 DEMO_KEY_PREFIX = "demo "

@@ -16,10 +16,10 @@ from geofence.schemas import (
     LocationReport,
     ZoneEventOut,
 )
+from kernel.ids import IdPath
+from kernel.pagination import After, Limit, next_cursor
 from notifications.tasks import enqueue_delivery
 from server.deps import CurrentStaff, CurrentUser, RuntimeDep, SessionDep
-from server.ids import IdPath
-from server.pagination import After, Limit, next_cursor
 
 router = APIRouter(tags=["geofences"])
 me_router = APIRouter(prefix="/v1/me", tags=["me"])

@@ -8,7 +8,7 @@ from shapely.geometry.base import BaseGeometry
 from sqlalchemy import Float, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from server.db import Base, ShapeType, UTCDateTime, utcnow
+from kernel.db import Base, ShapeType, UTCDateTime, utcnow
 
 
 class Geofence(Base):

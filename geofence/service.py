@@ -14,12 +14,12 @@ from accounts.service import Staff
 from geofence.core import Fence, Fix, GeofenceIndex, Screening, observe, screen
 from geofence.models import Geofence
 from geofence.shapes import parse_shape
+from kernel.db import after_commit, hold_until_closed
+from kernel.errors import Invalid, NotFound, PayloadTooLarge
 from notifications.service import Enqueue, on_zone_events
 from preferences.service import Purpose
 from presence.core import Presence, ZoneEvent, advance
 from presence.store import PresenceStore
-from server.db import after_commit, hold_until_closed
-from server.errors import Invalid, NotFound, PayloadTooLarge
 from stores.service import get_store
 
 

@@ -12,7 +12,7 @@ from shapely.geometry.base import BaseGeometry
 from shapely.validation import explain_validity
 
 from geofence.core import M_PER_DEG
-from server.errors import Invalid
+from kernel.errors import Invalid
 
 MIN_RADIUS_M = 10.0
 MAX_RADIUS_M = 5_000.0

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from geofence.core import GeofenceIndex
 from geofence.service import fence_by_id
-from server.broadcast import Broadcast
+from kernel.broadcast import Broadcast
 
 CHANNEL = "vicinity:geofences"
 

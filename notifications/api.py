@@ -6,12 +6,12 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
+from kernel.ids import MAX_ID, IdPath
+from kernel.pagination import Limit
 from notifications import service
 from notifications.push import read_outbox
 from notifications.schemas import NotificationOut, NotificationPage, OutboxEntry
 from server.deps import CurrentUser, Operator, RuntimeDep, SessionDep
-from server.ids import MAX_ID, IdPath
-from server.pagination import Limit
 
 router = APIRouter(tags=["notifications"])
 

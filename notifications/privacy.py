@@ -8,9 +8,9 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from kernel.config import Settings
 from notifications.models import Notification
 from privacy.registry import Row, as_row, delete_rows, register
-from server.config import Settings
 
 
 def _export(session: Session, user_id: int) -> list[Row]:

@@ -16,6 +16,8 @@ from sqlalchemy.orm import Session
 from accounts.models import Device, User
 from accounts.service import drop_token
 from geofence.models import Geofence
+from kernel.db import after_commit
+from kernel.errors import NotFound
 from notifications.decide import Decision, Trigger, decide
 from notifications.models import Delivery, Notification
 from notifications.push import PushMessage, PushOutcome, PushSender
@@ -23,8 +25,6 @@ from offers.models import Offer
 from offers.service import active_offers, as_rule
 from preferences.service import Purpose, targeting_profile
 from presence.core import Transition, ZoneEvent
-from server.db import after_commit
-from server.errors import NotFound
 from stores.models import Store
 
 log = logging.getLogger(__name__)

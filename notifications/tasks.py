@@ -5,9 +5,9 @@ from __future__ import annotations
 import random
 from typing import Any
 
+from kernel.db import unit_of_work
 from notifications.service import deliver
 from server.celery import celery_app
-from server.db import unit_of_work
 from server.runtime import current
 
 BASE_BACKOFF_S = 5.0

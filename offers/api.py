@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from fastapi import APIRouter, status
 
+from kernel.ids import IdPath
+from kernel.pagination import After, Limit, Page, next_cursor
 from offers import service
 from offers.schemas import OfferCreate, OfferOut, OfferUpdate
 from server.deps import CurrentStaff, SessionDep
-from server.ids import IdPath
-from server.pagination import After, Limit, Page, next_cursor
 
 router = APIRouter(tags=["offers"])
 

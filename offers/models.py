@@ -8,8 +8,8 @@ from sqlalchemy import JSON, Boolean, Column, ForeignKey, Integer, String, Table
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from geofence.models import Geofence
+from kernel.db import Base, UTCDateTime, utcnow
 from preferences.models import Segment
-from server.db import Base, UTCDateTime, utcnow
 
 offer_segments = Table(
     "offer_segments",

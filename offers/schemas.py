@@ -5,9 +5,9 @@ from datetime import datetime
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from beacons.schemas import ZoneName
+from kernel.ids import DbId
 from offers.models import Offer
 from presence.core import Transition
-from server.ids import DbId
 
 
 class OfferCreate(BaseModel):

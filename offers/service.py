@@ -11,12 +11,12 @@ from sqlalchemy.orm import Session
 from accounts.service import Staff
 from beacons.core import zone_of
 from geofence.models import Geofence
+from kernel.errors import Invalid, NotFound
 from notifications.decide import OfferRule
 from offers.models import Offer
 from offers.schemas import OfferCreate, OfferUpdate
 from preferences.service import segments_by_slug
 from presence.core import Transition, zone_key
-from server.errors import Invalid, NotFound
 from stores.service import get_store
 
 

@@ -9,6 +9,7 @@ from fastapi import APIRouter, status
 from sqlalchemy.orm import Session
 
 from accounts.models import User
+from kernel.ids import IdPath
 from preferences import service
 from preferences.models import Activation, PolicyVersion, Segment
 from preferences.schemas import (
@@ -29,7 +30,6 @@ from preferences.schemas import (
     SegmentUpdate,
 )
 from server.deps import CurrentUser, Operator, RuntimeDep, SessionDep
-from server.ids import IdPath
 
 router = APIRouter(prefix="/v1", tags=["preferences"])
 

@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
+from kernel.config import Settings
 from preferences.models import (
     Activation,
     ConsentRecord,
@@ -17,7 +18,6 @@ from preferences.models import (
     Segment,
 )
 from privacy.registry import Row, as_row, delete_rows, register
-from server.config import Settings
 
 
 def _export_consent(session: Session, user_id: int) -> list[Row]:

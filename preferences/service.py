@@ -13,6 +13,8 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from accounts.models import User
+from kernel.db import utcnow
+from kernel.errors import Conflict, Invalid, NotFound
 from notifications.decide import QuietHours, TargetingProfile
 from offers.models import offer_segments
 from preferences.core import PolicyHistory, PolicyStep
@@ -26,8 +28,6 @@ from preferences.models import (
     Segment,
 )
 from preferences.taxonomy import TAXONOMY
-from server.db import utcnow
-from server.errors import Conflict, Invalid, NotFound
 from stores.models import Store
 
 

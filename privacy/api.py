@@ -7,10 +7,10 @@ from datetime import UTC, datetime
 from fastapi import APIRouter, status
 
 from accounts.service import list_devices
+from kernel.db import after_commit
 from notifications.push import forget_outbox_tokens
 from privacy import service
 from privacy.schemas import ExportOut
-from server.db import after_commit
 from server.deps import CurrentUser, RuntimeDep, SessionDep
 
 router = APIRouter(prefix="/v1", tags=["me"])

@@ -18,7 +18,7 @@ from shapely.geometry.base import BaseGeometry
 from sqlalchemy import CursorResult, Delete, inspect
 from sqlalchemy.orm import Session
 
-from server.config import Settings
+from kernel.config import Settings
 
 Row = dict[str, Any]
 Exporter = Callable[[Session, int], list[Row]]

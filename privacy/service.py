@@ -11,10 +11,10 @@ import redis
 from sqlalchemy.orm import Session
 
 import privacy.domains  # noqa: F401 - loads every domain's registrations
+from kernel.config import Settings
+from kernel.db import after_commit
 from presence.store import PresenceStore
 from privacy import registry
-from server.config import Settings
-from server.db import after_commit
 from server.models import Base
 
 

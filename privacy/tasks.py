@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from kernel.db import unit_of_work
 from privacy.service import purge
 from server.celery import celery_app
-from server.db import unit_of_work
 from server.runtime import current
 
 

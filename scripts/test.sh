@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite against real PostgreSQL/PostGIS and Redis on 127.0.0.1.
-# Installs PostGIS and starts the services when they are missing; one throwaway
-# database and one Redis db per run.
+# Installs PostGIS and starts PostgreSQL when missing; one throwaway database and one
+# Redis instance of its own per run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=.venv/bin/python
@@ -21,24 +21,31 @@ if [ -z "$(psql -tAc "SELECT 1 FROM pg_available_extensions WHERE name = 'postgi
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends postgresql-15-postgis-3 >/dev/null
 fi
-if ! redis-cli -h 127.0.0.1 ping >/dev/null 2>&1; then
-  say "starting Redis"
-  mkdir -p /var/lib/redis /var/log/redis
-  redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no \
-    --dir /var/lib/redis --logfile /var/log/redis/ci.log
-  for _ in $(seq 1 30); do redis-cli -h 127.0.0.1 ping >/dev/null 2>&1 && break; sleep 0.2; done
+if ! command -v redis-server >/dev/null; then
+  say "installing Redis"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends redis-server >/dev/null
 fi
-
 DB="vicinity_test_$$_${RANDOM}"
-REDIS_DB=$(( (RANDOM % 14) + 1 ))
 psql -q -c "CREATE DATABASE $DB" postgres
 psql -q -c "CREATE EXTENSION postgis" "$DB"
-cleanup() { psql -q -c "DROP DATABASE IF EXISTS $DB WITH (FORCE)" postgres || true; }
+# A Redis of the suite's own, on a free port in a temp folder: flushing it wipes nothing
+# that anything else on the machine keeps in Redis.
+REDIS_DIR=$(mktemp -d)
+REDIS_PORT=$("$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+redis-server --daemonize yes --bind 127.0.0.1 --port "$REDIS_PORT" --save "" --appendonly no \
+  --dir "$REDIS_DIR" --pidfile "$REDIS_DIR/redis.pid" --logfile "$REDIS_DIR/redis.log"
+for _ in $(seq 1 50); do redis-cli -p "$REDIS_PORT" ping >/dev/null 2>&1 && break; sleep 0.1; done
+cleanup() {
+  psql -q -c "DROP DATABASE IF EXISTS $DB WITH (FORCE)" postgres || true
+  redis-cli -p "$REDIS_PORT" shutdown nosave >/dev/null 2>&1 || true
+  rm -rf "$REDIS_DIR"
+}
 trap cleanup EXIT
 export VICINITY_TEST_DATABASE_URL="postgresql+psycopg://$PGUSER@$PGHOST/$DB"
-export VICINITY_TEST_REDIS_URL="redis://127.0.0.1:6379/$REDIS_DB"
+export VICINITY_TEST_REDIS_URL="redis://127.0.0.1:$REDIS_PORT/0"
 
-say "pytest on $DB, Redis db $REDIS_DB"
+say "pytest on $DB, Redis on port $REDIS_PORT"
 set +e
 "$PY" -m pytest "$@"
 rc=$?

@@ -8,9 +8,9 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
+from kernel.config import Settings, get_settings
 from server import runtime as runtime_module
 from server.celery import configure as configure_celery
-from server.config import Settings, get_settings
 from server.handlers import ERROR_RESPONSES, install_error_handlers
 from server.routers import ROUTERS
 

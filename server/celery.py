@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from celery import Celery
 
-from server.config import Settings, get_settings
+from kernel.config import Settings, get_settings
 
 celery_app = Celery("vicinity", include=["notifications.tasks", "beacons.tasks", "privacy.tasks"])
 

@@ -11,9 +11,9 @@ from rich.panel import Panel
 
 from accounts.service import Role, create_api_key
 from beacons.scanner import app as beacons_app
+from kernel.config import get_settings
+from kernel.db import make_engine, make_session_factory, unit_of_work
 from preferences.service import seed_taxonomy
-from server.config import get_settings
-from server.db import make_engine, make_session_factory, unit_of_work
 from server.migrate import upgrade
 
 app = typer.Typer(

@@ -18,8 +18,8 @@ from accounts.service import (
     staff_for_key,
     user_for_token,
 )
-from server.db import unit_of_work
-from server.errors import Forbidden, Unauthorized
+from kernel.db import unit_of_work
+from kernel.errors import Forbidden, Unauthorized
 from server.runtime import Runtime
 
 

@@ -16,7 +16,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 
-from server.errors import DomainError
+from kernel.errors import DomainError
 
 log = logging.getLogger(__name__)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from accounts.models import ApiKey, Device, User, api_key_stores
 from beacons.models import Beacon, BeaconEvent
 from geofence.models import Geofence
+from kernel.db import Base
 from notifications.models import Delivery, Notification
 from offers.models import Offer, offer_geofences, offer_segments
 from preferences.models import (
@@ -16,7 +17,6 @@ from preferences.models import (
     PolicyVersion,
     Segment,
 )
-from server.db import Base
 from stores.models import Store
 
 __all__ = [

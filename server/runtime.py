@@ -17,10 +17,10 @@ from beacons.sync import EidDirectory
 from geofence.core import GeofenceIndex, Screening
 from geofence.service import load_fences
 from geofence.sync import IndexSync
+from kernel.config import Settings, get_settings
+from kernel.db import make_engine, make_session_factory
 from notifications.push import PushSender, make_sender
 from presence.store import MemoryPresenceStore, PresenceStore, RedisPresenceStore
-from server.config import Settings, get_settings
-from server.db import make_engine, make_session_factory
 
 
 @dataclass

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from fastapi import APIRouter, status
 
+from kernel.ids import IdPath
+from kernel.pagination import After, Limit, Page, next_cursor
 from server.deps import CurrentStaff, Operator, SessionDep
-from server.ids import IdPath
-from server.pagination import After, Limit, Page, next_cursor
 from stores import service
 from stores.schemas import StoreCreate, StoreOut, StoreUpdate
 

@@ -6,7 +6,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from accounts.service import Role, Staff
-from server.errors import Forbidden, NotFound
+from kernel.errors import Forbidden, NotFound
 from stores.models import Store
 
 

@@ -17,10 +17,10 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
+from kernel.config import Settings
+from kernel.db import make_engine, make_session_factory, unit_of_work
 from preferences.service import seed_taxonomy
 from server.app import create_app
-from server.config import Settings
-from server.db import make_engine, make_session_factory, unit_of_work
 from server.migrate import upgrade
 from server.models import Base
 from tests.fcm_standin import FcmStandIn

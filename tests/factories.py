@@ -10,8 +10,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
 from accounts.service import Role, create_api_key
-from server.config import Settings
-from server.db import unit_of_work
+from kernel.config import Settings
+from kernel.db import unit_of_work
 
 PARIS = (2.3470, 48.8600)  # lon, lat
 M_PER_DEG_LAT = 111_195.0

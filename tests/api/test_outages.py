@@ -10,9 +10,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from accounts.service import Role
+from kernel.config import Settings
 from notifications.models import Notification
 from presence.store import RedisPresenceStore
-from server.config import Settings
 from server.runtime import Runtime
 from tests.factories import (
     PARIS,

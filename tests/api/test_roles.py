@@ -6,7 +6,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
 from accounts.service import Role
-from server.config import Settings
+from kernel.config import Settings
 from tests.factories import (
     PARIS,
     api_key,

@@ -7,7 +7,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from accounts.service import Role
 from beacons.core import EddystoneEid, EddystoneUid
-from server.config import Settings
+from kernel.config import Settings
 from tests.beacons.factories import (
     SHOE_AISLE,
     ibeacon,

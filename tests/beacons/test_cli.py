@@ -21,10 +21,10 @@ from accounts.service import Role
 from beacons.core import APPLE_COMPANY_ID, EDDYSTONE_SERVICE_UUID, AltBeacon, IBeacon
 from beacons.models import Beacon
 from beacons.scanner import Advert, NoAdapter, ScanBoard, gather
+from kernel.config import Settings
+from kernel.db import unit_of_work
 from server.app import create_app
 from server.cli import app
-from server.config import Settings
-from server.db import unit_of_work
 from tests.beacons.factories import SHOE_UUID, tlm_hex
 from tests.factories import PARIS, api_key, auth
 

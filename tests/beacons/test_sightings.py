@@ -18,7 +18,7 @@ from beacons.core import (
     EddystoneUid,
     compute_eid,
 )
-from server.config import Settings
+from kernel.config import Settings
 from tests.beacons.factories import (
     SHOE_AISLE,
     TILL,

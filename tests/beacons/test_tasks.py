@@ -16,9 +16,9 @@ from beacons.core import EidRegistration, compute_eid
 from beacons.models import Beacon
 from beacons.sync import EidDirectory
 from beacons.tasks import check_beacon_health, refresh_eids
+from kernel.config import Settings
+from kernel.db import unit_of_work
 from server.celery import celery_app
-from server.config import Settings
-from server.db import unit_of_work
 from tests.beacons.factories import (
     TILL,
     ibeacon,

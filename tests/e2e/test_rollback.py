@@ -16,10 +16,10 @@ from beacons import service as beacons
 from beacons.schemas import SightingBatch, to_sightings
 from geofence.core import Fix
 from geofence.service import report_locations
+from kernel.config import Settings
+from kernel.db import unit_of_work
 from notifications.tasks import enqueue_delivery
 from presence.core import Presence
-from server.config import Settings
-from server.db import unit_of_work
 from server.runtime import Runtime
 from tests.beacons.factories import ibeacon, new_beacon, new_shop, seconds_ago, sighting
 from tests.factories import (

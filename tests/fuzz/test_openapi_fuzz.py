@@ -20,10 +20,10 @@ from schemathesis.checks import not_a_server_error
 from sqlalchemy import Engine, text
 
 from accounts.service import Role
+from kernel.config import Settings
+from kernel.db import make_session_factory, unit_of_work
 from preferences.service import seed_taxonomy
 from server.app import create_app
-from server.config import Settings
-from server.db import make_session_factory, unit_of_work
 from tests.conftest import truncate
 from tests.factories import (
     PARIS,

@@ -4,7 +4,7 @@ import pytest
 from shapely.geometry import MultiPolygon, Point, Polygon
 
 from geofence.shapes import MAX_AREA_M2, area_m2, parse_shape
-from server.errors import Invalid
+from kernel.errors import Invalid
 
 # A 100 m x 67 m block near the Louvre, with a 20 m courtyard.
 SHELL = [

@@ -10,8 +10,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
 from accounts.service import Role
+from kernel.config import Settings
 from server.app import create_app
-from server.config import Settings
 from server.runtime import Runtime
 from tests.factories import PARIS, api_key, auth, feature, new_geofence, new_store, offset, square
 

@@ -13,11 +13,11 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from accounts.models import Device
 from accounts.service import Role
+from kernel.config import Settings
 from notifications.models import Delivery, Notification
 from notifications.tasks import deliver_notification
 from server.app import create_app
 from server.celery import celery_app, configure
-from server.config import Settings
 from tests.factories import (
     PARIS,
     api_key,

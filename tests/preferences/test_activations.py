@@ -10,9 +10,9 @@ from fastapi.testclient import TestClient
 from sqlalchemy import update
 from sqlalchemy.orm import Session, sessionmaker
 
+from kernel.config import Settings
+from kernel.db import unit_of_work
 from preferences.models import Activation
-from server.config import Settings
-from server.db import unit_of_work
 from tests.factories import auth, new_shopper
 from tests.fcm_standin import FcmStandIn
 from tests.preferences.world import clock, open_shop, visit

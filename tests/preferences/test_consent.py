@@ -12,10 +12,10 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session, sessionmaker
 
 from accounts.service import Role
+from kernel.config import Settings
+from kernel.db import unit_of_work
 from preferences.models import ConsentRecord
 from server.app import create_app
-from server.config import Settings
-from server.db import unit_of_work
 from tests.factories import api_key, auth, new_shopper, set_consent
 from tests.fcm_standin import FcmStandIn
 from tests.preferences.world import clock, open_shop, visit

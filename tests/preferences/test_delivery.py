@@ -12,6 +12,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
 from accounts.service import register_user
+from kernel.config import Settings
+from kernel.db import unit_of_work
 from notifications.decide import Trigger
 from notifications.models import Notification
 from notifications.service import on_presence
@@ -24,8 +26,6 @@ from preferences.service import (
     set_interests,
 )
 from presence.core import Transition
-from server.config import Settings
-from server.db import unit_of_work
 from stores.models import Store
 from tests.factories import auth, new_shopper
 from tests.fcm_standin import FcmStandIn

@@ -8,7 +8,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
 from accounts.service import Role
-from server.config import Settings
+from kernel.config import Settings
 from tests.factories import api_key, auth, new_shopper
 from tests.fcm_standin import FcmStandIn
 from tests.preferences.world import clock, open_shop, visit

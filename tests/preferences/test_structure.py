@@ -20,6 +20,8 @@ from hypothesis import strategies as st
 from sqlalchemy.orm import Session, sessionmaker
 
 from accounts.service import register_device, register_user
+from kernel.config import Settings
+from kernel.db import unit_of_work
 from notifications.decide import OfferRule, QuietHours, TargetingProfile, Trigger, decide
 from notifications.models import Notification
 from notifications.service import on_presence
@@ -33,8 +35,6 @@ from preferences.service import (
     set_interests,
 )
 from presence.core import Transition
-from server.config import Settings
-from server.db import unit_of_work
 from stores.models import Store
 
 ROOT = Path(__file__).resolve().parents[2]

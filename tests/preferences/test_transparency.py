@@ -6,9 +6,9 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
+from kernel.config import Settings
 from notifications.models import Notification
 from notifications.service import explain
-from server.config import Settings
 from tests.factories import auth, set_consent
 from tests.preferences.world import clock, open_shop, visit
 

@@ -12,9 +12,9 @@ from sqlalchemy import delete
 from sqlalchemy.orm import Session, sessionmaker
 
 from accounts.service import Role
+from kernel.db import unit_of_work
 from preferences.models import Segment
 from preferences.service import seed_taxonomy
-from server.db import unit_of_work
 from tests.factories import (
     PARIS,
     api_key,

@@ -15,8 +15,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from accounts.service import hash_secret
+from kernel.config import Settings
 from privacy.service import registered_tables
-from server.config import Settings
 from server.models import Base
 from tests.factories import auth, new_shopper
 from tests.fcm_standin import FcmStandIn

@@ -10,13 +10,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from accounts.service import register_user
+from kernel.config import Settings
+from kernel.db import unit_of_work
 from notifications.models import Delivery, Notification
 from preferences.models import Activation, ConsentRecord, Segment
 from privacy.service import purge
 from privacy.tasks import purge_expired
 from server.celery import celery_app
-from server.config import Settings
-from server.db import unit_of_work
 
 NOW = datetime.now(UTC)
 

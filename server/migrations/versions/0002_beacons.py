@@ -10,7 +10,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-import server.db
+import kernel.db
 
 revision = "0002"
 down_revision = "0001"
@@ -26,24 +26,24 @@ def upgrade() -> None:
         sa.Column("format", sa.String(length=16), nullable=False),
         sa.Column("store_id", sa.Integer(), nullable=False),
         sa.Column("zone", sa.String(length=40), nullable=False),
-        sa.Column("point", server.db.ShapeType(), nullable=False),
+        sa.Column("point", kernel.db.ShapeType(), nullable=False),
         sa.Column("floor", sa.Integer(), nullable=True),
         sa.Column("measured_power_1m", sa.Integer(), nullable=False),
         sa.Column("eid_identity_key", sa.LargeBinary(length=16), nullable=True),
         sa.Column("eid_rotation_exponent", sa.Integer(), nullable=True),
         sa.Column("eid_epoch_s", sa.BigInteger(), nullable=True),
         sa.Column("spoofable", sa.Boolean(), nullable=False),
-        sa.Column("installed_at", server.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("installed_at", kernel.db.UTCDateTime(timezone=True), nullable=False),
         sa.Column("installed_by", sa.Integer(), nullable=True),
         sa.Column("status", sa.String(length=16), nullable=False),
-        sa.Column("last_seen_at", server.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("last_seen_at", kernel.db.UTCDateTime(timezone=True), nullable=True),
         sa.Column("battery_mv", sa.Integer(), nullable=True),
         sa.Column("temperature_c", sa.Float(), nullable=True),
-        sa.Column("telemetry_at", server.db.UTCDateTime(timezone=True), nullable=True),
-        sa.Column("visited_at", server.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("telemetry_at", kernel.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("visited_at", kernel.db.UTCDateTime(timezone=True), nullable=True),
         sa.Column("needs_visit", sa.Boolean(), nullable=False),
         sa.Column("visit_reason", sa.String(length=200), nullable=True),
-        sa.Column("updated_at", server.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", kernel.db.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(["installed_by"], ["api_keys.id"], ondelete="SET NULL"),
         sa.ForeignKeyConstraint(["store_id"], ["stores.id"], ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("id"),
@@ -59,7 +59,7 @@ def upgrade() -> None:
         sa.Column("beacon_id", sa.Integer(), nullable=False),
         sa.Column("change", sa.String(length=32), nullable=False),
         sa.Column("details", sa.JSON(), nullable=False),
-        sa.Column("at", server.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("at", kernel.db.UTCDateTime(timezone=True), nullable=False),
         sa.Column("by_key_id", sa.Integer(), nullable=True),
         sa.ForeignKeyConstraint(["beacon_id"], ["beacons.id"], ondelete="CASCADE"),
         sa.ForeignKeyConstraint(["by_key_id"], ["api_keys.id"], ondelete="SET NULL"),

@@ -10,7 +10,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-import server.db
+import kernel.db
 
 revision = "0003"
 down_revision = "0002"
@@ -26,7 +26,7 @@ def upgrade() -> None:
         sa.Column("summary", sa.String(length=500), nullable=False),
         sa.Column("text", sa.Text(), nullable=False),
         sa.Column("changed_purposes", sa.JSON(), nullable=False),
-        sa.Column("published_at", server.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("published_at", kernel.db.UTCDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("version"),
     )
@@ -35,8 +35,8 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("user_id", sa.Integer(), nullable=False),
         sa.Column("segment_id", sa.Integer(), nullable=False),
-        sa.Column("created_at", server.db.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("until", server.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", kernel.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("until", kernel.db.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(["segment_id"], ["segments.id"], ondelete="CASCADE"),
         sa.ForeignKeyConstraint(["user_id"], ["users.id"], ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("id"),
@@ -51,7 +51,7 @@ def upgrade() -> None:
         sa.Column("max_per_day", sa.Integer(), nullable=True),
         sa.Column("quiet_start_min", sa.Integer(), nullable=True),
         sa.Column("quiet_end_min", sa.Integer(), nullable=True),
-        sa.Column("updated_at", server.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", kernel.db.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(["user_id"], ["users.id"], ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("user_id"),
     )
@@ -59,7 +59,7 @@ def upgrade() -> None:
         "muted_stores",
         sa.Column("user_id", sa.Integer(), nullable=False),
         sa.Column("store_id", sa.Integer(), nullable=False),
-        sa.Column("created_at", server.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", kernel.db.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(["store_id"], ["stores.id"], ondelete="CASCADE"),
         sa.ForeignKeyConstraint(["user_id"], ["users.id"], ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("user_id", "store_id"),

@@ -7,7 +7,7 @@ from typing import Annotated, Generic, TypeVar
 from fastapi import Query
 from pydantic import BaseModel, Field
 
-from server.ids import MAX_ID
+from kernel.ids import MAX_ID
 
 T = TypeVar("T")
 

@@ -12,14 +12,17 @@ from sqlalchemy.orm import Session
 
 import privacy.domains  # noqa: F401 - loads every domain's registrations
 from kernel.config import Settings
-from kernel.db import after_commit
+from kernel.db import Base, after_commit
 from presence.store import PresenceStore
 from privacy import registry
-from server.models import Base
 
 
 def registered_tables() -> list[registry.PersonalTable]:
-    """Registered tables, parents before children (the metadata's dependency order)."""
+    """Registered tables, parents before children (the metadata's dependency order).
+
+    Every registered table's model is imported by the time it registers, so the shared
+    metadata knows it.
+    """
     known = registry.tables()
     return [known[t.name] for t in Base.metadata.sorted_tables if t.name in known]
 

@@ -1,0 +1,21 @@
+"""Small modules named for what they hold: a module past ~400 lines holds two things."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+PACKAGES = ("kernel", "server", "accounts", "stores", "geofence", "offers", "preferences")
+PACKAGES += ("presence", "notifications", "beacons", "privacy", "demo", "bench")
+MAX_LINES = 450  # ~400, with room for a docstring
+
+
+def test_no_module_is_too_long() -> None:
+    long = {
+        str(path.relative_to(ROOT)): n
+        for package in PACKAGES
+        for path in (ROOT / package).rglob("*.py")
+        if "migrations" not in path.parts
+        and (n := len(path.read_text(encoding="utf-8").splitlines())) > MAX_LINES
+    }
+    assert long == {}

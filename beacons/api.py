@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 from fastapi import APIRouter, status
 
-from beacons import service
+from beacons import registry, sightings
 from beacons.schemas import (
     BeaconCreate,
     BeaconEventOut,
@@ -32,7 +32,7 @@ router = APIRouter(tags=["beacons"])
 me_router = APIRouter(prefix="/v1/me", tags=["me"])
 
 
-def _eids_changed(runtime: Runtime) -> service.OnEidChange:
+def _eids_changed(runtime: Runtime) -> registry.OnEidChange:
     return lambda: runtime.eids.changed(time.time())
 
 
@@ -44,7 +44,7 @@ def register_beacon(
 ) -> BeaconOut:
     """One identity: iBeacon, Eddystone-UID, AltBeacon, the raw advertisement of one of
     those, or an Eddystone-EID beacon's identity key. 409 when it is already registered."""
-    row = service.register_beacon(
+    row = registry.register_beacon(
         session, staff=staff, data=body, on_eid_change=_eids_changed(runtime)
     )
     return BeaconOut.of(row)
@@ -54,7 +54,7 @@ def register_beacon(
 def lookup_beacons(
     body: LookupIn, session: SessionDep, staff: CurrentStaff, runtime: RuntimeDep
 ) -> LookupOut:
-    found = service.lookup(
+    found = registry.lookup(
         session, staff=staff, identities=body.identities, eids=runtime.eids, now=time.time()
     )
     return LookupOut(found={k: BeaconOut.of(b) for k, b in found.items()})
@@ -64,7 +64,7 @@ def lookup_beacons(
 def beacon_visits(
     session: SessionDep, staff: CurrentStaff, after: After = 0, limit: Limit = 50
 ) -> Page[BeaconOut]:
-    rows = service.visits(session, staff=staff, after=after, limit=limit)
+    rows = registry.visits(session, staff=staff, after=after, limit=limit)
     return Page(
         items=[BeaconOut.of(r) for r in rows], next_after=next_cursor([r.id for r in rows], limit)
     )
@@ -72,14 +72,14 @@ def beacon_visits(
 
 @router.get("/v1/beacons/{beacon_id}", summary="One beacon, with its health")
 def get_beacon(beacon_id: IdPath, session: SessionDep, staff: CurrentStaff) -> BeaconOut:
-    return BeaconOut.of(service.get_beacon(session, staff=staff, beacon_id=beacon_id))
+    return BeaconOut.of(registry.get_beacon(session, staff=staff, beacon_id=beacon_id))
 
 
 @router.patch("/v1/beacons/{beacon_id}", summary="Calibrate a beacon or change its floor")
 def update_beacon(
     beacon_id: IdPath, body: BeaconUpdate, session: SessionDep, staff: CurrentStaff
 ) -> BeaconOut:
-    row = service.update_beacon(session, staff=staff, beacon_id=beacon_id, data=body)
+    row = registry.update_beacon(session, staff=staff, beacon_id=beacon_id, data=body)
     return BeaconOut.of(row)
 
 
@@ -87,14 +87,14 @@ def update_beacon(
 def move_beacon(
     beacon_id: IdPath, body: BeaconMove, session: SessionDep, staff: CurrentStaff
 ) -> BeaconOut:
-    return BeaconOut.of(service.move_beacon(session, staff=staff, beacon_id=beacon_id, data=body))
+    return BeaconOut.of(registry.move_beacon(session, staff=staff, beacon_id=beacon_id, data=body))
 
 
 @router.post("/v1/beacons/{beacon_id}/retire", summary="Take a beacon out of service")
 def retire_beacon(
     beacon_id: IdPath, session: SessionDep, staff: CurrentStaff, runtime: RuntimeDep
 ) -> BeaconOut:
-    row = service.retire_beacon(
+    row = registry.retire_beacon(
         session, staff=staff, beacon_id=beacon_id, on_eid_change=_eids_changed(runtime)
     )
     return BeaconOut.of(row)
@@ -104,7 +104,7 @@ def retire_beacon(
 def record_visit(
     beacon_id: IdPath, session: SessionDep, staff: CurrentStaff, body: VisitIn | None = None
 ) -> BeaconOut:
-    row = service.record_visit(session, staff=staff, beacon_id=beacon_id, data=body or VisitIn())
+    row = registry.record_visit(session, staff=staff, beacon_id=beacon_id, data=body or VisitIn())
     return BeaconOut.of(row)
 
 
@@ -112,7 +112,7 @@ def record_visit(
 def beacon_history(
     beacon_id: IdPath, session: SessionDep, staff: CurrentStaff, after: After = 0, limit: Limit = 50
 ) -> Page[BeaconEventOut]:
-    rows = service.history(session, staff=staff, beacon_id=beacon_id, after=after, limit=limit)
+    rows = registry.history(session, staff=staff, beacon_id=beacon_id, after=after, limit=limit)
     return Page(
         items=[BeaconEventOut.of(r) for r in rows],
         next_after=next_cursor([r.id for r in rows], limit),
@@ -123,7 +123,7 @@ def beacon_history(
 def list_store_beacons(
     store_id: IdPath, session: SessionDep, staff: CurrentStaff, after: After = 0, limit: Limit = 50
 ) -> Page[BeaconOut]:
-    rows = service.list_store_beacons(
+    rows = registry.list_store_beacons(
         session, staff=staff, store_id=store_id, after=after, limit=limit
     )
     return Page(
@@ -139,8 +139,8 @@ def report_sightings(
     Only presence in store zones is kept, for minutes, and only with `beacon_proximity`
     consent; beacons' last-seen time and telemetry are kept for the fleet."""
     settings = runtime.settings
-    service.check_batch(len(body.sightings), settings.max_batch)  # before reading any frame
-    outcome = service.report_sightings(
+    sightings.check_batch(len(body.sightings), settings.max_batch)  # before reading any frame
+    outcome = sightings.report_sightings(
         session,
         user_id=user.id,
         sightings=to_sightings(body.sightings),
@@ -148,7 +148,7 @@ def report_sightings(
         index=runtime.index,
         presence=runtime.presence,
         tracks=runtime.sightings,
-        rules=service.SightingRules.of(settings),
+        rules=sightings.SightingRules.of(settings),
         max_batch=settings.max_batch,
         policy_version=settings.policy_version,
         now=time.time(),

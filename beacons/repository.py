@@ -7,7 +7,7 @@ from collections.abc import Collection, Iterator
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from beacons.core import EidRegistration
+from beacons.eid import EidRegistration
 from beacons.models import Beacon, BeaconEvent, BeaconStatus
 
 

@@ -21,19 +21,18 @@ from pydantic import (
     model_validator,
 )
 
-from beacons.core import (
+from beacons.frames import (
     BeaconFrame,
     EddystoneTlm,
     MalformedFrame,
-    Sighting,
     altbeacon_identity,
     eddystone_uid_identity,
     ibeacon_identity,
     parse_advertisement,
     parse_eddystone,
-    sighting_from_frames,
 )
 from beacons.models import ZONE_MAX, Beacon, BeaconEvent
+from beacons.zones import Sighting, sighting_from_frames
 from geofence.schemas import ZoneEventOut
 from kernel.errors import Invalid
 from kernel.ids import DbId

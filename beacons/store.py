@@ -18,7 +18,8 @@ from typing import Any, Protocol
 
 import redis
 
-from beacons.core import BeaconTrack, SmoothedRssi
+from beacons.proximity import SmoothedRssi
+from beacons.zones import BeaconTrack
 
 TRACKS_KEY = "vicinity:beacon-tracks:{}"
 REPLAY_KEY = "vicinity:sighting:{}"

@@ -1,6 +1,6 @@
 """This process's Eddystone-EID table, kept current as beacons rotate and registrations change.
 
-The table (``beacons.core.EidResolver``) holds each EID beacon's ids for the current
+The table (``beacons.eid.EidResolver``) holds each EID beacon's ids for the current
 rotation period +- ``skew_periods``. It is rebuilt
 
 * at start, from the database;
@@ -22,7 +22,7 @@ import redis
 from sqlalchemy.orm import Session, sessionmaker
 
 from beacons import repository
-from beacons.core import EidRegistration, EidResolver
+from beacons.eid import EidRegistration, EidResolver
 from kernel.broadcast import Broadcast
 
 CHANNEL = "vicinity:eids"

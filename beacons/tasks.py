@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from datetime import UTC, datetime
 
-from beacons.service import check_health
+from beacons.health import check_health
 from kernel.db import unit_of_work
 from server.celery import celery_app
 from server.runtime import current

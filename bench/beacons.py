@@ -33,20 +33,20 @@ import psycopg
 import redis
 from sqlalchemy.engine import make_url
 
-from beacons.core import (
+from beacons.eid import EidRegistration, EidResolver, compute_eid
+from beacons.frames import (
     APPLE_COMPANY_ID,
     EDDYSTONE_SERVICE_UUID,
-    BeaconTrack,
     EddystoneEid,
     EddystoneUid,
-    EidRegistration,
-    EidResolver,
     IBeacon,
+    parse_advertisement,
+)
+from beacons.zones import (
+    BeaconTrack,
     Reading,
     ZoneRules,
-    compute_eid,
     observe_zones,
-    parse_advertisement,
     sighting_from_frames,
     zone_of,
 )

@@ -65,7 +65,7 @@ class Settings(BaseSettings):
         "line per user and purpose is kept as the proof of the current state.",
     )
 
-    # Beacons (the zone rules are in beacons/core.py).
+    # Beacons (the zone rules are in beacons/zones.py).
     beacon_dwell_s: int = Field(default=120, description="Seconds in a beacon zone before DWELL.")
     beacon_path_loss_exponent: float = Field(
         default=2.0, description="n in the log-distance model: 2 in the open, 2-4 indoors."

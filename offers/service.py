@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from accounts.service import Staff
-from beacons.core import zone_of
+from beacons.zones import zone_of
 from geofence.models import Geofence
 from kernel.errors import Invalid, NotFound
 from notifications.decide import OfferRule

@@ -10,7 +10,7 @@ from rich.console import Console
 from rich.panel import Panel
 
 from accounts.service import Role, create_api_key
-from beacons.scanner import app as beacons_app
+from beacons.fieldtool.cli import app as beacons_app
 from kernel.config import get_settings
 from kernel.db import make_engine, make_session_factory, unit_of_work
 from preferences.service import seed_taxonomy

@@ -11,7 +11,7 @@ import redis
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from beacons.service import replay_window_s
+from beacons.sightings import replay_window_s
 from beacons.store import MemorySightingStore, RedisSightingStore, SightingStore
 from beacons.sync import EidDirectory
 from geofence.core import GeofenceIndex, Screening

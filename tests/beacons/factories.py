@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
 from accounts.service import Role
-from beacons.core import APPLE_COMPANY_ID, EddystoneTlm, IBeacon
+from beacons.frames import APPLE_COMPANY_ID, EddystoneTlm, IBeacon
 from tests.factories import PARIS, api_key, auth, new_store
 
 SHOE_UUID = UUID("f7826da6-4fa2-4e98-8024-bc5b71e0893e")

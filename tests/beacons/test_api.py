@@ -6,7 +6,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
 from accounts.service import Role
-from beacons.core import EddystoneEid, EddystoneUid
+from beacons.frames import EddystoneEid, EddystoneUid
 from kernel.config import Settings
 from tests.beacons.factories import (
     SHOE_AISLE,

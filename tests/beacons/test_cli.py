@@ -18,9 +18,11 @@ from sqlalchemy.orm import Session, sessionmaker
 from typer.testing import CliRunner
 
 from accounts.service import Role
-from beacons.core import APPLE_COMPANY_ID, EDDYSTONE_SERVICE_UUID, AltBeacon, IBeacon
+from beacons.fieldtool.adverts import Advert
+from beacons.fieldtool.board import ScanBoard
+from beacons.fieldtool.scan import NoAdapter, gather
+from beacons.frames import APPLE_COMPANY_ID, EDDYSTONE_SERVICE_UUID, AltBeacon, IBeacon
 from beacons.models import Beacon
-from beacons.scanner import Advert, NoAdapter, ScanBoard, gather
 from kernel.config import Settings
 from kernel.db import unit_of_work
 from server.app import create_app

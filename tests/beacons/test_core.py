@@ -9,7 +9,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from beacons.core import (
+from beacons.eid import EidRegistration, EidResolver, build_eid_table, compute_eid
+from beacons.frames import (
     APPLE_COMPANY_ID,
     EDDYSTONE_SERVICE_UUID,
     AltBeacon,
@@ -18,21 +19,19 @@ from beacons.core import (
     EddystoneTlm,
     EddystoneUid,
     EddystoneUrl,
-    EidRegistration,
-    EidResolver,
     IBeacon,
     MalformedFrame,
-    Proximity,
-    SmoothedRssi,
-    build_eid_table,
-    classify,
-    compute_eid,
-    distance_m,
-    median_measured_power,
     parse_advertisement,
     parse_altbeacon,
     parse_eddystone,
     parse_ibeacon,
+)
+from beacons.proximity import (
+    Proximity,
+    SmoothedRssi,
+    classify,
+    distance_m,
+    median_measured_power,
     update,
 )
 

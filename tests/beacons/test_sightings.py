@@ -11,13 +11,8 @@ import redis
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
-from beacons.core import (
-    EDDYSTONE_SERVICE_UUID,
-    AltBeacon,
-    EddystoneEid,
-    EddystoneUid,
-    compute_eid,
-)
+from beacons.eid import compute_eid
+from beacons.frames import EDDYSTONE_SERVICE_UUID, AltBeacon, EddystoneEid, EddystoneUid
 from kernel.config import Settings
 from tests.beacons.factories import (
     SHOE_AISLE,

@@ -12,7 +12,7 @@ from shapely.geometry import Point
 from sqlalchemy import update
 from sqlalchemy.orm import Session, sessionmaker
 
-from beacons.core import EidRegistration, compute_eid
+from beacons.eid import EidRegistration, compute_eid
 from beacons.models import Beacon
 from beacons.sync import EidDirectory
 from beacons.tasks import check_beacon_health, refresh_eids

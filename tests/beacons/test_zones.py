@@ -1,4 +1,4 @@
-"""Pure zone rules (beacons.core.observe_zones) and the in-memory sighting store."""
+"""Pure zone rules (beacons.zones.observe_zones) and the in-memory sighting store."""
 
 from __future__ import annotations
 
@@ -8,21 +8,18 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from beacons.core import (
+from beacons.frames import EddystoneEid, EddystoneTlm, IBeacon, MalformedFrame
+from beacons.proximity import SmoothedRssi
+from beacons.store import MemorySightingStore
+from beacons.zones import (
     BeaconTrack,
-    EddystoneEid,
-    EddystoneTlm,
-    IBeacon,
-    MalformedFrame,
     Reading,
-    SmoothedRssi,
     ZoneRules,
     observe_zones,
     sighting_from_frames,
     store_of_zone,
     zone_of,
 )
-from beacons.store import MemorySightingStore
 from presence.core import Presence, Transition, advance
 
 AISLE = zone_of(7, "shoe aisle")

@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
 from accounts.service import Role, user_for_token
-from beacons import service as beacons
+from beacons import sightings as beacons
 from beacons.schemas import SightingBatch, to_sightings
 from geofence.core import Fix
 from geofence.service import report_locations

@@ -1,13 +1,24 @@
-"""App user registration and push devices."""
+"""App user registration and push devices; the operator's API keys."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter, status
 
 from accounts import service
-from accounts.schemas import DeviceIn, DeviceOut, UserCreate, UserCreated
+from accounts.models import ApiKey
+from accounts.schemas import (
+    ApiKeyCreate,
+    ApiKeyCreated,
+    ApiKeyOut,
+    DeviceIn,
+    DeviceOut,
+    UserCreate,
+    UserCreated,
+)
+from accounts.service import Role
 from kernel.ids import IdPath
-from server.deps import CurrentUser, SessionDep
+from kernel.pagination import After, Limit, Page, next_cursor
+from server.deps import CurrentUser, Operator, SessionDep
 
 router = APIRouter(prefix="/v1", tags=["me"])
 
@@ -40,3 +51,61 @@ def list_devices(session: SessionDep, user: CurrentUser) -> list[DeviceOut]:
 )
 def delete_device(device_id: IdPath, session: SessionDep, user: CurrentUser) -> None:
     service.delete_device(session, user=user, device_id=device_id)
+
+
+def _key_out(key: ApiKey) -> ApiKeyOut:
+    return ApiKeyOut(
+        id=key.id,
+        name=key.name,
+        role=Role(key.role),
+        store_ids=sorted(s.id for s in key.stores),
+        all_stores=key.all_stores,
+        created_at=key.created_at,
+        rotated_at=key.rotated_at,
+        revoked_at=key.revoked_at,
+    )
+
+
+def _created(key: ApiKey, secret: str) -> ApiKeyCreated:
+    return ApiKeyCreated(**_key_out(key).model_dump(), secret=secret)
+
+
+@router.get("/keys", summary="List API keys", tags=["keys"])
+def list_keys(
+    session: SessionDep, _: Operator, after: After = 0, limit: Limit = 50
+) -> Page[ApiKeyOut]:
+    rows = service.list_api_keys(session, after=after, limit=limit)
+    return Page(
+        items=[_key_out(k) for k in rows], next_after=next_cursor([k.id for k in rows], limit)
+    )
+
+
+@router.post(
+    "/keys", status_code=status.HTTP_201_CREATED, summary="Create an API key", tags=["keys"]
+)
+def create_key(body: ApiKeyCreate, session: SessionDep, _: Operator) -> ApiKeyCreated:
+    key, secret = service.create_api_key(
+        session,
+        name=body.name,
+        role=body.role,
+        store_ids=body.store_ids,
+        all_stores=body.all_stores,
+    )
+    return _created(key, secret)
+
+
+@router.post("/keys/{key_id}/rotate", summary="Give an API key a new secret", tags=["keys"])
+def rotate_key(key_id: IdPath, session: SessionDep, _: Operator) -> ApiKeyCreated:
+    """Same key, same scope, a new secret; the old secret stops working at once."""
+    key, secret = service.rotate_api_key(session, key_id=key_id)
+    return _created(key, secret)
+
+
+@router.delete(
+    "/keys/{key_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    summary="Revoke an API key",
+    tags=["keys"],
+)
+def revoke_key(key_id: IdPath, session: SessionDep, _: Operator) -> None:
+    service.revoke_api_key(session, key_id=key_id)

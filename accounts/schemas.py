@@ -2,9 +2,12 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
-from zoneinfo import available_timezones
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field
+
+from accounts.service import Role
+from kernel.ids import DbId
+from kernel.text import Name, TimeZoneName, Token
 
 
 class UserCreate(BaseModel):
@@ -13,14 +16,7 @@ class UserCreate(BaseModel):
         json_schema_extra={"examples": [{"locale": "fr", "timezone": "Europe/Paris"}]},
     )
     locale: str = Field(default="en", pattern=r"^[a-z]{2}(-[A-Z]{2})?$")
-    timezone: str = Field(default="UTC", description="IANA time zone, e.g. Europe/Paris.")
-
-    @field_validator("timezone")
-    @classmethod
-    def _known_zone(cls, value: str) -> str:
-        if value not in available_timezones():
-            raise ValueError(f"unknown time zone {value!r}")
-        return value
+    timezone: TimeZoneName = "UTC"
 
 
 class UserCreated(BaseModel):
@@ -36,7 +32,7 @@ class Platform(StrEnum):
 
 class DeviceIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    token: str = Field(min_length=1, max_length=4096, description="FCM registration token.")
+    token: Token = Field(description="FCM registration token.")
     platform: Platform
 
 
@@ -46,3 +42,35 @@ class DeviceOut(BaseModel):
     platform: str
     created_at: datetime
     last_seen_at: datetime
+
+
+class ApiKeyCreate(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [{"name": "Ana (field tech)", "role": "tech", "store_ids": [12]}]
+        },
+    )
+    name: Name = Field(description="Who holds the key.")
+    role: Role
+    store_ids: list[DbId] = Field(
+        default_factory=list, max_length=500, description="The stores a store or tech key acts on."
+    )
+    all_stores: bool = Field(
+        default=False, description="A tech key for the whole fleet (instead of `store_ids`)."
+    )
+
+
+class ApiKeyOut(BaseModel):
+    id: int
+    name: str
+    role: Role
+    store_ids: list[int]
+    all_stores: bool
+    created_at: datetime
+    rotated_at: datetime | None
+    revoked_at: datetime | None
+
+
+class ApiKeyCreated(ApiKeyOut):
+    secret: str = Field(description="The `vk_…` secret; shown once, stored hashed.")

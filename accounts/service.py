@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from accounts.models import ApiKey, Device, User
 from kernel.db import utcnow
-from kernel.errors import Forbidden, NotFound, Unauthorized
+from kernel.errors import Conflict, Forbidden, Invalid, NotFound, Unauthorized
 from stores.models import Store
 
 USER_TOKEN_PREFIX = "vu_"
@@ -32,11 +32,25 @@ def hash_secret(secret: str) -> str:
 
 @dataclass(frozen=True, slots=True)
 class Staff:
-    """An authenticated API key: its role and, for store staff, the stores it may touch."""
+    """An authenticated API key: its role and the stores it may touch.
+
+    Store and tech keys act on their ``store_ids`` only (none: on nothing); a tech key with
+    ``all_stores`` acts on the whole fleet. The operator acts on every store.
+    """
 
     key_id: int
     role: Role
     store_ids: frozenset[int]
+    all_stores: bool = False
+
+    @property
+    def scope(self) -> frozenset[int] | None:
+        """The stores this key is limited to; ``None`` for the whole fleet."""
+        return None if self.role is Role.OPERATOR or self.all_stores else self.store_ids
+
+    def covers(self, store_id: int) -> bool:
+        scope = self.scope
+        return scope is None or store_id in scope
 
     def can_manage(self, store_id: int) -> bool:
         return self.role is Role.OPERATOR or (
@@ -63,25 +77,89 @@ def user_for_token(session: Session, token: str) -> User:
     return user
 
 
+def _check_scope(role: Role, store_ids: list[int], all_stores: bool) -> None:
+    """A key's scope is said out loud: a tech key bound to nothing must not mean the fleet."""
+    if role is Role.OPERATOR:
+        if store_ids or all_stores:
+            raise Invalid("an operator key acts on every store: give it no stores")
+    elif role is Role.STORE:
+        if all_stores:
+            raise Invalid("a store key names its stores; all stores is for field-tech keys")
+        if not store_ids:
+            raise Invalid("a store key needs at least one store (--store ID)")
+    elif store_ids and all_stores:
+        raise Invalid("a tech key has either stores or all stores, not both")
+    elif not store_ids and not all_stores:
+        raise Invalid(
+            "a tech key needs an explicit scope: its stores (--store ID, repeatable) "
+            "or the whole fleet (--all-stores)"
+        )
+
+
+def _new_secret() -> str:
+    return API_KEY_PREFIX + secrets.token_urlsafe(32)
+
+
 def create_api_key(
-    session: Session, *, name: str, role: Role, store_ids: list[int]
+    session: Session, *, name: str, role: Role, store_ids: list[int], all_stores: bool = False
 ) -> tuple[ApiKey, str]:
+    """A new key and its secret; the secret is returned once and only its hash is kept."""
+    _check_scope(role, store_ids, all_stores)
     stores = list(session.scalars(select(Store).where(Store.id.in_(store_ids))))
     missing = set(store_ids) - {s.id for s in stores}
     if missing:
         raise NotFound(f"no store with id {sorted(missing)[0]}")
-    secret = API_KEY_PREFIX + secrets.token_urlsafe(32)
-    key = ApiKey(name=name, role=role.value, key_hash=hash_secret(secret), stores=stores)
+    secret = _new_secret()
+    key = ApiKey(
+        name=name,
+        role=role.value,
+        key_hash=hash_secret(secret),
+        stores=stores,
+        all_stores=all_stores,
+    )
     session.add(key)
     session.flush()
     return key, secret
+
+
+def list_api_keys(session: Session, *, after: int, limit: int) -> list[ApiKey]:
+    """Every key, revoked ones included (they say when), by id."""
+    query = select(ApiKey).where(ApiKey.id > after).order_by(ApiKey.id).limit(limit)
+    return list(session.scalars(query))
+
+
+def _api_key(session: Session, key_id: int) -> ApiKey:
+    key = session.get(ApiKey, key_id)
+    if key is None:
+        raise NotFound(f"no API key {key_id}")
+    return key
+
+
+def rotate_api_key(session: Session, *, key_id: int) -> tuple[ApiKey, str]:
+    """A new secret for the same key and scope; the old secret stops working at once."""
+    key = _api_key(session, key_id)
+    if key.revoked_at is not None:
+        raise Conflict(f"API key {key_id} is revoked; create a new key instead")
+    secret = _new_secret()
+    key.key_hash, key.rotated_at = hash_secret(secret), utcnow()
+    session.flush()
+    return key, secret
+
+
+def revoke_api_key(session: Session, *, key_id: int) -> ApiKey:
+    """Idempotent: revoking a revoked key keeps its first revocation time."""
+    key = _api_key(session, key_id)
+    if key.revoked_at is None:
+        key.revoked_at = utcnow()
+        session.flush()
+    return key
 
 
 def staff_for_key(session: Session, secret: str) -> Staff:
     key = session.scalar(select(ApiKey).where(ApiKey.key_hash == hash_secret(secret)))
     if key is None or key.revoked_at is not None:
         raise Unauthorized("unknown or revoked API key")
-    return Staff(key.id, Role(key.role), frozenset(s.id for s in key.stores))
+    return Staff(key.id, Role(key.role), frozenset(s.id for s in key.stores), key.all_stores)
 
 
 def register_device(session: Session, *, user: User, token: str, platform: str) -> Device:

@@ -230,7 +230,9 @@ def run_endpoint(label: str, database_url: str, redis_url: str | None) -> None:
         with unit_of_work(make_session_factory(engine)) as session:
             seed_taxonomy(session)
             _, operator = create_api_key(session, name="bench", role=Role.OPERATOR, store_ids=[])
-            _, tech = create_api_key(session, name="bench tech", role=Role.TECH, store_ids=[])
+            _, tech = create_api_key(
+                session, name="bench tech", role=Role.TECH, store_ids=[], all_stores=True
+            )
         engine.dispose()
         rng = random.Random(11)
         now = time.time()

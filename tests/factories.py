@@ -22,9 +22,14 @@ def auth(token: str) -> dict[str, str]:
 
 
 def api_key(sessions: sessionmaker[Session], role: Role, store_ids: list[int] | None = None) -> str:
+    """A key's secret; a tech key given no stores is a fleet-wide one (``all_stores``)."""
     with unit_of_work(sessions) as session:
         _, secret = create_api_key(
-            session, name=f"test {role}", role=role, store_ids=store_ids or []
+            session,
+            name=f"test {role}",
+            role=role,
+            store_ids=store_ids or [],
+            all_stores=role is Role.TECH and not store_ids,
         )
     return secret
 

@@ -1,23 +1,32 @@
 # The two commands: `make run` (embedded server + demo city) and `make test` (whole suite).
+# `make run` installs the runtime dependencies only; test, lint and bench add the dev extras.
 VENV ?= .venv
 PY := $(VENV)/bin/python
+HOST ?= 127.0.0.1
+PORT ?= 8000
 
 .PHONY: run test bench lint
 
-$(VENV)/.installed: pyproject.toml
-	test -x $(PY) || python3 -m venv $(VENV)
+$(PY):
+	python3 -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
+
+$(VENV)/.installed-run: pyproject.toml | $(PY)
+	$(PY) -m pip install -q -e .
+	touch $@
+
+$(VENV)/.installed-dev: pyproject.toml | $(PY)
 	$(PY) -m pip install -q -e '.[dev]'
 	touch $@
 
-run: $(VENV)/.installed
-	$(VENV)/bin/vicinity serve --demo
+run: $(VENV)/.installed-run
+	$(VENV)/bin/vicinity serve --demo --host $(HOST) --port $(PORT)
 
-test: $(VENV)/.installed
+test: $(VENV)/.installed-dev
 	bash scripts/test.sh
 
-bench: $(VENV)/.installed
+bench: $(VENV)/.installed-dev
 	$(PY) -m bench
 
-lint: $(VENV)/.installed
+lint: $(VENV)/.installed-dev
 	$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check . && $(VENV)/bin/mypy

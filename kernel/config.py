@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -13,14 +13,17 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="VICINITY_", extra="ignore")
 
     database_url: str = Field(
-        default="sqlite:///var/vicinity.db",
-        description="sqlite:///… = embedded default; postgresql+psycopg://… = PostGIS.",
+        default="",
+        description="Unset = embedded SQLite file <var_dir>/vicinity.db; "
+        "postgresql+psycopg://… = PostGIS.",
     )
     redis_url: str | None = Field(
         default=None,
         description="Redis URL. Unset = embedded (in-memory presence, in-process tasks).",
     )
-    var_dir: Path = Path("var")
+    var_dir: Path = Field(
+        default=Path("var"), description="Local files: the embedded SQLite database, the outbox."
+    )
     fcm_credentials: str | None = Field(
         default=None,
         validation_alias="GOOGLE_APPLICATION_CREDENTIALS",
@@ -86,6 +89,13 @@ class Settings(BaseSettings):
     beacon_health_every_s: int = 60 * 60
     eid_skew_periods: int = 2
     eid_refresh_every_s: int = 5 * 60
+
+    @model_validator(mode="after")
+    def _database_in_var_dir(self) -> Settings:
+        # Derived rather than a fixed default, so VICINITY_VAR_DIR moves the database too.
+        if not self.database_url:
+            self.database_url = f"sqlite:///{self.var_dir / 'vicinity.db'}"
+        return self
 
     @property
     def embedded(self) -> bool:

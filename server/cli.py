@@ -2,29 +2,78 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from typing import Annotated, Any
 
 import typer
 import uvicorn
 from rich.console import Console
 from rich.panel import Panel
+from rich.table import Table
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session
+from typer.core import TyperGroup
 
-from accounts.service import Role, create_api_key
+from accounts.models import ApiKey
+from accounts.service import Role, create_api_key, list_api_keys, revoke_api_key, rotate_api_key
 from beacons.fieldtool.cli import app as beacons_app
 from kernel.config import get_settings
 from kernel.db import make_engine, make_session_factory, unit_of_work
+from kernel.errors import DomainError
 from preferences.service import seed_taxonomy
-from server.migrate import upgrade
+from server.migrate import SchemaNotReady, missing_database, require_schema, upgrade
+
+console = Console()
+errors = Console(stderr=True)
+
+
+class _OneLineErrors(TyperGroup):
+    """A domain error ends any command with one red line and exit status 2, no traceback."""
+
+    # ctx is typed loosely: Typer's Context class moved between click and its own copy.
+    def invoke(self, ctx: Any) -> Any:
+        try:
+            return super().invoke(ctx)
+        except DomainError as error:
+            _fail(error.detail)
+        except OperationalError as error:
+            first = str(error.orig or error).strip().splitlines()[0]
+            _fail(f"the database is unreachable: {first}")
+
+
+def _fail(detail: str) -> None:
+    errors.print(f"[red]error:[/] {detail}", highlight=False, soft_wrap=True)
+    raise typer.Exit(2)
+
 
 app = typer.Typer(
-    help="Vicinity: privacy-first location-based marketing server.", no_args_is_help=True
+    cls=_OneLineErrors,
+    help="Vicinity: privacy-first location-based marketing server.",
+    no_args_is_help=True,
 )
 keys = typer.Typer(
     help="API keys for store staff, field techs and the operator.", no_args_is_help=True
 )
 app.add_typer(keys, name="keys")
 app.add_typer(beacons_app, name="beacons")
-console = Console()
+
+
+@contextmanager
+def _migrated() -> Iterator[Session]:
+    """A transaction on the configured database, refused when its schema is missing or
+    behind (a command run from the wrong folder must not create an empty database)."""
+    settings = get_settings()
+    if (why := missing_database(settings)) is not None:
+        raise SchemaNotReady(why)
+    engine = make_engine(settings)
+    try:
+        require_schema(settings, engine)
+        with unit_of_work(make_session_factory(engine)) as session:
+            yield session
+    finally:
+        engine.dispose()
 
 
 def _prepare(demo: bool, host: str = "127.0.0.1", port: int = 8000) -> None:
@@ -75,12 +124,18 @@ def _prepare(demo: bool, host: str = "127.0.0.1", port: int = 8000) -> None:
 
 @app.command()
 def serve(
-    host: str = "127.0.0.1",
-    port: int = 8000,
-    demo: Annotated[bool, typer.Option(help="Seed the Paris demo city and print keys.")] = False,
+    host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on (`PORT=… make run`).")] = 8000,
+    demo: Annotated[
+        bool, typer.Option(help="Migrate, seed the Paris demo city and print keys.")
+    ] = False,
 ) -> None:
-    """Migrate, seed, and run the API server."""
-    _prepare(demo, host, port)
+    """Run the API server (on a migrated database; `--demo` migrates and seeds it)."""
+    if demo:
+        _prepare(demo, host, port)
+    else:
+        with _migrated():
+            pass
     from server.app import create_app
 
     uvicorn.run(create_app(), host=host, port=port, log_level="info")
@@ -90,7 +145,7 @@ def serve(
 def migrate() -> None:
     """Apply database migrations and seed the segment taxonomy."""
     _prepare(demo=False)
-    console.print("[green]✓[/] database is up to date")
+    console.print(f"[green]✓[/] database is up to date ({get_settings().database_url})")
 
 
 @keys.command("create")
@@ -98,19 +153,78 @@ def create_key(
     role: Annotated[Role, typer.Option(help="operator, store or tech")],
     name: Annotated[str, typer.Option(help="Who holds the key.")],
     store: Annotated[list[int] | None, typer.Option(help="Store id (repeat for several).")] = None,
+    all_stores: Annotated[
+        bool, typer.Option("--all-stores", help="A field-tech key for the whole fleet.")
+    ] = False,
 ) -> None:
     """Create an API key; the secret is printed once and stored hashed."""
-    settings = get_settings()
-    engine = make_engine(settings)
-    if role is Role.STORE and not store:
-        console.print("[red]A store key needs at least one --store.[/]")
-        raise typer.Exit(2)
-    with unit_of_work(make_session_factory(engine)) as session:
-        key, secret = create_api_key(session, name=name, role=role, store_ids=store or [])
-        key_id = key.id
-    engine.dispose()
-    console.print(f"[green]✓[/] key {key_id} ({role.value}) for {name}:")
-    console.print(secret, highlight=False)
+    with _migrated() as session:
+        key, secret = create_api_key(
+            session, name=name, role=role, store_ids=store or [], all_stores=all_stores
+        )
+        key_id, scope = key.id, _scope(key)
+    console.print(f"[green]✓[/] key {key_id} ({role.value}, {scope}) for {name}:")
+    console.print(secret, highlight=False, soft_wrap=True)
+
+
+@keys.command("list")
+def list_keys() -> None:
+    """Every key: its role, scope and state (secrets are never shown again)."""
+    table = Table("id", "name", "role", "scope")
+    for column in ("created", "rotated", "state"):
+        table.add_column(column, no_wrap=True)
+    with _migrated() as session:
+        after = 0
+        while page := list_api_keys(session, after=after, limit=200):
+            for key in page:
+                state = "active" if key.revoked_at is None else f"revoked {_at(key.revoked_at)}"
+                table.add_row(
+                    str(key.id),
+                    key.name,
+                    key.role,
+                    _scope(key),
+                    _at(key.created_at),
+                    _at(key.rotated_at),
+                    state,
+                    style="dim" if key.revoked_at is not None else None,
+                )
+            after = page[-1].id
+    console.print(table)
+
+
+@keys.command("revoke")
+def revoke_key(
+    key_id: Annotated[int, typer.Argument(help="The key's id (see `keys list`).")],
+) -> None:
+    """Revoke a key: requests with it are refused from now on."""
+    with _migrated() as session:
+        key = revoke_api_key(session, key_id=key_id)
+        name, role = key.name, key.role
+    console.print(f"[green]✓[/] key {key_id} ({role}, {name}) is revoked")
+
+
+@keys.command("rotate")
+def rotate_key(
+    key_id: Annotated[int, typer.Argument(help="The key's id (see `keys list`).")],
+) -> None:
+    """A new secret for the same key and scope; the old secret stops working at once."""
+    with _migrated() as session:
+        key, secret = rotate_api_key(session, key_id=key_id)
+        name, role = key.name, key.role
+    console.print(f"[green]✓[/] key {key_id} ({role}, {name}) has a new secret:")
+    console.print(secret, highlight=False, soft_wrap=True)
+
+
+def _scope(key: ApiKey) -> str:
+    if key.role == Role.OPERATOR.value or key.all_stores:
+        return "all stores"
+    if not key.stores:
+        return "no store (its stores were deleted)"
+    return "stores " + ", ".join(str(s.id) for s in sorted(key.stores, key=lambda s: s.id))
+
+
+def _at(when: datetime | None) -> str:
+    return "" if when is None else f"{when:%Y-%m-%d %H:%M}"
 
 
 if __name__ == "__main__":

@@ -10,9 +10,11 @@ from fastapi import FastAPI
 
 from kernel.config import Settings, get_settings
 from server import runtime as runtime_module
+from server.celery import celery_app
 from server.celery import configure as configure_celery
 from server.handlers import ERROR_RESPONSES, install_error_handlers
 from server.routers import ROUTERS
+from server.scheduler import Scheduler
 
 DESCRIPTION = """
 Vicinity matches phones' locations and beacon sightings against store geofences and
@@ -36,9 +38,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         rt.eids.start(time.time())
         runtime_module.install(rt)
         app.state.runtime = rt
+        # Embedded, no worker or beat exists: this process runs the scheduled jobs itself.
+        scheduler = Scheduler(celery_app) if settings.embedded else None
+        if scheduler is not None:
+            scheduler.start()
         try:
             yield
         finally:
+            if scheduler is not None:
+                scheduler.stop()
             runtime_module.install(None)
             rt.close()
 

@@ -7,13 +7,23 @@ import re
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
 import pytest
+from fastapi.testclient import TestClient
+from shapely.geometry import Point
+
+from beacons.models import Beacon
+from kernel.config import Settings
+from kernel.db import make_engine, make_session_factory, unit_of_work
+from server.app import create_app
+from server.migrate import upgrade
+from stores.models import Store
 
 
 def _free_port() -> int:
@@ -89,3 +99,56 @@ def test_make_run_serves_the_demo_and_pushes_to_the_outbox(
     assert len(outbox) == 1
     assert outbox[0]["collapse_key"].startswith("offer-")
     assert httpx.get(f"{base}/docs").status_code == 200
+
+
+def _scheduler_threads() -> list[threading.Thread]:
+    return [t for t in threading.enumerate() if t.name == "vicinity-scheduler"]
+
+
+def test_the_embedded_server_runs_the_scheduled_jobs(tmp_path: Path) -> None:
+    """No Redis, so no beat: the fleet health check still runs, on its interval."""
+    settings = Settings(
+        database_url=f"sqlite:///{tmp_path}/v.db",
+        redis_url=None,
+        var_dir=tmp_path,
+        beacon_health_every_s=1,
+    )
+    engine = make_engine(settings)
+    upgrade(engine)
+    sessions = make_session_factory(engine)
+    with unit_of_work(sessions) as session:
+        store = Store(name="Chausseur")
+        session.add(store)
+        session.flush()
+        beacon = Beacon(
+            identity="ibeacon:f7826da6-4fa2-4e98-8024-bc5b71e0893e:1:1",
+            format="ibeacon",
+            store_id=store.id,
+            zone="door",
+            point=Point(2.347, 48.86),
+            measured_power_1m=-59,
+            spoofable=True,
+            installed_at=datetime.now(UTC) - timedelta(days=2),
+        )
+        session.add(beacon)
+        session.flush()
+        beacon_id = beacon.id
+
+    def flagged() -> bool:
+        with sessions() as session:
+            row = session.get(Beacon, beacon_id)
+            return row is not None and row.needs_visit
+
+    with TestClient(create_app(settings)):
+        assert len(_scheduler_threads()) == 1
+        deadline = time.monotonic() + 20
+        while not flagged():
+            assert time.monotonic() < deadline, "beacons.check_health never ran"
+            time.sleep(0.1)
+    assert _scheduler_threads() == []
+    engine.dispose()
+
+
+def test_with_redis_beat_runs_the_jobs_not_the_api(settings: Settings) -> None:
+    with TestClient(create_app(settings)):
+        assert _scheduler_threads() == []

@@ -37,6 +37,9 @@ def create_geofence(
     staff: CurrentStaff,
     runtime: RuntimeDep,
 ) -> GeofenceFeature:
+    """422 when the shape lies farther than `VICINITY_STORE_MAX_SPREAD_KM` from the
+    store's other geofences (usually latitude and longitude swapped); a store's first
+    geofence is accepted."""
     row = service.create_geofence(
         session,
         staff=staff,
@@ -46,6 +49,7 @@ def create_geofence(
         radius_m=body.properties.radius_m,
         dwell_s=body.properties.dwell_s,
         on_change=runtime.index_sync.changed,
+        max_spread_km=runtime.settings.store_max_spread_km,
     )
     return GeofenceFeature.of(row)
 
@@ -83,6 +87,7 @@ def replace_geofence(
         radius_m=body.properties.radius_m,
         dwell_s=body.properties.dwell_s,
         on_change=runtime.index_sync.changed,
+        max_spread_km=runtime.settings.store_max_spread_km,
     )
     return GeofenceFeature.of(row)
 
@@ -95,6 +100,9 @@ def replace_geofence(
 def delete_geofence(
     geofence_id: IdPath, session: SessionDep, staff: CurrentStaff, runtime: RuntimeDep
 ) -> None:
+    """An offer limited to this geofence alone (no other geofence, no beacon zone) is
+    deactivated, with `inactive_reason` saying so: it does not widen to every fence of
+    the store. Re-activating it (`PATCH active=true`) is the store's explicit choice."""
     service.delete_geofence(
         session, staff=staff, geofence_id=geofence_id, on_change=runtime.index_sync.changed
     )

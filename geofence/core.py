@@ -174,7 +174,9 @@ class _View:
 
 
 def _view(base: _Snapshot, overlay: dict[int, Fence], hidden: frozenset[int]) -> _View:
-    if len(overlay) >= OVERLAY_LIMIT:
+    # ``hidden`` holds every id edited since ``base`` (upserted or removed, in ``base`` or
+    # not), so counting it, not the overlay, bounds deletions too.
+    if len(hidden) >= OVERLAY_LIMIT:
         base = _Snapshot([f for f in base.fences if f.id not in hidden] + list(overlay.values()))
         overlay, hidden = {}, frozenset()
     shown = None
@@ -195,6 +197,11 @@ class GeofenceIndex:
 
     def __len__(self) -> int:
         return self._view.size
+
+    @property
+    def pending(self) -> int:
+        """Fences edited since the base trees were built; a rebuild keeps it below the limit."""
+        return len(self._view.hidden)
 
     def get(self, fence_id: int) -> Fence | None:
         view = self._view

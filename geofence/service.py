@@ -13,7 +13,9 @@ from sqlalchemy.orm import Session
 from accounts.service import Staff
 from geofence.core import Fence, Fix, GeofenceIndex, Screening, observe, screen
 from geofence.models import Geofence
+from geofence.placement import check_near_store
 from geofence.shapes import parse_shape
+from kernel import versions
 from kernel.db import after_commit, hold_until_closed
 from kernel.errors import Invalid, NotFound, PayloadTooLarge
 from notifications.service import Enqueue, on_zone_events
@@ -36,7 +38,13 @@ def fence_by_id(session: Session, fence_id: int) -> Fence | None:
     return None if row is None else to_fence(row)
 
 
-GeofenceChanged = Callable[[int], None]
+# Every flush that adds, redraws or deletes a geofence bumps the fence-set version in
+# its transaction; the processes' indexes compare it (geofence/sync.py).
+versions.watch(Geofence, versions.GEOFENCES)
+
+# After commit: the geofence's id and the fence-set version the transaction bumped to.
+GeofenceChanged = Callable[[int, int | None], None]
+DEFAULT_MAX_SPREAD_KM = 50.0
 FUTURE_SKEW_S = 300.0
 
 
@@ -58,20 +66,23 @@ def create_geofence(
     radius_m: float | None,
     dwell_s: int,
     on_change: GeofenceChanged,
+    max_spread_km: float = DEFAULT_MAX_SPREAD_KM,
 ) -> Geofence:
     get_store(session, staff=staff, store_id=store_id)
-    row = Geofence(
-        store_id=store_id,
-        name=name,
-        geometry=parse_shape(geometry, radius_m),
-        radius_m=radius_m,
-        dwell_s=dwell_s,
+    shape = parse_shape(geometry, radius_m)
+    check_near_store(
+        session, store_id=store_id, point_or_shape=shape, what="the geofence", max_km=max_spread_km
     )
+    row = Geofence(store_id=store_id, name=name, geometry=shape, radius_m=radius_m, dwell_s=dwell_s)
     session.add(row)
     session.flush()
-    row_id = row.id
-    after_commit(session, lambda: on_change(row_id))
+    _after_change(session, row.id, on_change)
     return row
+
+
+def _after_change(session: Session, geofence_id: int, on_change: GeofenceChanged) -> None:
+    version = versions.bumped(session, versions.GEOFENCES)
+    after_commit(session, lambda: on_change(geofence_id, version))
 
 
 def get_geofence(session: Session, *, staff: Staff, geofence_id: int) -> Geofence:
@@ -101,22 +112,33 @@ def replace_geofence(
     radius_m: float | None,
     dwell_s: int,
     on_change: GeofenceChanged,
+    max_spread_km: float = DEFAULT_MAX_SPREAD_KM,
 ) -> Geofence:
     row = _get_owned(session, staff, geofence_id)
     shape = parse_shape(geometry, radius_m)
+    check_near_store(
+        session,
+        store_id=row.store_id,
+        point_or_shape=shape,
+        what="the geofence",
+        max_km=max_spread_km,
+        exclude_id=geofence_id,
+    )
     row.name, row.geometry, row.radius_m, row.dwell_s = name, shape, radius_m, dwell_s
     session.flush()
-    after_commit(session, lambda: on_change(geofence_id))
+    _after_change(session, geofence_id, on_change)
     return row
 
 
 def delete_geofence(
     session: Session, *, staff: Staff, geofence_id: int, on_change: GeofenceChanged
 ) -> None:
+    """Offers limited to this geofence alone are deactivated in the same flush, with a
+    reason (``offers.models``): they must not widen to every fence of the store."""
     row = _get_owned(session, staff, geofence_id)
     session.delete(row)
     session.flush()
-    after_commit(session, lambda: on_change(geofence_id))
+    _after_change(session, geofence_id, on_change)
 
 
 @dataclass(frozen=True, slots=True)

@@ -68,6 +68,20 @@ class Settings(BaseSettings):
         "line per user and purpose is kept as the proof of the current state.",
     )
 
+    # In-memory copies kept current across processes (kernel/versions.py).
+    index_check_s: float = Field(
+        default=30.0,
+        gt=0,
+        description="How often each process compares its geofence index and EID table with "
+        "the database's version counters and reloads when behind (covers lost pub/sub).",
+    )
+    store_max_spread_km: float = Field(
+        default=50.0,
+        gt=0,
+        description="A geofence farther than this from its store's other geofences is "
+        "refused (usually latitude and longitude swapped).",
+    )
+
     # Beacons (the zone rules are in beacons/zones.py).
     beacon_dwell_s: int = Field(default=120, description="Seconds in a beacon zone before DWELL.")
     beacon_path_loss_exponent: float = Field(

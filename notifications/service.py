@@ -24,7 +24,7 @@ from notifications.push import PushMessage, PushOutcome, PushSender
 from offers.models import Offer
 from offers.service import active_offers, as_rule
 from preferences.service import Purpose, targeting_profile
-from presence.core import Transition, ZoneEvent
+from presence.core import ZoneEvent
 from stores.models import Store
 
 log = logging.getLogger(__name__)
@@ -121,11 +121,12 @@ def on_presence(
     policy_version: str,
     enqueue: Enqueue,
 ) -> list[Notification]:
-    """Decide on ENTER/DWELL triggers, record what is sent, enqueue delivery after commit.
+    """Decide on ENTER/DWELL/EXIT triggers, record what is sent, enqueue delivery after commit.
 
     ``policy_version`` is the configured one, in force until the operator publishes one.
     """
-    wanted = [t for t in triggers if t.transition is not Transition.EXIT]
+    # Every transition is decided, EXIT included: an offer fires on the one it asks for.
+    wanted = list(triggers)
     if not wanted:
         return []
     at = wanted[0].at
@@ -198,6 +199,7 @@ def get_notification(session: Session, *, user: User, notification_id: int) -> N
 _TRIGGERS = {
     "enter": ("entered", "êtes entré·e chez"),
     "dwell": ("stayed a while at", "êtes resté·e un moment chez"),
+    "exit": ("left", "êtes sorti·e de chez"),
 }
 _ZONES = {
     "geofence": ("the area “{}”", "la zone « {} »"),

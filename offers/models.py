@@ -3,9 +3,21 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import JSON, Boolean, Column, ForeignKey, Integer, String, Table, Text
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    ForeignKey,
+    Integer,
+    String,
+    Table,
+    Text,
+    event,
+    select,
+)
+from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from geofence.models import Geofence
 from kernel.db import Base, UTCDateTime, utcnow
@@ -38,6 +50,9 @@ class Offer(Base):
     starts_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     ends_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Why the system turned the offer off (its last geofence deleted); None when the store
+    # did, or while active.
+    inactive_reason: Mapped[str | None] = mapped_column(String(200), nullable=True)
     # Beacon zone names of the store ("shoe aisle"); the offer fires in these zones too.
     zones: Mapped[list[str]] = mapped_column(JSON, default=list)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
@@ -45,3 +60,20 @@ class Offer(Base):
 
     segments: Mapped[list[Segment]] = relationship(secondary=offer_segments, lazy="selectin")
     geofences: Mapped[list[Geofence]] = relationship(secondary=offer_geofences, lazy="selectin")
+
+
+@event.listens_for(Session, "before_flush")
+def _stop_offers_losing_their_last_geofence(session: Session, _ctx: Any, _inst: Any) -> None:
+    """An offer with no geofence and no zone fires at every fence of its store, so one
+    whose last named geofence is deleted would widen instead of stopping: deactivate it,
+    with the reason shown to the store (in the deleting flush, whatever path deletes)."""
+    gone = {g.id: g for g in session.deleted if isinstance(g, Geofence)}
+    if not gone:
+        return
+    linked = select(offer_geofences.c.offer_id).where(offer_geofences.c.geofence_id.in_(gone))
+    for offer in session.scalars(select(Offer).where(Offer.id.in_(linked))):
+        if offer.zones or any(g.id not in gone for g in offer.geofences) or not offer.active:
+            continue
+        names = ", ".join(f"{g.id} ({g.name})" for g in offer.geofences if g.id in gone)
+        offer.active = False
+        offer.inactive_reason = f"its last geofence {names} was deleted"[:200]

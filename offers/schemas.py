@@ -30,19 +30,24 @@ class OfferCreate(BaseModel):
     deep_link: str | None = Field(default=None, max_length=1000)
     segments: list[str] = Field(min_length=1, description="Segment slugs the offer targets.")
     trigger: Transition = Field(
-        default=Transition.ENTER, description="`enter` or `dwell`; `exit` never pushes."
+        default=Transition.ENTER,
+        description="`enter`, `dwell` (after the fence's `dwell_s`) or `exit` (on leaving).",
     )
     geofence_ids: list[DbId] = Field(
-        default_factory=list, description="Limit to these geofences; empty = all of the store's."
+        default_factory=list,
+        description="Limit to these geofences; empty = all of the store's. When the last "
+        "of them is deleted (and no zone is named) the offer is deactivated, with "
+        "`inactive_reason` saying why, rather than widened to every fence.",
     )
     zones: list[ZoneName] = Field(
         default_factory=list,
         max_length=50,
         description='Beacon zones of the store ("shoe aisle") the offer fires in. With '
-        "`geofence_ids` empty and zones given, only these zones; both empty = any zone.",
+        "`geofence_ids` empty and zones given, only these zones; both empty = any zone. "
+        "Each must be the zone of one of the store's registered beacons (else 422).",
     )
     starts_at: AwareDatetime | None = None
-    ends_at: AwareDatetime | None = None
+    ends_at: AwareDatetime | None = Field(default=None, description="Must be in the future.")
     active: bool = True
 
 
@@ -73,6 +78,10 @@ class OfferOut(BaseModel):
     starts_at: datetime | None
     ends_at: datetime | None
     active: bool
+    inactive_reason: str | None = Field(
+        description="Why the system deactivated the offer (e.g. its last geofence was "
+        "deleted); null when active or turned off by the store."
+    )
     created_at: datetime
     updated_at: datetime
 
@@ -91,6 +100,7 @@ class OfferOut(BaseModel):
             starts_at=o.starts_at,
             ends_at=o.ends_at,
             active=o.active,
+            inactive_reason=o.inactive_reason,
             created_at=o.created_at,
             updated_at=o.updated_at,
         )

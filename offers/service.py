@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import UTC, datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from accounts.service import Staff
+from beacons.models import Beacon, BeaconStatus
 from beacons.zones import zone_of
 from geofence.models import Geofence
 from kernel.errors import Invalid, NotFound
@@ -34,9 +35,35 @@ def _check_window(starts_at: datetime | None, ends_at: datetime | None) -> None:
         raise Invalid("ends_at must be after starts_at")
 
 
+def _check_not_over(ends_at: datetime | None) -> None:
+    """An offer whose window has closed could never fire."""
+    if ends_at is not None and ends_at <= datetime.now(UTC):
+        raise Invalid(f"ends_at {ends_at.isoformat()} is in the past: the offer could never fire")
+
+
+def _zones(session: Session, store_id: int, zones: list[str]) -> list[str]:
+    """The zones, each one a beacon zone of the store (retired beacons do not count)."""
+    wanted = list(dict.fromkeys(zones))
+    if not wanted:
+        return wanted
+    query = select(Beacon.zone).where(
+        Beacon.store_id == store_id, Beacon.status != BeaconStatus.RETIRED.value
+    )
+    known = set(session.scalars(query))
+    missing = [z for z in wanted if z not in known]
+    if missing:
+        have = ", ".join(sorted(known)) or "none: register its beacons first"
+        raise Invalid(
+            f"zones: store {store_id} has no beacon zone {', '.join(map(repr, missing))} "
+            f"(its zones: {have}); the offer could never fire there"
+        )
+    return wanted
+
+
 def create_offer(session: Session, *, staff: Staff, store_id: int, data: OfferCreate) -> Offer:
     get_store(session, staff=staff, store_id=store_id)
     _check_window(data.starts_at, data.ends_at)
+    _check_not_over(data.ends_at)
     offer = Offer(
         store_id=store_id,
         title=data.title,
@@ -48,7 +75,7 @@ def create_offer(session: Session, *, staff: Staff, store_id: int, data: OfferCr
         active=data.active,
         segments=segments_by_slug(session, data.segments),
         geofences=_geofences(session, store_id, data.geofence_ids),
-        zones=list(dict.fromkeys(data.zones)),
+        zones=_zones(session, store_id, data.zones),
     )
     session.add(offer)
     session.flush()
@@ -82,6 +109,10 @@ def update_offer(session: Session, *, staff: Staff, offer_id: int, data: OfferUp
     for name in ("title", "body", "deep_link", "starts_at", "ends_at", "active"):
         if name in changes:
             setattr(offer, name, changes[name])
+    if "ends_at" in changes:
+        _check_not_over(offer.ends_at)
+    if offer.active:  # turned on again (or edited while on): the system's reason is void
+        offer.inactive_reason = None
     if data.trigger is not None:
         offer.trigger = data.trigger.value
     if data.segments is not None:
@@ -89,7 +120,7 @@ def update_offer(session: Session, *, staff: Staff, offer_id: int, data: OfferUp
     if data.geofence_ids is not None:
         offer.geofences = _geofences(session, offer.store_id, data.geofence_ids)
     if data.zones is not None:
-        offer.zones = list(dict.fromkeys(data.zones))
+        offer.zones = _zones(session, offer.store_id, data.zones)
     _check_window(offer.starts_at, offer.ends_at)
     session.flush()
     return offer

@@ -6,6 +6,7 @@ from accounts.models import ApiKey, Device, User, api_key_stores
 from beacons.models import Beacon, BeaconEvent
 from geofence.models import Geofence
 from kernel.db import Base
+from kernel.versions import index_versions
 from notifications.models import Delivery, Notification
 from offers.models import Offer, offer_geofences, offer_segments
 from preferences.models import (
@@ -39,6 +40,7 @@ __all__ = [
     "Store",
     "User",
     "api_key_stores",
+    "index_versions",
     "offer_geofences",
     "offer_segments",
 ]

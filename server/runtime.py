@@ -15,7 +15,6 @@ from beacons.sightings import replay_window_s
 from beacons.store import MemorySightingStore, RedisSightingStore, SightingStore
 from beacons.sync import EidDirectory
 from geofence.core import GeofenceIndex, Screening
-from geofence.service import load_fences
 from geofence.sync import IndexSync
 from kernel.config import Settings, get_settings
 from kernel.db import make_engine, make_session_factory
@@ -42,8 +41,7 @@ class Runtime:
         return Screening(s.max_accuracy_m, s.max_fix_age_s, s.exit_margin_m)
 
     def load_index(self) -> None:
-        with self.sessions() as session:
-            self.index.replace_all(load_fences(session))
+        self.index_sync.reload()
 
     def close(self) -> None:
         self.index_sync.stop()
@@ -70,14 +68,14 @@ def build(settings: Settings) -> Runtime:
     )
     sessions = make_session_factory(engine)
     index = GeofenceIndex()
-    sync = IndexSync(index, sessions, client)
+    sync = IndexSync(index, sessions, client, check_s=settings.index_check_s)
     track_ttl_s, replay_ttl_s = settings.beacon_track_ttl_s, replay_window_s(settings)
     sightings: SightingStore = (
         MemorySightingStore(track_ttl_s=track_ttl_s, replay_ttl_s=replay_ttl_s)
         if client is None
         else RedisSightingStore(client, track_ttl_s=track_ttl_s, replay_ttl_s=replay_ttl_s)
     )
-    eids = EidDirectory(sessions, client, settings.eid_skew_periods)
+    eids = EidDirectory(sessions, client, settings.eid_skew_periods, check_s=settings.index_check_s)
     return Runtime(settings, engine, sessions, index, presence, client, push, sync, eids, sightings)
 
 

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import time
+
 from fastapi import APIRouter, status
 
 from kernel.ids import IdPath
 from kernel.pagination import After, Limit, Page, next_cursor
-from server.deps import CurrentStaff, Operator, SessionDep
+from server.deps import CurrentStaff, Operator, RuntimeDep, SessionDep
 from stores import service
 from stores.schemas import StoreCreate, StoreOut, StoreUpdate
 
@@ -44,5 +46,13 @@ def update_store(
 
 
 @router.delete("/{store_id}", status_code=status.HTTP_204_NO_CONTENT, summary="Delete a store")
-def delete_store(store_id: IdPath, session: SessionDep, staff: Operator) -> None:
-    service.delete_store(session, staff=staff, store_id=store_id)
+def delete_store(
+    store_id: IdPath, session: SessionDep, staff: Operator, runtime: RuntimeDep
+) -> None:
+    """Its geofences, offers and beacons go with it, from every process's memory too."""
+
+    def resync() -> None:
+        runtime.index_sync.resync()
+        runtime.eids.changed(time.time())
+
+    service.delete_store(session, staff=staff, store_id=store_id, on_deleted=resync)

@@ -6,6 +6,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from accounts.service import Role, Staff
+from kernel import versions
+from kernel.db import AfterCommit, after_commit
 from kernel.errors import Forbidden, NotFound
 from stores.models import Store
 
@@ -46,7 +48,10 @@ def update_store(
     return store
 
 
-def delete_store(session: Session, *, staff: Staff, store_id: int) -> None:
+def delete_store(session: Session, *, staff: Staff, store_id: int, on_deleted: AfterCommit) -> None:
+    """The database cascades the store's geofences and beacons away, past the ORM's
+    change tracking, so both in-memory versions are bumped here and ``on_deleted`` (the
+    processes' resync) runs after commit."""
     if staff.role is not Role.OPERATOR:
         raise Forbidden("only the operator deletes stores")
     store = session.get(Store, store_id)
@@ -54,3 +59,6 @@ def delete_store(session: Session, *, staff: Staff, store_id: int) -> None:
         raise NotFound(f"no store {store_id}")
     session.delete(store)
     session.flush()
+    for name in (versions.EIDS, versions.GEOFENCES):  # the order every bump takes
+        versions.bump_in(session, name)
+    after_commit(session, on_deleted)

@@ -251,6 +251,8 @@ def test_offers_can_target_beacon_zones(
     client: TestClient, sessions: sessionmaker[Session]
 ) -> None:
     shop = new_shop(client, sessions)
+    new_beacon(client, shop.tech, shop.store_id)
+    new_beacon(client, shop.tech, shop.store_id, zone="till", ibeacon=ibeacon(minor=2))
     offer_id = new_offer(client, shop.staff, shop.store_id, ["shoes"], zones=[" shoe aisle "])
     offer = client.get(f"/v1/offers/{offer_id}", headers=auth(shop.staff)).json()
     assert offer["zones"] == [SHOE_AISLE]

@@ -50,6 +50,20 @@ class Settings(BaseSettings):
     fcm_http_retries: int = Field(
         default=2, description="In-request retries of FCM 500/503 by the HTTP client."
     )
+    notification_sweep_age_s: float = Field(
+        default=60.0,
+        description="A notification still undelivered this long after it was due (created, "
+        "or its retry planned) is enqueued again by the sweeper.",
+    )
+    notification_sweep_every_s: float = Field(
+        default=30.0, description="How often Celery beat runs the notification sweeper."
+    )
+    outbox_max_bytes: int = Field(
+        default=10 * 1024 * 1024, description="The local outbox file is rotated past this size."
+    )
+    outbox_keep_files: int = Field(
+        default=5, description="Rotated outbox files kept (outbox.jsonl.1 … .N)."
+    )
     policy_version: str = Field(
         default="2026-11",
         description="The policy version in force until the operator publishes one.",

@@ -7,6 +7,7 @@ and spatial questions are answered by the in-memory index, not by SQL.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, ExitStack, contextmanager
 from datetime import UTC, datetime
@@ -21,6 +22,8 @@ from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
 from kernel.config import Settings
+
+log = logging.getLogger(__name__)
 
 
 def utcnow() -> datetime:
@@ -148,9 +151,9 @@ def unit_of_work(factory: SessionFactory) -> Iterator[Session]:
         yield session
         session.commit()
         session.info.pop("after_rollback", None)
-        actions: list[AfterCommit] = session.info.pop("after_commit", [])
-        for action in actions:
-            action()
+        # Still inside the transaction's holds (e.g. the presence lock): actions that
+        # write state derived from it run before the holds are released.
+        _run_after_commit(session.info.pop("after_commit", []))
     except BaseException:
         session.rollback()
         session.info.pop("after_commit", None)
@@ -162,3 +165,18 @@ def unit_of_work(factory: SessionFactory) -> Iterator[Session]:
         if held is not None:
             held.close()
         session.close()
+
+
+def _run_after_commit(actions: list[AfterCommit]) -> None:
+    """Run every action, each even when an earlier one failed, and raise none of them.
+
+    The rows are committed: failing the request now would answer an error for work that
+    was done (and the client's retry could not redo it). What an action leaves undone is
+    recovered by its own safety net (e.g. the notification sweeper re-enqueues pushes),
+    so a failure is logged, not raised.
+    """
+    for action in actions:
+        try:
+            action()
+        except Exception:
+            log.exception("after-commit action %r failed", action)

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from fastapi import APIRouter
 
-from fastapi import APIRouter, Query
-
-from kernel.ids import MAX_ID, IdPath
-from kernel.pagination import Limit
+from kernel.ids import IdPath
+from kernel.pagination import After, Limit, next_cursor
 from notifications import service
 from notifications.push import read_outbox
 from notifications.schemas import NotificationOut, NotificationPage, OutboxEntry
@@ -20,15 +18,14 @@ router = APIRouter(tags=["notifications"])
 def list_notifications(
     session: SessionDep,
     user: CurrentUser,
-    before: Annotated[
-        int | None, Query(ge=1, le=MAX_ID, description="Cursor: ids below this.")
-    ] = None,
+    after: After = 0,
     limit: Limit = 50,
 ) -> NotificationPage:
-    rows = service.list_notifications(session, user=user, before=before, limit=limit)
+    """Newest first: `after=0` starts at the newest, `next_after` goes further back."""
+    rows = service.list_notifications(session, user=user, after=after, limit=limit)
     return NotificationPage(
         items=[NotificationOut.of(r, user.locale) for r in rows],
-        next_before=rows[-1].id if len(rows) == limit else None,
+        next_after=next_cursor([r.id for r in rows], limit),
     )
 
 

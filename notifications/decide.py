@@ -17,12 +17,27 @@ Rules in force:
   hours (local time: the event's UTC time plus the profile's UTC offset; a window whose
   start is after its end spans midnight), and no more than ``max_per_day`` pushes on the
   user's local calendar day, counting those already sent that day.
+
+Suppressed decisions. An offer that would have been sent but for quiet hours or the daily
+cap is not dropped silently: :func:`decide_all` returns it with ``suppressed`` naming the
+preference that held it back, and the caller records it in the user's inbox, never pushed.
+Such a decision
+
+* does not count as a push against the daily cap;
+* does not take the offer's one-per-day slot: once the quiet window ends, the same offer
+  can still be sent that day (only an actual send takes the slot);
+* is recorded at most once per offer and day (``suppressed_today``), so pacing in and out
+  of a shop during quiet hours does not fill the inbox.
+
+A muted store yields nothing at all, not even a suppressed record: muting says "do not
+tell me about this store", and an inbox entry would be telling.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from enum import StrEnum
 
 from presence.core import Transition
 
@@ -88,6 +103,13 @@ class Trigger:
     at: float
 
 
+class Suppression(StrEnum):
+    """The delivery preference that held a decision back."""
+
+    QUIET_HOURS = "quiet_hours"
+    DAILY_CAP = "daily_cap"
+
+
 @dataclass(frozen=True, slots=True)
 class Decision:
     offer_id: int
@@ -96,6 +118,66 @@ class Decision:
     transition: Transition
     matched: frozenset[str]
     rule: str = "one_per_offer_per_day"
+    suppressed: Suppression | None = None
+    """Set when the user's preferences held the push back: record it, never send it."""
+
+
+def decide_all(
+    profile: TargetingProfile,
+    triggers: Iterable[Trigger],
+    offers: Iterable[OfferRule],
+    sent_today: frozenset[int],
+    pushed_today: int = 0,
+    suppressed_today: frozenset[int] = frozenset(),
+) -> list[Decision]:
+    """Sends and suppressed decisions, in trigger order.
+
+    ``sent_today``: offers already pushed on the user's local day; ``pushed_today``: how
+    many pushes that day in all; ``suppressed_today``: offers already recorded as suppressed
+    that day (not recorded again).
+    """
+    if not profile.segments:
+        return []
+    room = None if profile.max_per_day is None else profile.max_per_day - pushed_today
+    by_store: dict[int, list[OfferRule]] = {}
+    for offer in offers:
+        by_store.setdefault(offer.store_id, []).append(offer)
+    taken = set(sent_today)
+    held = set(suppressed_today)
+    decisions: list[Decision] = []
+    sends = 0
+    for trig in triggers:
+        if trig.store_id in profile.muted_store_ids:
+            continue
+        quiet = profile.quiet_at(trig.at)
+        for offer in by_store.get(trig.store_id, ()):
+            if offer.id in taken or offer.trigger != trig.transition:
+                continue
+            if offer.zones is not None and trig.zone not in offer.zones:
+                continue
+            matched = offer.segments & profile.segments
+            if not matched or not offer.active_at(trig.at):
+                continue
+            why = (
+                Suppression.QUIET_HOURS
+                if quiet
+                else Suppression.DAILY_CAP
+                if room is not None and sends >= room
+                else None
+            )
+            if why is None:
+                taken.add(offer.id)
+                sends += 1
+            elif offer.id in held:
+                continue
+            else:
+                held.add(offer.id)
+            decisions.append(
+                Decision(
+                    offer.id, offer.store_id, trig.zone, trig.transition, matched, suppressed=why
+                )
+            )
+    return decisions
 
 
 def decide(
@@ -105,31 +187,9 @@ def decide(
     sent_today: frozenset[int],
     pushed_today: int = 0,
 ) -> list[Decision]:
-    """``sent_today``: offers already pushed on the user's local day; ``pushed_today``: how
-    many pushes that day in all."""
-    room = None if profile.max_per_day is None else profile.max_per_day - pushed_today
-    if not profile.segments or (room is not None and room <= 0):
-        return []
-    by_store: dict[int, list[OfferRule]] = {}
-    for offer in offers:
-        by_store.setdefault(offer.store_id, []).append(offer)
-    taken = set(sent_today)
-    decisions: list[Decision] = []
-    for trig in triggers:
-        if trig.store_id in profile.muted_store_ids or profile.quiet_at(trig.at):
-            continue
-        for offer in by_store.get(trig.store_id, ()):
-            if offer.id in taken or offer.trigger != trig.transition:
-                continue
-            if offer.zones is not None and trig.zone not in offer.zones:
-                continue
-            matched = offer.segments & profile.segments
-            if not matched or not offer.active_at(trig.at):
-                continue
-            taken.add(offer.id)
-            decisions.append(
-                Decision(offer.id, offer.store_id, trig.zone, trig.transition, matched)
-            )
-            if room is not None and len(decisions) >= room:
-                return decisions
-    return decisions
+    """Only the decisions to send (see :func:`decide_all`)."""
+    return [
+        d
+        for d in decide_all(profile, triggers, offers, sent_today, pushed_today)
+        if d.suppressed is None
+    ]

@@ -5,17 +5,50 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Date, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from kernel.db import Base, UTCDateTime, utcnow
+
+SUPPRESSED = "suppressed"
+"""Status of a decision the user's delivery preferences held back: kept in the inbox, never
+pushed, never counted against the daily cap."""
+
+OWED = ("pending", "retrying", "partial")
+"""Statuses of a notification whose delivery is not finished (``partial``: sent to some
+devices, retrying others): the sweeper's concern."""
+
+_IS_SUPPRESSED = text(f"status = '{SUPPRESSED}'")
+_NOT_SUPPRESSED = text(f"status <> '{SUPPRESSED}'")
 
 
 class Notification(Base):
     __tablename__ = "notifications"
     # The daily cap "one push per user per offer per day" is enforced here, not in memory,
-    # so concurrent API processes cannot both win.
-    __table_args__ = (UniqueConstraint("user_id", "offer_id", "day", name="uq_notification_day"),)
+    # so concurrent API processes cannot both win. A suppressed decision does not take the
+    # day's slot (the offer may still be sent once quiet hours end) and is itself recorded
+    # at most once per offer and day, so a shopper pacing in and out does not fill the inbox.
+    __table_args__ = (
+        Index(
+            "uq_notification_sent_day",
+            "user_id",
+            "offer_id",
+            "day",
+            unique=True,
+            postgresql_where=_NOT_SUPPRESSED,
+            sqlite_where=_NOT_SUPPRESSED,
+        ),
+        Index(
+            "uq_notification_suppressed_day",
+            "user_id",
+            "offer_id",
+            "day",
+            unique=True,
+            postgresql_where=_IS_SUPPRESSED,
+            sqlite_where=_IS_SUPPRESSED,
+        ),
+        Index("ix_notifications_due", "status", "next_attempt_at"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
@@ -34,6 +67,11 @@ class Notification(Base):
     day: Mapped[date] = mapped_column(Date)
     status: Mapped[str] = mapped_column(String(16), default="pending")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # When the sweeper should next make sure a delivery task exists for this notification:
+    # its creation, then the planned retry; null once nothing is owed.
+    next_attempt_at: Mapped[datetime | None] = mapped_column(
+        UTCDateTime(), default=utcnow, nullable=True
+    )
 
     deliveries: Mapped[list[Delivery]] = relationship(
         back_populates="notification", cascade="all, delete-orphan", passive_deletes=True

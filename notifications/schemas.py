@@ -3,10 +3,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
+from notifications.explain import explain
 from notifications.models import Notification
-from notifications.service import explain
 
 
 class NotificationOut(BaseModel):
@@ -43,7 +43,9 @@ class NotificationOut(BaseModel):
 
 class NotificationPage(BaseModel):
     items: list[NotificationOut]
-    next_before: int | None
+    next_after: int | None = Field(
+        description="Pass as `after` for the next (older) page; null on the last page."
+    )
 
 
 class OutboxEntry(BaseModel):

@@ -1,4 +1,8 @@
-"""From presence events to recorded notifications, and from notifications to devices."""
+"""From presence events to recorded notifications: what is pushed, what is held back.
+
+Delivery is in :mod:`notifications.delivery`, the "why" sentence in
+:mod:`notifications.explain`.
+"""
 
 from __future__ import annotations
 
@@ -13,18 +17,17 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from accounts.models import Device, User
-from accounts.service import drop_token
+from accounts.models import User
 from geofence.models import Geofence
-from kernel.db import after_commit
+from kernel.db import after_commit, utcnow
 from kernel.errors import NotFound
-from notifications.decide import Decision, Trigger, decide
-from notifications.models import Delivery, Notification
-from notifications.push import PushMessage, PushOutcome, PushSender
+from kernel.pagination import keyset
+from notifications.decide import Decision, Trigger, decide_all
+from notifications.models import SUPPRESSED, Notification
 from offers.models import Offer
 from offers.service import active_offers, as_rule
 from preferences.service import Purpose, targeting_profile
-from presence.core import ZoneEvent
+from presence.core import ZoneEvent, ZoneKey
 from stores.models import Store
 
 log = logging.getLogger(__name__)
@@ -37,33 +40,45 @@ def _day(at: float, utc_offset_s: int = 0) -> date:
     return (datetime.fromtimestamp(at, UTC) + timedelta(seconds=utc_offset_s)).date()
 
 
-def _sent_on(session: Session, user_id: int, day: date) -> tuple[frozenset[int], int]:
-    """The offers already pushed to the user that day, and how many pushes in all."""
-    rows = list(
-        session.scalars(
-            select(Notification.offer_id).where(
-                Notification.user_id == user_id, Notification.day == day
-            )
+@dataclass(frozen=True, slots=True)
+class _Today:
+    sent: frozenset[int]
+    pushed: int
+    suppressed: frozenset[int]
+
+
+def _today(session: Session, user_id: int, day: date) -> _Today:
+    """The offers pushed to the user that day, how many pushes in all, and the offers held
+    back (suppressed decisions are neither pushes nor the offer's daily slot)."""
+    rows = session.execute(
+        select(Notification.offer_id, Notification.status).where(
+            Notification.user_id == user_id, Notification.day == day
         )
+    ).all()
+    pushed = [offer for offer, status in rows if status != SUPPRESSED]
+    return _Today(
+        sent=frozenset(o for o in pushed if o is not None),
+        pushed=len(pushed),
+        suppressed=frozenset(o for o, status in rows if status == SUPPRESSED and o is not None),
     )
-    return frozenset(r for r in rows if r is not None), len(rows)
 
 
 def _zone_name(session: Session, zone: str) -> tuple[str, str]:
     """A zone key's kind and the name staff gave it: ``geofence:<id>``, ``beacon:<store>:<z>``."""
-    kind, _, rest = zone.partition(":")
-    if kind == "geofence" and rest.isdigit():
-        fence = session.get(Geofence, int(rest))
-        return kind, fence.name if fence is not None else zone
-    if kind == "beacon":
-        return kind, rest.partition(":")[2] or zone
-    return kind, zone
+    key = ZoneKey.parse(zone)
+    if key.kind == "geofence":
+        fence = session.get(Geofence, key.id)
+        return key.kind, fence.name if fence is not None else zone
+    return key.kind, key.name or zone
 
 
 def _reason(
     session: Session, decision: Decision, offer: Offer, store: Store, purpose: Purpose
 ) -> dict[str, Any]:
-    """Why, frozen at send time: later relabelling or deletion does not rewrite history."""
+    """Why, frozen at decision time: later relabelling or deletion does not rewrite history.
+
+    A suppressed decision also says which preference held it back (``suppressed``).
+    """
     segments = sorted(decision.matched)
     # The matched segments are the offer's own (already loaded), so no query for labels.
     labels = {
@@ -82,6 +97,7 @@ def _reason(
         "trigger": decision.transition.value,
         "rule": decision.rule,
         "purpose": purpose.value,
+        **({"suppressed": decision.suppressed.value} if decision.suppressed else {}),
     }
 
 
@@ -102,6 +118,9 @@ def _record(
         body=offer.body,
         deep_link=offer.deep_link,
         day=day,
+        status="pending" if decision.suppressed is None else SUPPRESSED,
+        # Only a push is owed a delivery; a suppressed decision is for the inbox only.
+        next_attempt_at=utcnow() if decision.suppressed is None else None,
     )
     try:
         with session.begin_nested():
@@ -123,7 +142,10 @@ def on_presence(
 ) -> list[Notification]:
     """Decide on ENTER/DWELL/EXIT triggers, record what is sent, enqueue delivery after commit.
 
-    ``policy_version`` is the configured one, in force until the operator publishes one.
+    Decisions the user's delivery preferences held back (quiet hours, daily cap) are
+    recorded as ``suppressed`` in the inbox, never enqueued and not returned: the result
+    is the notifications to push. ``policy_version`` is the configured one, in force until
+    the operator publishes one.
     """
     # Every transition is decided, EXIT included: an offer fires on the one it asks for.
     wanted = list(triggers)
@@ -139,12 +161,13 @@ def on_presence(
     offers = {o.id: o for o in active_offers(session, store_ids={t.store_id for t in wanted})}
     rules = [as_rule(o) for o in offers.values()]
     day = _day(at, profile.utc_offset_s)
-    sent, pushed = _sent_on(session, user_id, day)
-    decisions = decide(profile, wanted, rules, sent, pushed)
+    today = _today(session, user_id, day)
+    decisions = decide_all(profile, wanted, rules, today.sent, today.pushed, today.suppressed)
     notes = [
         n
         for d in decisions
         if (n := _record(session, user_id, d, day, purpose, offers[d.offer_id])) is not None
+        and d.suppressed is None
     ]
     for note in notes:
         after_commit(session, partial(enqueue, note.id))
@@ -181,12 +204,12 @@ def on_zone_events(
 
 
 def list_notifications(
-    session: Session, *, user: User, before: int | None, limit: int
+    session: Session, *, user: User, after: int, limit: int
 ) -> list[Notification]:
+    """Newest first: ids below the cursor ``after`` (0: from the newest)."""
     query = select(Notification).where(Notification.user_id == user.id)
-    if before is not None:
-        query = query.where(Notification.id < before)
-    return list(session.scalars(query.order_by(Notification.id.desc()).limit(limit)))
+    page = keyset(query, Notification.id, after=after, limit=limit, newest_first=True)
+    return list(session.scalars(page))
 
 
 def get_notification(session: Session, *, user: User, notification_id: int) -> Notification:
@@ -194,138 +217,3 @@ def get_notification(session: Session, *, user: User, notification_id: int) -> N
     if note is None or note.user_id != user.id:
         raise NotFound(f"no notification {notification_id} for this user")
     return note
-
-
-_TRIGGERS = {
-    "enter": ("entered", "êtes entré·e chez"),
-    "dwell": ("stayed a while at", "êtes resté·e un moment chez"),
-    "exit": ("left", "êtes sorti·e de chez"),
-}
-_ZONES = {
-    "geofence": ("the area “{}”", "la zone « {} »"),
-    "beacon": ("the beacon zone “{}”", "la zone de balise « {} »"),
-}
-_RULES = {
-    "one_per_offer_per_day": (
-        "at most one push per offer per day, outside your quiet hours and within your daily limit",
-        "au plus une notification par offre et par jour, hors de vos heures calmes "
-        "et dans votre limite quotidienne",
-    ),
-}
-_PURPOSES = {
-    "location_offers": ("offers near you", "les offres près de vous"),
-    "beacon_proximity": ("in-store beacon offers", "les offres des balises en magasin"),
-    "friends_looks": ("your friends' looks", "les looks de vos amis"),
-}
-
-
-def _join(items: list[str], last: str) -> str:
-    return items[0] if len(items) == 1 else f"{', '.join(items[:-1])} {last} {items[-1]}"
-
-
-def explain(note: Notification, locale: str) -> str:
-    """Why this was sent, in one sentence in the user's language (French or English).
-
-    Names the store, the zone and what the user did there, the segments the offer shares
-    with their choices (with their labels), the consent it relied on, and the rule.
-    """
-    fr = locale.lower().startswith("fr")
-    lang = 1 if fr else 0
-    reason = note.reason
-    labels: dict[str, dict[str, str]] = reason.get("labels", {})
-    segments = [
-        labels.get(slug, {}).get("fr" if fr else "en", slug) for slug in reason.get("segments", [])
-    ] or ["—"]
-    store = reason.get("store", "")
-    verb = _TRIGGERS.get(note.trigger, ("were near", "étiez près de"))[lang]
-    kind = reason.get("zone_kind", "")
-    zone = _ZONES.get(kind, ("the zone “{}”", "la zone « {} »"))[lang].format(
-        reason.get("zone_name", note.zone)
-    )
-    rule_id = reason.get("rule", "")
-    rule = _RULES.get(rule_id, (rule_id, rule_id))[lang]
-    purpose_id = reason.get("purpose", "")
-    purpose = _PURPOSES.get(purpose_id, (purpose_id, purpose_id))[lang]
-    if fr:
-        consent = f", et que vous avez accepté {purpose}" if purpose else ""
-        return (
-            f"Envoyée parce que vous {verb} {store} ({zone}), que cette offre vise "
-            f"{_join(segments, 'et')}, que vous suivez{consent} ; règle : {rule}."
-        )
-    consent = f", and you agreed to {purpose}" if purpose else ""
-    return (
-        f"Sent because you {verb} {store} ({zone}), this offer targets "
-        f"{_join(segments, 'and')}, which you follow{consent}; rule: {rule}."
-    )
-
-
-@dataclass(frozen=True, slots=True)
-class DeliveryResult:
-    sent: int
-    pending: int
-    retry_after_s: float | None
-
-
-def _message(note: Notification, token: str) -> PushMessage:
-    data = {"notification_id": str(note.id), "offer_id": str(note.offer_id or "")}
-    if note.deep_link:
-        data["deep_link"] = note.deep_link
-    return PushMessage(
-        token=token,
-        title=note.title,
-        body=note.body,
-        data=data,
-        collapse_key=f"offer-{note.offer_id}",
-    )
-
-
-def deliver(
-    session: Session, *, notification_id: int, sender: PushSender, max_attempts: int
-) -> DeliveryResult:
-    """Send a notification to each of its user's devices, at most once per device.
-
-    The notification row is locked for the send, so a retried or duplicated task waits
-    and then finds the deliveries already marked sent.
-    """
-    note = session.scalar(
-        select(Notification).where(Notification.id == notification_id).with_for_update()
-    )
-    if note is None:
-        return DeliveryResult(0, 0, None)
-    known = {d.token: d for d in note.deliveries}
-    for device in session.scalars(select(Device).where(Device.user_id == note.user_id)):
-        if device.token not in known:
-            known[device.token] = Delivery(
-                notification=note, token=device.token, status="pending", attempts=0
-            )
-            session.add(known[device.token])
-    todo = [d for d in known.values() if d.status in ("pending", "retry")]
-    retry_after: float | None = None
-    if todo:
-        results = sender.send([_message(note, d.token) for d in todo])
-        for delivery, result in zip(todo, results, strict=True):
-            delivery.attempts += 1
-            delivery.error_code = result.error_code
-            if result.outcome is PushOutcome.SENT:
-                delivery.status, delivery.message_id = "sent", result.message_id
-            elif result.outcome is PushOutcome.DROP_TOKEN:
-                delivery.status = "dropped"
-                drop_token(session, token=delivery.token)
-            elif result.outcome is PushOutcome.RETRY and delivery.attempts < max_attempts:
-                delivery.status = "retry"
-                wait = result.retry_after_s or 0.0
-                retry_after = max(retry_after or 0.0, wait)
-            else:
-                delivery.status = "failed"
-                log.warning("push failed for notification %s: %s", note.id, result.error_code)
-    statuses = {d.status for d in known.values()}
-    pending = sum(1 for d in known.values() if d.status == "retry")
-    if not known:
-        note.status = "no_device"
-    elif "sent" in statuses:
-        note.status = "sent" if not pending else "partial"
-    else:
-        note.status = "retrying" if pending else "failed"
-    session.flush()
-    sent = sum(1 for d in known.values() if d.status == "sent")
-    return DeliveryResult(sent, pending, retry_after if pending else None)

@@ -1,42 +1,83 @@
-"""Delivery jobs. Thin: take an id, open a session, call the service, retry with backoff."""
+"""Delivery jobs. Thin: take an id, open a session, call the service, retry with backoff.
+
+A database, Redis or broker error is transient here (a restart, a failover): the task is
+retried with backoff instead of failing, and the sweeper covers a retry that cannot even
+be scheduled.
+"""
 
 from __future__ import annotations
 
+import logging
 import random
+from datetime import UTC, datetime
 from typing import Any
 
+import kombu.exceptions
+import redis
+from sqlalchemy.exc import DBAPIError
+
 from kernel.db import unit_of_work
-from notifications.service import deliver
+from notifications.delivery import deliver, sweep
 from server.celery import celery_app
 from server.runtime import current
 
-BASE_BACKOFF_S = 5.0
-MAX_BACKOFF_S = 3600.0
+log = logging.getLogger(__name__)
+
+TRANSIENT: tuple[type[Exception], ...] = (
+    DBAPIError,
+    redis.RedisError,
+    kombu.exceptions.OperationalError,
+)
+"""Errors of a dependency that comes back: retry the task, do not fail it."""
+
+TRANSIENT_BACKOFF_S = 1.0
+TRANSIENT_MAX_BACKOFF_S = 60.0
 
 
-def backoff_s(attempt: int, floor_s: float) -> float:
-    """Exponential backoff with full jitter, never below what the server asked for."""
-    ceiling = min(MAX_BACKOFF_S, BASE_BACKOFF_S * 2**attempt)
-    return max(floor_s, random.uniform(ceiling / 2, ceiling))
+def transient_backoff_s(retries: int) -> float:
+    ceiling = min(TRANSIENT_MAX_BACKOFF_S, TRANSIENT_BACKOFF_S * 2**retries)
+    return random.uniform(ceiling / 2, ceiling)
 
 
 @celery_app.task(bind=True, name="notifications.deliver", max_retries=None)  # type: ignore[untyped-decorator]
 def deliver_notification(self: Any, notification_id: int) -> Any:
     rt = current()
-    with unit_of_work(rt.sessions) as session:
-        result = deliver(
-            session,
-            notification_id=notification_id,
-            sender=rt.push,
-            max_attempts=rt.settings.push_max_retries,
-        )
+    try:
+        with unit_of_work(rt.sessions) as session:
+            result = deliver(
+                session,
+                notification_id=notification_id,
+                sender=rt.push,
+                max_attempts=rt.settings.push_max_retries,
+                now=datetime.now(UTC),
+            )
+    except TRANSIENT as error:
+        if self.request.is_eager:
+            # In-process (embedded, tests): no broker to wait on; the sweeper retries.
+            raise
+        log.warning("delivery of %s hit %r; retrying", notification_id, error)
+        raise self.retry(exc=error, countdown=transient_backoff_s(self.request.retries)) from None
     if result.retry_after_s is not None:
         if self.request.is_eager:
             # In-process (embedded, tests): Celery re-applies a returned Retry at once.
             return self.retry(countdown=0, throw=False)
-        raise self.retry(countdown=backoff_s(self.request.retries, result.retry_after_s))
+        raise self.retry(countdown=result.retry_after_s)
     return {"sent": result.sent, "pending": result.pending}
 
 
 def enqueue_delivery(notification_id: int) -> None:
     deliver_notification.delay(notification_id)
+
+
+@celery_app.task(name="notifications.sweep")  # type: ignore[untyped-decorator]
+def sweep_notifications() -> int:
+    """Enqueue again every notification whose delivery is overdue (see delivery.sweep)."""
+    rt = current()
+    with unit_of_work(rt.sessions) as session:
+        ids = sweep(
+            session,
+            now=datetime.now(UTC),
+            age_s=rt.settings.notification_sweep_age_s,
+            enqueue=enqueue_delivery,
+        )
+    return len(ids)

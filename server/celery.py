@@ -32,6 +32,11 @@ def configure(settings: Settings) -> None:
             "schedule": float(settings.beacon_health_every_s),
         },
         "privacy.purge": {"task": "privacy.purge", "schedule": 3600.0},
+        # The safety net of push delivery: re-enqueues notifications whose task was lost.
+        "notifications.sweep": {
+            "task": "notifications.sweep",
+            "schedule": float(settings.notification_sweep_every_s),
+        },
     }
     if settings.redis_url is None or settings.celery_eager:
         celery_app.conf.update(

@@ -7,8 +7,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
 from kernel.config import Settings
+from notifications.explain import explain
 from notifications.models import Notification
-from notifications.service import explain
 from tests.factories import auth, set_consent
 from tests.preferences.world import clock, open_shop, visit
 
@@ -19,6 +19,11 @@ def _shopper(client: TestClient, settings: Settings, locale: str, interests: lis
     set_consent(client, settings, token, granted=True)
     r = client.put("/v1/me/interests", json={"segments": interests}, headers=auth(token))
     assert r.status_code == 200, r.text
+    # A device, so the push is actually sent and the sentence may say "Sent because".
+    r = client.post(
+        "/v1/me/devices", json={"token": f"phone-{locale}", "platform": "ios"}, headers=auth(token)
+    )
+    assert r.status_code == 201, r.text
     return token
 
 
@@ -104,7 +109,9 @@ def test_someone_elses_notification_is_not_found(
 
 
 def _note(trigger: str, reason: dict[str, object]) -> Notification:
-    return Notification(zone=str(reason.get("zone", "x")), trigger=trigger, reason=reason)
+    return Notification(
+        zone=str(reason.get("zone", "x")), trigger=trigger, reason=reason, status="sent"
+    )
 
 
 def test_beacon_zones_and_dwells_are_explained() -> None:

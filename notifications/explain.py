@@ -1,0 +1,112 @@
+"""Why a notification exists, and what became of it, in one sentence (English or French).
+
+The sentence opens with what actually happened (sent, not sent yet, not sent and why),
+then gives the reason the offer was chosen, frozen in ``Notification.reason``.
+"""
+
+from __future__ import annotations
+
+from notifications.models import Notification
+
+_TRIGGERS = {
+    "enter": ("entered", "êtes entré·e chez"),
+    "dwell": ("stayed a while at", "êtes resté·e un moment chez"),
+    "exit": ("left", "êtes sorti·e de chez"),
+}
+_ZONES = {
+    "geofence": ("the area “{}”", "la zone « {} »"),
+    "beacon": ("the beacon zone “{}”", "la zone de balise « {} »"),
+}
+_RULES = {
+    "one_per_offer_per_day": (
+        "at most one push per offer per day, outside your quiet hours and within your daily limit",
+        "au plus une notification par offre et par jour, hors de vos heures calmes "
+        "et dans votre limite quotidienne",
+    ),
+}
+_PURPOSES = {
+    "location_offers": ("offers near you", "les offres près de vous"),
+    "beacon_proximity": ("in-store beacon offers", "les offres des balises en magasin"),
+    "friends_looks": ("your friends' looks", "les looks de vos amis"),
+}
+_NOT_YET = (
+    "Not sent yet: delivery is in progress. It was chosen",
+    "Pas encore envoyée : l'envoi est en cours. Elle a été choisie",
+)
+# How the sentence opens, by status: only a notification that reached a device says "Sent".
+_LEADS = {
+    "sent": ("Sent", "Envoyée"),
+    "partial": ("Sent", "Envoyée"),
+    "pending": _NOT_YET,
+    "retrying": _NOT_YET,
+    "no_device": (
+        "Not sent: no device was registered to receive it. It was chosen",
+        "Non envoyée : aucun appareil n'était enregistré pour la recevoir. Elle a été choisie",
+    ),
+    "failed": (
+        "Not sent: delivery to your devices failed. It was chosen",
+        "Non envoyée : l'envoi vers vos appareils a échoué. Elle a été choisie",
+    ),
+}
+_SUPPRESSED = {
+    "quiet_hours": (
+        "Not sent: it came during your quiet hours. It was chosen",
+        "Non envoyée : elle tombait pendant vos heures calmes. Elle a été choisie",
+    ),
+    "daily_cap": (
+        "Not sent: your daily limit of notifications was reached. It was chosen",
+        "Non envoyée : votre limite quotidienne de notifications était atteinte. "
+        "Elle a été choisie",
+    ),
+}
+_HELD_BACK = (
+    "Not sent: your delivery preferences held it back. It was chosen",
+    "Non envoyée : vos préférences d'envoi l'ont bloquée. Elle a été choisie",
+)
+
+
+def _join(items: list[str], last: str) -> str:
+    return items[0] if len(items) == 1 else f"{', '.join(items[:-1])} {last} {items[-1]}"
+
+
+def _lead(note: Notification, lang: int) -> str:
+    if note.status == "suppressed":
+        return _SUPPRESSED.get(str(note.reason.get("suppressed", "")), _HELD_BACK)[lang]
+    return _LEADS.get(note.status or "pending", _NOT_YET)[lang]
+
+
+def explain(note: Notification, locale: str) -> str:
+    """What happened to this notification and why it was chosen, in the user's language.
+
+    Names the store, the zone and what the user did there, the segments the offer shares
+    with their choices (with their labels), the consent it relied on, and the rule.
+    """
+    fr = locale.lower().startswith("fr")
+    lang = 1 if fr else 0
+    reason = note.reason
+    labels: dict[str, dict[str, str]] = reason.get("labels", {})
+    segments = [
+        labels.get(slug, {}).get("fr" if fr else "en", slug) for slug in reason.get("segments", [])
+    ] or ["—"]
+    store = reason.get("store", "")
+    verb = _TRIGGERS.get(note.trigger, ("were near", "étiez près de"))[lang]
+    kind = reason.get("zone_kind", "")
+    zone = _ZONES.get(kind, ("the zone “{}”", "la zone « {} »"))[lang].format(
+        reason.get("zone_name", note.zone)
+    )
+    rule_id = reason.get("rule", "")
+    rule = _RULES.get(rule_id, (rule_id, rule_id))[lang]
+    purpose_id = reason.get("purpose", "")
+    purpose = _PURPOSES.get(purpose_id, (purpose_id, purpose_id))[lang]
+    lead = _lead(note, lang)
+    if fr:
+        consent = f", et que vous avez accepté {purpose}" if purpose else ""
+        return (
+            f"{lead} parce que vous {verb} {store} ({zone}), que cette offre vise "
+            f"{_join(segments, 'et')}, que vous suivez{consent} ; règle : {rule}."
+        )
+    consent = f", and you agreed to {purpose}" if purpose else ""
+    return (
+        f"{lead} because you {verb} {store} ({zone}), this offer targets "
+        f"{_join(segments, 'and')}, which you follow{consent}; rule: {rule}."
+    )

@@ -1,8 +1,8 @@
 """The beacon registry: field techs register, move, calibrate, retire and visit beacons.
 
 Who may do what: ``tech`` keys (and the operator) register, move, calibrate, retire and
-visit beacons; a tech key acts on its stores only (none: on nothing), one made with
-``all_stores`` on the whole fleet. Store staff read their own stores' beacons.
+visit beacons; a tech key bound to stores acts on those stores only, one bound to none
+on the whole fleet. Store staff read their own stores' beacons.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from beacons.frames import (
     eid_beacon_identity,
 )
 from beacons.models import Beacon, BeaconEvent, BeaconFormat, BeaconStatus
+from beacons.proximity import calibration
 from beacons.schemas import BeaconCreate, BeaconMove, BeaconUpdate, VisitIn
 from beacons.sync import EidDirectory
 from kernel.db import after_commit, utcnow
@@ -41,7 +42,7 @@ def _require_tech(staff: Staff, store_id: int | None = None) -> None:
         return
     if staff.role is not Role.TECH:
         raise Forbidden("beacons are registered and changed with a field tech's API key")
-    if store_id is not None and not staff.covers(store_id):
+    if store_id is not None and staff.store_ids and store_id not in staff.store_ids:
         raise Forbidden(f"this key may not manage the beacons of store {store_id}")
 
 
@@ -149,6 +150,9 @@ def _identify(data: BeaconCreate) -> _Identity:
 def register_beacon(
     session: Session, *, staff: Staff, data: BeaconCreate, on_eid_change: OnEidChange
 ) -> Beacon:
+    """A new beacon in service. An advertised measured power outside -100..+20 dBm is
+    kept as heard but counts as no calibration (``calibration_required``): distances
+    use the default until a calibration, rather than refusing a beacon a tech holds."""
     _store(session, data.store_id)
     _require_tech(staff, data.store_id)
     ident = _identify(data)
@@ -176,13 +180,14 @@ def register_beacon(
     )
     session.add(row)
     session.flush()
-    record_event(
-        session,
-        row,
-        "registered",
-        {**_placement(row), "identity": row.identity, "measured_power_1m": row.measured_power_1m},
-        staff,
-    )
+    details = {
+        **_placement(row),
+        "identity": row.identity,
+        "measured_power_1m": row.measured_power_1m,
+    }
+    if calibration(row.measured_power_1m) is None:
+        details["calibration_required"] = True
+    record_event(session, row, "registered", details, staff)
     if ident.eid is not None:
         after_commit(session, on_eid_change)
     return row
@@ -286,7 +291,8 @@ def history(
 def visits(session: Session, *, staff: Staff, after: int, limit: int) -> list[Beacon]:
     """Beacons a tech should visit, by store."""
     _require_tech(staff)
-    return repository.needing_visit(session, staff.scope, after=after, limit=limit)
+    scope = staff.store_ids if staff.role is Role.TECH and staff.store_ids else None
+    return repository.needing_visit(session, scope, after=after, limit=limit)
 
 
 def lookup(
@@ -308,4 +314,8 @@ def lookup(
             asked[identity] = identity
     rows = repository.by_identities(session, set(asked.values()))
     found = {a: rows[r] for a, r in asked.items() if r in rows}
-    return {a: b for a, b in found.items() if staff.covers(b.store_id)}
+    return {
+        a: b
+        for a, b in found.items()
+        if not (staff.role is Role.TECH and staff.store_ids and b.store_id not in staff.store_ids)
+    }

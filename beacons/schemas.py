@@ -32,6 +32,7 @@ from beacons.frames import (
     parse_eddystone,
 )
 from beacons.models import ZONE_MAX, Beacon, BeaconEvent
+from beacons.proximity import MEASURED_POWER_MAX_DBM, MEASURED_POWER_MIN_DBM, calibration
 from beacons.zones import Sighting, sighting_from_frames
 from geofence.schemas import ZoneEventOut
 from kernel.errors import Invalid
@@ -42,6 +43,14 @@ ZoneName = Annotated[
     StringConstraints(strip_whitespace=True, min_length=1, max_length=ZONE_MAX),
 ]
 Int8 = Annotated[int, Field(ge=-128, le=127)]
+MeasuredPower = Annotated[
+    int,
+    Field(
+        ge=MEASURED_POWER_MIN_DBM,
+        le=MEASURED_POWER_MAX_DBM,
+        description="RSSI at 1 m in dBm; -100..+20 (BLE transmits at most +20 dBm).",
+    ),
+]
 Rssi = Annotated[int, Field(ge=-127, le=20, description="dBm as the phone measured it.")]
 Hex = Annotated[str, StringConstraints(pattern=r"^([0-9a-fA-F]{2})*$", max_length=124)]
 
@@ -274,8 +283,11 @@ class BeaconCreate(BeaconPlacement):
     altbeacon: AltBeaconIn | None = None
     eddystone_eid: EidProvisioningIn | None = None
     advertisement: AdvertisementIn | None = None
-    measured_power_1m: Int8 | None = Field(
-        default=None, description="RSSI at 1 m; taken from the advertisement when omitted."
+    measured_power_1m: MeasuredPower | None = Field(
+        default=None,
+        description="RSSI at 1 m, -100..+20 dBm; taken from the advertisement when omitted. "
+        "An advertised value outside that range is impossible: the beacon is registered "
+        "with `calibration_required` true until calibrated.",
     )
 
     @model_validator(mode="after")
@@ -293,8 +305,8 @@ class BeaconMove(BeaconPlacement):
 
 class BeaconUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    measured_power_1m: Int8 | None = Field(
-        default=None, description="RSSI at 1 m, e.g. the median of a calibration."
+    measured_power_1m: MeasuredPower | None = Field(
+        default=None, description="RSSI at 1 m, e.g. the median of a calibration; -100..+20 dBm."
     )
     floor: int | None = Field(default=None, ge=-20, le=300)
 
@@ -323,7 +335,14 @@ class BeaconOut(BaseModel):
     lon: float
     lat: float
     floor: int | None
-    measured_power_1m: int
+    measured_power_1m: int | None = Field(
+        description="RSSI at 1 m in dBm; null when the registered value is impossible "
+        "(outside -100..+20 dBm): see `calibration_required`."
+    )
+    calibration_required: bool = Field(
+        description="No usable calibration: distances assume -59 dBm at 1 m until a "
+        "calibration (PATCH measured_power_1m, or `vicinity beacons calibrate`)."
+    )
     spoofable: bool
     eid_rotation_exponent: int | None
     status: str
@@ -346,6 +365,7 @@ class BeaconOut(BaseModel):
             health = "never_seen"
         else:
             health = "ok"
+        calibrated = calibration(b.measured_power_1m)
         return cls(
             id=b.id,
             identity=b.identity,
@@ -355,7 +375,8 @@ class BeaconOut(BaseModel):
             lon=shapely.get_x(b.point),
             lat=shapely.get_y(b.point),
             floor=b.floor,
-            measured_power_1m=b.measured_power_1m,
+            measured_power_1m=calibrated,
+            calibration_required=calibrated is None,
             spoofable=b.spoofable,
             eid_rotation_exponent=b.eid_rotation_exponent,
             status=b.status,

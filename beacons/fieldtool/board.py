@@ -46,16 +46,17 @@ class Heard:
 
     @property
     def measured_power_1m(self) -> int | None:
-        if self.registered is not None:
+        """The registry's calibration, else what the beacon advertises (which may be
+        impossible: the distance model then assumes its default)."""
+        if self.registered is not None and self.registered["measured_power_1m"] is not None:
             return int(self.registered["measured_power_1m"])
         return self.frame_power_1m
 
     @property
     def distance_m(self) -> float | None:
-        power = self.measured_power_1m
-        if self.smoothed is None or power is None:
+        if self.smoothed is None:
             return None
-        return distance_m(self.smoothed.rssi, power)
+        return distance_m(self.smoothed.rssi, self.measured_power_1m)
 
 
 def _raw(frame: BeaconFrame, advert: Advert) -> dict[str, dict[str, str]]:

@@ -174,9 +174,15 @@ def register(
             raise _fail(f"not registered: {exc}") from exc
     finally:
         client.close()
+    power = (
+        "calibration required: it advertises an impossible measured power; "
+        "run `vicinity beacons calibrate` 1 m from it"
+        if row["calibration_required"]
+        else f"{row['measured_power_1m']} dBm at 1 m"
+    )
     console.print(
         f"[green]✓[/] registered {row['identity']} as beacon {row['id']}: "
-        f"store {row['store_id']}, {row['zone']}, {row['measured_power_1m']} dBm at 1 m",
+        f"store {row['store_id']}, {row['zone']}, {power}",
         highlight=False,
     )
 
@@ -248,7 +254,7 @@ def calibrate(
                 f"listen longer (at least {MIN_CALIBRATION_SAMPLES})"
             )
         power = median_measured_power(chosen.samples)
-        before = chosen.registered["measured_power_1m"]
+        before = chosen.registered["measured_power_1m"] or "none (calibration required)"
         try:
             row = client.calibrate(int(chosen.registered["id"]), power)
         except ApiError as exc:

@@ -53,6 +53,15 @@ def test_near_enters_and_far_does_not() -> None:
     assert far.proximity == {AISLE: "far"}
 
 
+def test_a_beacon_registered_with_an_impossible_power_can_still_be_entered() -> None:
+    # +116 dBm at 1 m (iBeacon power byte 0x74) counts as uncalibrated, not as 3 km away.
+    impossible = Reading(1, AISLE, 116, -60, 10.0)
+    report = observe_zones({}, [impossible], (), RULES)
+    assert report.observation is not None
+    assert report.observation.inside == {AISLE}
+    assert report.proximity == {AISLE: "near"}
+
+
 def test_a_zone_is_as_near_as_its_nearest_beacon() -> None:
     report = observe_zones({}, [reading(-90, 5.0, 1), reading(-52, 5.0, 2)], (), RULES)
     assert report.proximity == {AISLE: "immediate"}

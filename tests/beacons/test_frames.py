@@ -1,5 +1,5 @@
-import random
-import statistics
+"""Beacon frames (beacons.frames): published examples, round trips, malformed input."""
+
 from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
@@ -9,7 +9,6 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from beacons.eid import EidRegistration, EidResolver, build_eid_table, compute_eid
 from beacons.frames import (
     APPLE_COMPANY_ID,
     EDDYSTONE_SERVICE_UUID,
@@ -25,14 +24,6 @@ from beacons.frames import (
     parse_altbeacon,
     parse_eddystone,
     parse_ibeacon,
-)
-from beacons.proximity import (
-    Proximity,
-    SmoothedRssi,
-    classify,
-    distance_m,
-    median_measured_power,
-    update,
 )
 
 RADIUS_NETWORKS = 0x0118
@@ -158,6 +149,14 @@ def test_altbeacon_example_parses() -> None:
     assert beacon.to_manufacturer_payload() == ALTBEACON_EXAMPLE
 
 
+def test_altbeacon_without_its_reserved_byte_reads_it_as_zero() -> None:
+    """As the android-beacon-library does: the phones running it report such beacons."""
+    cut = ALTBEACON_EXAMPLE[:-1]
+
+    assert parse_altbeacon(cut) == AltBeacon(bytes(16) + h("0001 0001"), -59, 0)
+    assert parse_advertisement({RADIUS_NETWORKS: cut}, {}) == [parse_altbeacon(cut)]
+
+
 @given(altbeacons)
 def test_altbeacon_round_trips(beacon: AltBeacon) -> None:
     assert parse_altbeacon(beacon.to_manufacturer_payload()) == beacon
@@ -166,7 +165,7 @@ def test_altbeacon_round_trips(beacon: AltBeacon) -> None:
 @pytest.mark.parametrize(
     ("payload", "message"),
     [
-        (ALTBEACON_EXAMPLE[:-1], "AltBeacon frame is 23 bytes, expected 24"),
+        (ALTBEACON_EXAMPLE[:-2], "AltBeacon frame is 22 bytes, expected 24"),
         (ALTBEACON_EXAMPLE + b"\x00", "AltBeacon frame is 25 bytes, expected 24"),
         (b"\xac\xbe" + ALTBEACON_EXAMPLE[2:], "AltBeacon frame must start with beac, got acbe"),
         (b"\xbe", "AltBeacon frame must start with beac, got be"),
@@ -513,322 +512,3 @@ def test_arbitrary_bytes_parse_or_raise_malformed_frame_only(
     except MalformedFrame:
         return
     assert len(found) <= len(manufacturer_data) + len(service_data)
-
-
-# Eddystone-EID computation
-
-
-@pytest.mark.parametrize(
-    ("identity_key", "exponent", "beacon_time", "eid"),
-    [
-        # RadiusNetworks/ephemeral_calc spec/encryptor_spec.rb
-        ("0102030405060708090A111213141516", 10, 0, "A9B76A71C5F89290"),
-        ("0102030405060708090A111213141516", 10, 2000, "4144413E45FEFA58"),
-        # eddystone-beacon-scanner EID test (temporary key b7c2d909d27d22df8343271162480210)
-        ("00112233445566778899AABBCCDDEEFF", 12, 1518080946, "7dd8169dae94258c"),
-    ],
-)
-def test_compute_eid_matches_published_vectors(
-    identity_key: str, exponent: int, beacon_time: int, eid: str
-) -> None:
-    assert compute_eid(h(identity_key), exponent, beacon_time) == h(eid)
-
-
-KEY = h("0102030405060708090A111213141516")
-
-
-@given(st.integers(0, 15), st.integers(0, 0xFFFFFFFF))
-def test_eid_is_constant_within_a_rotation_period(exponent: int, beacon_time: int) -> None:
-    period_start = beacon_time >> exponent << exponent
-
-    assert compute_eid(KEY, exponent, beacon_time) == compute_eid(KEY, exponent, period_start)
-
-
-def test_eid_changes_each_period_and_with_the_exponent() -> None:
-    consecutive = {compute_eid(KEY, 4, period * 16) for period in range(10_000 // 16)}
-
-    assert len(consecutive) == 10_000 // 16
-    assert compute_eid(KEY, 4, 0) != compute_eid(KEY, 5, 0)
-
-
-@pytest.mark.parametrize(
-    ("identity_key", "exponent", "beacon_time", "message"),
-    [
-        (bytes(15), 10, 0, "identity key is 15 bytes, expected 16"),
-        (bytes(16), 16, 0, "rotation exponent is 16"),
-        (bytes(16), -1, 0, "rotation exponent is -1"),
-        (bytes(16), 10, -1, "beacon time is -1"),
-        (bytes(16), 10, 1 << 32, "beacon time is 4294967296"),
-    ],
-)
-def test_compute_eid_rejects_bad_inputs(
-    identity_key: bytes, exponent: int, beacon_time: int, message: str
-) -> None:
-    with pytest.raises(ValueError, match=message):
-        compute_eid(identity_key, exponent, beacon_time)
-
-
-def test_registration_rejects_bad_keys() -> None:
-    with pytest.raises(ValueError, match="identity key is 8 bytes"):
-        EidRegistration("b1", bytes(8), 10, 0)
-
-
-# Eddystone-EID resolution
-
-EPOCH = 1_700_000_000
-
-
-def registration(beacon_id: str = "b1", exponent: int = 10, key: bytes = KEY) -> EidRegistration:
-    return EidRegistration(beacon_id, key, exponent, EPOCH)
-
-
-def broadcast(reg: EidRegistration, now_s: float) -> bytes:
-    """What the beacon advertises at unix time ``now_s``."""
-    return compute_eid(reg.identity_key, reg.rotation_exponent, int(now_s) - reg.epoch_s)
-
-
-@pytest.mark.parametrize("periods_off", [-2, -1, 0, 1, 2])
-def test_resolver_accepts_clock_skew_up_to_the_window(periods_off: int) -> None:
-    reg = registration()
-    now = EPOCH + 86_400.7
-    resolver = EidResolver.build([reg], now)
-
-    assert resolver.resolve(broadcast(reg, now + periods_off * 1024)) == "b1"
-
-
-@pytest.mark.parametrize("periods_off", [-3, 3])
-def test_resolver_rejects_eids_beyond_the_window(periods_off: int) -> None:
-    reg = registration()
-    now = EPOCH + 86_400
-    resolver = EidResolver.build([reg], now)
-
-    assert resolver.resolve(broadcast(reg, now + periods_off * 1024)) is None
-
-
-def test_unknown_eid_resolves_to_none() -> None:
-    resolver = EidResolver.build([registration()], EPOCH + 5000)
-
-    assert resolver.resolve(bytes(8)) is None
-    assert resolver.resolve(broadcast(registration(key=bytes(16)), EPOCH + 5000)) is None
-
-
-def test_resolver_tells_beacons_apart() -> None:
-    fast = registration("fast", exponent=0, key=bytes(range(16)))
-    slow = registration("slow", exponent=15, key=bytes(range(16, 32)))
-    now = EPOCH + 1_000_000
-    resolver = EidResolver.build([fast, slow], now, skew_periods=1)
-
-    assert len(resolver.table) == 6
-    assert resolver.resolve(broadcast(fast, now + 1)) == "fast"
-    assert resolver.resolve(broadcast(fast, now + 2)) is None
-    assert resolver.resolve(broadcast(slow, now + 2**15)) == "slow"
-
-
-def test_refreshed_resolver_follows_rotation() -> None:
-    reg = registration()
-    resolver = EidResolver.build([reg], EPOCH + 10_000)
-    later = EPOCH + 10_000 + 10 * 1024
-
-    assert resolver.resolve(broadcast(reg, later)) is None
-    refreshed = resolver.refreshed(later)
-    assert refreshed.resolve(broadcast(reg, later)) == "b1"
-    assert refreshed.built_at_s == later
-    assert refreshed.skew_periods == resolver.skew_periods
-
-
-def test_table_matches_direct_computation_across_a_temporary_key_rollover() -> None:
-    reg = registration(exponent=4)
-    now = EPOCH + 65_536 + 8  # the window straddles beacon time 65536
-
-    table = build_eid_table([reg], now, skew_periods=3)
-
-    expected = {compute_eid(KEY, 4, 65_536 + 16 * p): "b1" for p in range(-3, 4)}
-    assert table == expected
-
-
-def test_beacon_not_yet_provisioned_has_no_eids_before_its_epoch() -> None:
-    reg = registration(exponent=10)
-
-    assert build_eid_table([reg], EPOCH - 10 * 1024) == {}
-    assert len(build_eid_table([reg], EPOCH + 100)) == 3  # periods 0, 1, 2
-
-
-def test_negative_skew_is_rejected() -> None:
-    with pytest.raises(ValueError, match="skew_periods is -1"):
-        build_eid_table([registration()], EPOCH, skew_periods=-1)
-
-
-@given(
-    key=st.binary(min_size=16, max_size=16),
-    exponent=st.integers(0, 15),
-    elapsed=st.integers(0, 2**31),
-    skew=st.integers(0, 3),
-    data=st.data(),
-)
-def test_resolver_finds_any_beacon_within_skew(
-    key: bytes, exponent: int, elapsed: int, skew: int, data: st.DataObject
-) -> None:
-    reg = registration(key=key, exponent=exponent)
-    now = EPOCH + elapsed
-    drift = data.draw(st.integers(-skew, skew)) << exponent
-    beacon_time = elapsed + drift
-    resolver = EidResolver.build([reg], now, skew_periods=skew)
-
-    if beacon_time >= 0:
-        assert resolver.resolve(compute_eid(key, exponent, beacon_time)) == "b1"
-
-
-# RSSI smoothing
-
-
-def noisy_readings(true_rssi: float, count: int, seed: int = 7) -> list[float]:
-    """Readings scattered like BLE RSSI: about +-10 dB at two standard deviations."""
-    rng = random.Random(seed)
-    return [true_rssi + rng.gauss(0, 5) for _ in range(count)]
-
-
-def smooth(readings: list[float], start_s: float = 0.0, every_s: float = 1.0) -> list[SmoothedRssi]:
-    state = SmoothedRssi.start(readings[0], start_s)
-    states = [state]
-    for i, rssi in enumerate(readings[1:], start=1):
-        state = update(state, rssi, start_s + i * every_s)
-        states.append(state)
-    return states
-
-
-def test_first_reading_is_as_uncertain_as_a_reading() -> None:
-    state = SmoothedRssi.start(-70, 12.0, r=16.0)
-
-    assert (state.rssi, state.variance, state.at_s) == (-70, 16.0, 12.0)
-
-
-def test_kalman_converges_on_the_true_rssi() -> None:
-    readings = noisy_readings(-70, 120)
-    states = smooth(readings)
-    settled = [s.rssi for s in states[30:]]
-
-    assert abs(states[-1].rssi + 70) < 2.5
-    assert statistics.pstdev(settled) < statistics.pstdev(readings) / 2
-    assert states[-1].variance < states[0].variance / 4
-
-
-def test_kalman_follows_a_step_change() -> None:
-    states = smooth(noisy_readings(-60, 60) + noisy_readings(-80, 60, seed=8))
-
-    assert abs(states[59].rssi + 60) < 3
-    assert abs(states[-1].rssi + 80) < 3
-
-
-def test_longer_silence_trusts_the_new_reading_more() -> None:
-    state = smooth(noisy_readings(-70, 30))[-1]
-
-    soon = update(state, -50, state.at_s + 1)
-    late = update(state, -50, state.at_s + 120)
-
-    assert soon.rssi < late.rssi < -50
-
-
-def test_late_reading_does_not_rewind_the_clock() -> None:
-    state = SmoothedRssi.start(-70, 100.0)
-
-    late = update(state, -60, 95.0)
-
-    assert late.at_s == 100.0
-    assert -70 < late.rssi < -60
-    assert state == SmoothedRssi.start(-70, 100.0)
-
-
-@given(
-    st.floats(-100, -30),
-    st.lists(st.tuples(st.floats(-100, -30), st.floats(0, 60)), min_size=1, max_size=30),
-)
-def test_estimate_stays_within_the_readings(
-    first: float, readings: list[tuple[float, float]]
-) -> None:
-    state = SmoothedRssi.start(first, 0.0)
-    seen = [first]
-    for rssi, gap in readings:
-        state = update(state, rssi, state.at_s + gap)
-        seen.append(rssi)
-        assert min(seen) - 1e-9 <= state.rssi <= max(seen) + 1e-9
-        assert state.variance > 0
-
-
-# Distance and proximity
-
-
-@pytest.mark.parametrize(
-    ("rssi", "power", "exponent", "metres"),
-    [
-        (-59, -59, 2.0, 1.0),
-        (-79, -59, 2.0, 10.0),
-        (-99, -59, 4.0, 10.0),
-        (-53, -59, 2.0, 0.501187),
-        (-65, -59, 3.0, 1.584893),
-    ],
-)
-def test_distance_follows_log_distance_path_loss(
-    rssi: float, power: float, exponent: float, metres: float
-) -> None:
-    assert distance_m(rssi, power, exponent) == pytest.approx(metres, rel=1e-5)
-
-
-def test_eddystone_distance_uses_power_at_one_metre() -> None:
-    frame = EddystoneUid(-18, bytes(10), bytes(6))
-
-    assert distance_m(-59, frame.measured_power_1m) == pytest.approx(1.0)
-
-
-@given(st.floats(-120, 0), st.floats(-120, 0), st.floats(-100, 0))
-def test_weaker_signal_means_farther(a: float, b: float, power: float) -> None:
-    stronger, weaker = max(a, b), min(a, b)
-
-    assert distance_m(weaker, power) >= distance_m(stronger, power)
-
-
-@pytest.mark.parametrize("exponent", [0.0, -2.0])
-def test_distance_rejects_non_positive_exponent(exponent: float) -> None:
-    with pytest.raises(ValueError, match="path-loss exponent"):
-        distance_m(-70, -59, exponent)
-
-
-@pytest.mark.parametrize(
-    ("metres", "proximity"),
-    [
-        (0.0, Proximity.IMMEDIATE),
-        (0.49, Proximity.IMMEDIATE),
-        (0.5, Proximity.NEAR),
-        (2.99, Proximity.NEAR),
-        (3.0, Proximity.FAR),
-        (250.0, Proximity.FAR),
-    ],
-)
-def test_classify_by_distance(metres: float, proximity: Proximity) -> None:
-    assert classify(metres) is proximity
-
-
-def test_smoothed_reading_classifies_a_shopper_at_the_shelf() -> None:
-    # Readings around -59 dBm from a beacon measured at -59 dBm at 1 m: about 1 m away.
-    state = smooth(noisy_readings(-59, 60))[-1]
-
-    assert classify(distance_m(state.rssi, -59)) is Proximity.NEAR
-
-
-# Calibration
-
-
-@pytest.mark.parametrize(
-    ("samples", "power"),
-    [
-        ([-59, -60, -58, -90, -30], -59),
-        ([-60, -61], -60),  # -60.5 rounds half to even
-        ([-59.4], -59),
-    ],
-)
-def test_median_measured_power_ignores_outliers(samples: list[float], power: int) -> None:
-    assert median_measured_power(samples) == power
-
-
-def test_median_measured_power_needs_samples() -> None:
-    with pytest.raises(ValueError, match="no RSSI samples"):
-        median_measured_power([])

@@ -1,8 +1,8 @@
 """The beacon registry: field techs register, move, calibrate, retire and visit beacons.
 
 Who may do what: ``tech`` keys (and the operator) register, move, calibrate, retire and
-visit beacons; a tech key bound to stores acts on those stores only, one bound to none
-on the whole fleet. Store staff read their own stores' beacons.
+visit beacons; a tech key acts on its stores only (none: on nothing), one made with
+``all_stores`` on the whole fleet. Store staff read their own stores' beacons.
 """
 
 from __future__ import annotations
@@ -42,7 +42,7 @@ def _require_tech(staff: Staff, store_id: int | None = None) -> None:
         return
     if staff.role is not Role.TECH:
         raise Forbidden("beacons are registered and changed with a field tech's API key")
-    if store_id is not None and staff.store_ids and store_id not in staff.store_ids:
+    if store_id is not None and not staff.covers(store_id):
         raise Forbidden(f"this key may not manage the beacons of store {store_id}")
 
 
@@ -291,8 +291,7 @@ def history(
 def visits(session: Session, *, staff: Staff, after: int, limit: int) -> list[Beacon]:
     """Beacons a tech should visit, by store."""
     _require_tech(staff)
-    scope = staff.store_ids if staff.role is Role.TECH and staff.store_ids else None
-    return repository.needing_visit(session, scope, after=after, limit=limit)
+    return repository.needing_visit(session, staff.scope, after=after, limit=limit)
 
 
 def lookup(
@@ -314,8 +313,4 @@ def lookup(
             asked[identity] = identity
     rows = repository.by_identities(session, set(asked.values()))
     found = {a: rows[r] for a, r in asked.items() if r in rows}
-    return {
-        a: b
-        for a, b in found.items()
-        if not (staff.role is Role.TECH and staff.store_ids and b.store_id not in staff.store_ids)
-    }
+    return {a: b for a, b in found.items() if staff.covers(b.store_id)}

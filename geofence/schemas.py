@@ -8,6 +8,8 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from shapely.geometry import mapping
 
 from geofence.models import Geofence
+from kernel.limits import refuse_oversized_batch
+from kernel.text import Name
 
 SHOP_POLYGON: dict[str, Any] = {
     "type": "Feature",
@@ -34,7 +36,7 @@ SHOP_CIRCLE: dict[str, Any] = {
 
 class GeofenceProperties(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    name: str = Field(min_length=1, max_length=200)
+    name: Name
     radius_m: float | None = Field(
         default=None, description="Circle radius in metres; only with a Point geometry."
     )
@@ -63,6 +65,37 @@ class GeofenceFeatureIn(BaseModel):
 
     def geometry_dict(self) -> dict[str, Any]:
         return self.geometry.model_dump(exclude_none=True)
+
+    def dwell_if_sent(self) -> int | None:
+        """``dwell_s`` when the client sent it; a redraw keeps the current one otherwise."""
+        return self.properties.dwell_s if "dwell_s" in self.properties.model_fields_set else None
+
+
+class GeofencePatchProperties(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: Name | None = None
+    radius_m: float | None = Field(default=None, description="With a Point geometry.")
+    dwell_s: int | None = Field(default=None, ge=0, le=86_400)
+
+
+class GeofencePatch(BaseModel):
+    """Only what is sent changes: the name, the dwell time, the geometry (or a circle's
+    radius). A new geometry is checked like a new geofence."""
+
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"properties": {"dwell_s": 60}}]}
+    )
+    type: Literal["Feature"] = "Feature"
+    geometry: Polygon | MultiPolygon | Point | None = None
+    properties: GeofencePatchProperties = Field(default_factory=GeofencePatchProperties)
+
+    def changes(self) -> dict[str, Any]:
+        sent = self.properties.model_dump(exclude_unset=True)
+        if self.geometry is not None:
+            sent["geometry"] = self.geometry.model_dump(exclude_none=True)
+        return sent
+
+
 
 
 class GeofenceFeature(BaseModel):
@@ -125,7 +158,14 @@ class LocationBatch(BaseModel):
             ]
         },
     )
-    fixes: list[FixIn] = Field(min_length=1, description="One or more fixes, any order.")
+    fixes: list[FixIn] = Field(
+        min_length=1, description="One or more fixes, any order (at most `VICINITY_MAX_BATCH`)."
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _bounded(cls, data: Any) -> Any:
+        return refuse_oversized_batch(data, "fixes", "fixes")
 
 
 class ZoneEventOut(BaseModel):

@@ -40,6 +40,15 @@ class Settings(BaseSettings):
     max_fix_age_s: int = 15 * 60
     presence_ttl_s: int = 30 * 60
     max_batch: int = 100
+    max_body_bytes: int = Field(
+        default=1024 * 1024,
+        ge=1024,
+        description="Largest request body, in bytes; a larger one is refused (413) unread.",
+    )
+    deep_link_schemes: list[str] = Field(
+        default=["https", "vicinity"],
+        description="URL schemes an offer's deep link may use (the app's own and https).",
+    )
 
     celery_eager: bool = Field(
         default=False, description="Run tasks in-process even with Redis (tests, debugging)."

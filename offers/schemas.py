@@ -6,6 +6,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from beacons.schemas import ZoneName
 from kernel.ids import DbId
+from kernel.text import Body, DeepLink, Slug, Title
 from offers.models import Offer
 from presence.core import Transition
 
@@ -25,16 +26,19 @@ class OfferCreate(BaseModel):
             ]
         },
     )
-    title: str = Field(min_length=1, max_length=120)
-    body: str = Field(min_length=1, max_length=1000)
-    deep_link: str | None = Field(default=None, max_length=1000)
-    segments: list[str] = Field(min_length=1, description="Segment slugs the offer targets.")
+    title: Title
+    body: Body
+    deep_link: DeepLink | None = None
+    segments: list[Slug] = Field(
+        min_length=1, max_length=100, description="Segment slugs the offer targets."
+    )
     trigger: Transition = Field(
         default=Transition.ENTER,
         description="`enter`, `dwell` (after the fence's `dwell_s`) or `exit` (on leaving).",
     )
     geofence_ids: list[DbId] = Field(
         default_factory=list,
+        max_length=100,
         description="Limit to these geofences; empty = all of the store's. When the last "
         "of them is deleted (and no zone is named) the offer is deactivated, with "
         "`inactive_reason` saying why, rather than widened to every fence.",
@@ -53,12 +57,12 @@ class OfferCreate(BaseModel):
 
 class OfferUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    title: str | None = Field(default=None, min_length=1, max_length=120)
-    body: str | None = Field(default=None, min_length=1, max_length=1000)
-    deep_link: str | None = Field(default=None, max_length=1000)
-    segments: list[str] | None = Field(default=None, min_length=1)
+    title: Title | None = None
+    body: Body | None = None
+    deep_link: DeepLink | None = None
+    segments: list[Slug] | None = Field(default=None, min_length=1, max_length=100)
     trigger: Transition | None = None
-    geofence_ids: list[DbId] | None = None
+    geofence_ids: list[DbId] | None = Field(default=None, max_length=100)
     zones: list[ZoneName] | None = Field(default=None, max_length=50)
     starts_at: AwareDatetime | None = None
     ends_at: AwareDatetime | None = None

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from accounts.models import User
 from kernel.ids import IdPath
+from kernel.text import SlugPath
 from preferences import service
 from preferences.models import Activation, PolicyVersion, Segment
 from preferences.schemas import (
@@ -78,7 +79,7 @@ def create_segment(body: SegmentCreate, session: SessionDep, _staff: Operator) -
 
 @router.patch("/segments/{slug}", summary="Relabel or move a segment", tags=["operator"])
 def update_segment(
-    slug: str, body: SegmentUpdate, session: SessionDep, _staff: Operator
+    slug: SlugPath, body: SegmentUpdate, session: SessionDep, _staff: Operator
 ) -> SegmentOut:
     seg = service.update_segment(
         session,
@@ -97,7 +98,7 @@ def update_segment(
     summary="Delete a leaf segment no offer targets",
     tags=["operator"],
 )
-def delete_segment(slug: str, session: SessionDep, _staff: Operator) -> None:
+def delete_segment(slug: SlugPath, session: SessionDep, _staff: Operator) -> None:
     service.delete_segment(session, slug=slug)
 
 

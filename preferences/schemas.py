@@ -2,11 +2,11 @@ from __future__ import annotations
 
 from datetime import datetime, time
 from typing import Self
-from zoneinfo import available_timezones
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from kernel.ids import DbId
+from kernel.text import Body, Document, Slug, TimeZoneName, Title
 from preferences.service import Purpose
 
 SLUG_PATTERN = r"^[a-z0-9]+(-[a-z0-9]+)*$"
@@ -34,18 +34,18 @@ class SegmentCreate(BaseModel):
         },
     )
     slug: str = Field(min_length=1, max_length=64, pattern=SLUG_PATTERN)
-    parent: str | None = Field(default=None, description="Parent slug; null for a top level.")
-    label_en: str = Field(min_length=1, max_length=120)
-    label_fr: str = Field(min_length=1, max_length=120)
+    parent: Slug | None = Field(default=None, description="Parent slug; null for a top level.")
+    label_en: Title
+    label_fr: Title
 
 
 class SegmentUpdate(BaseModel):
     """Only the fields sent change; ``"parent": null`` moves the segment to the top."""
 
     model_config = ConfigDict(extra="forbid")
-    parent: str | None = None
-    label_en: str | None = Field(default=None, min_length=1, max_length=120)
-    label_fr: str | None = Field(default=None, min_length=1, max_length=120)
+    parent: Slug | None = None
+    label_en: Title | None = None
+    label_fr: Title | None = None
 
 
 class PolicyIn(BaseModel):
@@ -62,9 +62,9 @@ class PolicyIn(BaseModel):
             ]
         },
     )
-    version: str = Field(min_length=1, max_length=32)
-    summary: str = Field(min_length=1, max_length=500)
-    text: str = Field(min_length=1, max_length=200_000)
+    version: Slug = Field(max_length=32)
+    summary: Body = Field(max_length=500)
+    text: Document
     changed_purposes: list[Purpose] = Field(
         description="Purposes whose terms changed: their consent must be asked again."
     )
@@ -95,9 +95,9 @@ class ConsentIn(BaseModel):
     purposes: dict[Purpose, bool] = Field(
         min_length=1, description="Each purpose granted (true) or withdrawn (false)."
     )
-    policy_version: str = Field(min_length=1, max_length=32)
-    source: str = Field(default="app", min_length=1, max_length=64)
-    app_version: str | None = Field(default=None, max_length=32)
+    policy_version: Slug = Field(max_length=32)
+    source: Slug = "app"
+    app_version: Slug | None = Field(default=None, max_length=32)
 
 
 class ConsentOut(BaseModel):
@@ -119,7 +119,7 @@ class InterestsIn(BaseModel):
     model_config = ConfigDict(
         extra="forbid", json_schema_extra={"examples": [{"segments": ["fashion", "fine-food"]}]}
     )
-    segments: list[str] = Field(max_length=100, description="Segment slugs; replaces the set.")
+    segments: list[Slug] = Field(max_length=100, description="Segment slugs; replaces the set.")
 
 
 class InterestsOut(BaseModel):
@@ -133,7 +133,7 @@ class ActivationIn(BaseModel):
             "examples": [{"segment": "tableware", "until": "2026-11-30T20:00:00+01:00"}]
         },
     )
-    segment: str = Field(min_length=1, max_length=64)
+    segment: Slug
     until: AwareDatetime = Field(description="When it lapses by itself; with a time zone.")
 
 
@@ -184,16 +184,9 @@ class DeliveryIn(BaseModel):
     )
     quiet_hours: QuietHoursIn | None = None
     muted_store_ids: list[DbId] = Field(default_factory=list, max_length=500)
-    timezone: str | None = Field(
+    timezone: TimeZoneName | None = Field(
         default=None, description="IANA time zone for quiet hours and the daily cap."
     )
-
-    @field_validator("timezone")
-    @classmethod
-    def _known_zone(cls, value: str | None) -> str | None:
-        if value is not None and value not in available_timezones():
-            raise ValueError(f"unknown time zone {value!r}")
-        return value
 
 
 class QuietHoursOut(BaseModel):

@@ -13,6 +13,7 @@ from server import runtime as runtime_module
 from server.celery import celery_app
 from server.celery import configure as configure_celery
 from server.handlers import ERROR_RESPONSES, install_error_handlers
+from server.limits import BodyLimit
 from server.routers import ROUTERS
 from server.scheduler import Scheduler
 
@@ -22,7 +23,13 @@ pushes the offers a shopper **consented to**, and nothing else.
 
 * App users authenticate with the `vu_…` token from `POST /v1/users`.
 * Store staff, field techs and the operator use `vk_…` API keys (`vicinity keys create`).
-* Errors are `{"error": code, "detail": sentence}` with a 4xx status.
+* Errors are `{"error": code, "detail": sentence}`, one code per status: 400 `bad_request`,
+  401 `unauthorized`, 403 `forbidden`, 404 `not_found` (also for another store's resource),
+  405 `method_not_allowed`, 409 `conflict` (`busy` with `Retry-After` when the same thing
+  is being changed right now), 413 `too_large`, 422 `invalid` (with `problems`),
+  503 `unavailable` (with `Retry-After`).
+* Lists page one way: `?after=<cursor>&limit=<n>`, and the page's `next_after` is the next
+  cursor (null on the last page).
 """
 
 
@@ -58,6 +65,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         license_info={"name": "AGPL-3.0-or-later"},
     )
     install_error_handlers(app)
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     for router in ROUTERS:
         app.include_router(router, responses=ERROR_RESPONSES)
     return app

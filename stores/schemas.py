@@ -2,7 +2,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict
+
+from kernel.text import Body, Name
 
 
 class StoreCreate(BaseModel):
@@ -10,14 +12,14 @@ class StoreCreate(BaseModel):
         extra="forbid",
         json_schema_extra={"examples": [{"name": "Galeries Rivoli", "address": "1 rue de Rivoli"}]},
     )
-    name: str = Field(min_length=1, max_length=200)
-    address: str | None = Field(default=None, max_length=400)
+    name: Name
+    address: Body | None = None
 
 
 class StoreUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    name: str | None = Field(default=None, min_length=1, max_length=200)
-    address: str | None = Field(default=None, max_length=400)
+    name: Name | None = None
+    address: Body | None = None
 
 
 class StoreOut(BaseModel):

@@ -89,7 +89,8 @@ def test_malformed_json_is_named(client: TestClient, store: tuple[int, str]) -> 
         headers={**auth(store[1]), "Content-Type": "application/json"},
     )
     assert r.status_code == 422
-    assert r.json()["detail"] == "the request body is not valid JSON"
+    assert r.json()["detail"].startswith("body is not valid JSON: ")
+    assert r.json()["error"] == "invalid"
 
 
 def test_unknown_segment_in_offer_and_interests(

@@ -14,4 +14,5 @@ BENCHMARKS = {
     "geofence": "bench.geofence_index",
     "locations": "bench.locations_api",
     "beacons": "bench.beacons",
+    "ingest": "bench.ingest",
 }

@@ -1,0 +1,440 @@
+"""Ingestion served the production way, beside the naive design, in the same runs.
+
+``python -m bench ingest [--duration 10] [--runs 3] [--workers 1,2] [--connections 64]``
+
+The world: a throwaway PostGIS database (created and dropped here), a redis-server of
+its own on a free port, 5,000 geofences from the demo Paris shops (replicated with a
+jitter) each with an offer, 2,000 consented shoppers with a device. Served by uvicorn
+(1 and 2 workers) with a real Celery worker delivering the pushes to the outbox file;
+the naive endpoint (``bench.naive_app``: same auth, one PostGIS query per fix) is
+served the same way. The load comes from another process (``bench/loadgen.mjs``, Node's
+own http client) and alternates between the two servers within each run:
+
+(a) single-fix requests at the highest rate ``--connections`` keep-alive connections
+    reach, 5 % of them moving the shopper to another shop (an ENTER): req/s, p50/p99,
+    server CPU per request (uvicorn processes, from /proc);
+(b) 200 req/s open loop on one worker (latency from each request's due time): p99;
+(c) batches of 100 fixes: fixes/s;
+(e) worker RSS per fence: a 1-worker server's RSS at 5,000 and at 100,000 fences.
+
+Figures are min/median/max over ``--runs``, with the machine's load average.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import secrets
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import numpy as np
+import psycopg
+import shapely
+
+from accounts.models import Device, User
+from accounts.service import USER_TOKEN_PREFIX, hash_secret
+from demo.shops import load_shops
+from geofence.models import Geofence
+from kernel.config import Settings
+from kernel.db import make_engine, make_session_factory, unit_of_work
+from offers.models import Offer
+from preferences.models import ConsentRecord, Interest, Segment
+from preferences.service import seed_taxonomy
+from server.migrate import upgrade
+from stores.models import Store
+
+FENCES = 5_000
+SHOPPERS = 2_000
+BIG_FENCES = 100_000
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+LOADGEN = HERE / "loadgen.mjs"
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def _wait(check: Callable[[], bool], what: str, timeout_s: float = 120.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not check():
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"{what} did not come up within {timeout_s:.0f} s")
+        time.sleep(0.1)
+
+
+@contextmanager
+def _database() -> Iterator[str]:
+    name = f"vicinity_bench_ingest_{os.getpid()}"
+    host, user = os.environ.get("PGHOST", "127.0.0.1"), os.environ.get("PGUSER", "postgres")
+    admin = f"host={host} user={user} dbname=postgres"
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+    with psycopg.connect(f"host={host} user={user} dbname={name}", autocommit=True) as conn:
+        conn.execute("CREATE EXTENSION IF NOT EXISTS postgis")
+    try:
+        yield f"postgresql+psycopg://{user}@{host}/{name}"
+    finally:
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@contextmanager
+def _redis(workdir: Path) -> Iterator[str]:
+    port = _free_port()
+    args = ["--bind", "127.0.0.1", "--port", str(port), "--save", "", "--appendonly", "no"]
+    args += ["--dir", str(workdir), "--logfile", str(workdir / "redis.log")]
+    proc = subprocess.Popen(["redis-server", *args])
+    try:
+        import redis
+
+        client = redis.Redis(port=port)
+
+        def up() -> bool:
+            try:
+                return bool(client.ping())
+            except redis.ConnectionError:
+                return False
+
+        _wait(up, "redis-server", 10)
+        client.close()
+        yield f"redis://127.0.0.1:{port}/0"
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+@dataclass(frozen=True)
+class World:
+    shops: list[tuple[float, float]]  # a point inside each fence
+    users: list[dict[str, Any]]  # token and home point, for the load generator
+
+
+def _shifted(geom: Any, shift: Any) -> Any:
+    return shapely.transform(geom, lambda c: c + shift)
+
+
+def _seed(settings: Settings) -> World:
+    engine = make_engine(settings)
+    upgrade(engine)
+    rng = np.random.default_rng(1)
+    shops = load_shops()
+    points: list[tuple[float, float]] = []
+    with unit_of_work(make_session_factory(engine)) as session:
+        seed_taxonomy(session)
+        segment = session.query(Segment).filter_by(slug="fashion").one()
+        stores = [Store(name=shops[i % len(shops)].name) for i in range(FENCES)]
+        session.add_all(stores)
+        session.flush()
+        for i, store in enumerate(stores):
+            shop = shops[i % len(shops)]
+            geom = shop.geometry
+            if i >= len(shops):
+                geom = _shifted(geom, rng.normal(0, 0.003, 2))
+            session.add(
+                Geofence(store_id=store.id, name="Shop", geometry=geom, radius_m=shop.radius_m)
+            )
+            session.add(Offer(store_id=store.id, title="Offer", body="Body", segments=[segment]))
+            p = geom.representative_point()
+            points.append((p.x, p.y))
+        tokens = [USER_TOKEN_PREFIX + secrets.token_urlsafe(32) for _ in range(SHOPPERS)]
+        users = [User(token_hash=hash_secret(t), locale="en", timezone="UTC") for t in tokens]
+        session.add_all(users)
+        session.flush()
+        for n, user in enumerate(users):
+            session.add(
+                ConsentRecord(
+                    user_id=user.id,
+                    purpose="location_offers",
+                    granted=True,
+                    policy_version=settings.policy_version,
+                    source="bench",
+                )
+            )
+            session.add(Interest(user_id=user.id, segment_id=segment.id))
+            session.add(Device(user_id=user.id, token=f"bench-{n}", platform="android"))
+    with engine.begin() as conn:
+        # The naive design's circles: ST_DWithin on geography wants a geography index.
+        conn.exec_driver_sql(
+            "CREATE INDEX ix_bench_geofences_geog ON geofences USING gist (geography(geometry))"
+        )
+        conn.exec_driver_sql("ANALYZE")
+    engine.dispose()
+    homes = [points[int(rng.integers(len(points)))] for _ in tokens]
+    return World(points, [{"token": t, "home": h} for t, h in zip(tokens, homes, strict=True)])
+
+
+def _grow_fences(url: str, total: int) -> None:
+    """Copies of the seeded fences, shifted, until there are ``total``."""
+    engine = make_engine(Settings(database_url=url))
+    with engine.begin() as conn:
+        have = conn.exec_driver_sql("SELECT count(*) FROM geofences").scalar_one()
+        copies = max(0, (total - have) // have)
+        conn.exec_driver_sql(
+            "INSERT INTO geofences (store_id, name, geometry, radius_m, dwell_s, created_at,"
+            " updated_at) SELECT store_id, name,"
+            " ST_Translate(geometry, (random() - 0.5) * 0.05, (random() - 0.5) * 0.05),"
+            f" radius_m, dwell_s, now(), now() FROM geofences, generate_series(1, {copies})"
+        )
+    engine.dispose()
+
+
+# --- processes -------------------------------------------------------------------------
+
+
+def _tree(pid: int) -> list[int]:
+    pids, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        pids.append(p)
+        try:
+            kids = Path(f"/proc/{p}/task/{p}/children").read_text().split()
+        except OSError:
+            kids = []
+        todo.extend(int(k) for k in kids)
+    return pids
+
+
+def _cpu_s(pids: list[int]) -> float:
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for p in pids:
+        try:
+            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / ticks
+
+
+def _rss_bytes(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) * 1024
+    return 0
+
+
+@dataclass
+class Server:
+    name: str
+    base: str
+    proc: subprocess.Popen[bytes]
+
+    def pids(self) -> list[int]:
+        return _tree(self.proc.pid)
+
+    def worker_pids(self) -> list[int]:
+        # With --workers N uvicorn's supervisor only watches the spawned workers; with one
+        # worker it serves itself.
+        kids = [p for p in self.pids() if "spawn_main" in _cmdline(p)]
+        return kids or [self.proc.pid]
+
+
+def _cmdline(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+    except OSError:
+        return ""
+
+
+@contextmanager
+def _serve(name: str, factory: str, env: dict[str, str], workers: int) -> Iterator[Server]:
+    port = _free_port()
+    cmd = [sys.executable, "-m", "uvicorn", factory, "--factory", "--port", str(port)]
+    cmd += ["--workers", str(workers), "--log-level", "warning", "--no-access-log"]
+    proc = subprocess.Popen(cmd, env=env, cwd=ROOT)
+    base = f"http://127.0.0.1:{port}"
+
+    def healthy() -> bool:
+        if proc.poll() is not None:
+            raise RuntimeError(f"{name} server exited with {proc.returncode}")
+        try:
+            return httpx.get(f"{base}/health", timeout=1).status_code == 200
+        except httpx.TransportError:
+            return False
+
+    try:
+        _wait(healthy, f"{name} server")
+        if workers > 1:  # every worker up (each loads the index), not just the first
+            _wait(lambda: len(Server(name, base, proc).worker_pids()) >= workers, name)
+            time.sleep(0.5 * workers)
+        yield Server(name, base, proc)
+    finally:
+        proc.terminate()
+        proc.wait(30)
+
+
+@contextmanager
+def _celery(env: dict[str, str], workdir: Path) -> Iterator[None]:
+    cmd = [sys.executable, "-m", "celery", "-A", "server.celery", "worker"]
+    cmd += ["--concurrency", "1", "--loglevel", "warning", "--without-gossip", "--without-mingle"]
+    with (workdir / "celery.log").open("wb") as log:
+        proc = subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        yield
+    finally:
+        proc.terminate()
+        proc.wait(30)
+
+
+# --- load ------------------------------------------------------------------------------
+
+
+def _load(server: Server, plan: dict[str, Any], workdir: Path) -> dict[str, Any]:
+    path = workdir / f"plan-{server.name}.json"
+    path.write_text(json.dumps({"base": server.base, **plan}))
+    pids = server.pids()
+    cpu0 = _cpu_s(pids)
+    out = subprocess.run(["node", str(LOADGEN), str(path)], check=True, capture_output=True)
+    result: dict[str, Any] = json.loads(out.stdout)
+    result["cpu_ms_per_request"] = (_cpu_s(pids) - cpu0) * 1000 / max(1, result["requests"])
+    bad = result["errors"] + sum(n for s, n in result["statuses"].items() if s != "200")
+    if bad:
+        print(f"    ! {server.name}: {bad} failed requests, e.g. {result['sample']}")
+    return result
+
+
+def _spread(values: list[float], fmt: str = "{:,.0f}") -> str:
+    if not values:
+        return "-"
+    return "/".join(fmt.format(v) for v in (min(values), statistics.median(values), max(values)))
+
+
+@dataclass
+class Options:
+    duration_s: float
+    runs: int
+    workers: list[int]
+    connections: int
+    rate: int
+
+
+def _parse(argv: list[str]) -> Options:
+    p = argparse.ArgumentParser(prog="python -m bench ingest")
+    p.add_argument("--duration", type=float, default=10.0, help="seconds per measurement")
+    p.add_argument("--runs", type=int, default=3)
+    p.add_argument("--workers", default="1,2", help="uvicorn worker counts, e.g. 1,2")
+    p.add_argument("--connections", type=int, default=64)
+    p.add_argument("--rate", type=int, default=200, help="fixed rate of scenario (b), req/s")
+    a = p.parse_args(argv)
+    workers = [int(w) for w in a.workers.split(",")]
+    return Options(a.duration, a.runs, workers, a.connections, a.rate)
+
+
+def _round(
+    servers: list[Server], plan: dict[str, Any], workdir: Path, results: dict[str, list[Any]]
+) -> None:
+    for server in servers:
+        results.setdefault(server.name, []).append(_load(server, plan, workdir))
+
+
+def _report_rates(label: str, results: dict[str, list[dict[str, Any]]], per: int = 1) -> None:
+    print(f"  {label}")
+    rates: dict[str, list[float]] = {}
+    for name, runs in results.items():
+        rates[name] = [r["requests"] * per / r["elapsed_s"] for r in runs]
+        unit = "fixes/s" if per > 1 else "req/s"
+        print(
+            f"    {name:<9} {_spread(rates[name]):>22} {unit}"
+            f"   p50 {_spread([r['p50_ms'] for r in runs], '{:.1f}')} ms"
+            f"   p99 {_spread([r['p99_ms'] for r in runs], '{:.1f}')} ms"
+            f"   CPU {_spread([r['cpu_ms_per_request'] for r in runs], '{:.2f}')} ms/req"
+        )
+    if {"vicinity", "naive"} <= rates.keys():
+        ratios = [v / n for v, n in zip(rates["vicinity"], rates["naive"], strict=True)]
+        print(f"    vicinity / naive, same run: {_spread(ratios, '{:.2f}')} x")
+
+
+def main(argv: list[str] | None = None) -> None:
+    opts = _parse(argv or [])
+    if shutil.which("node") is None:
+        print("bench ingest needs node (the load generator is bench/loadgen.mjs)")
+        return
+    with ExitStack() as stack:
+        workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="vbench-")))
+        url = stack.enter_context(_database())
+        redis_url = stack.enter_context(_redis(workdir))
+        env = {
+            **os.environ,
+            "VICINITY_DATABASE_URL": url,
+            "VICINITY_REDIS_URL": redis_url,
+            "VICINITY_VAR_DIR": str(workdir / "var"),
+            "VICINITY_CELERY_EAGER": "false",
+        }
+        t = time.perf_counter()
+        world = _seed(Settings(database_url=url, redis_url=redis_url, var_dir=workdir / "var"))
+        print(
+            f"\nIngestion, production serving: {FENCES:,} fences, {SHOPPERS:,} shoppers,"
+            f" uvicorn + Celery worker + PostGIS + Redis; load from node, alternating"
+            f" servers; {opts.runs} runs of {opts.duration_s:g} s; min/median/max"
+        )
+        print(f"  seeded in {time.perf_counter() - t:.1f} s; load {os.getloadavg()}")
+        stack.enter_context(_celery(env, workdir))
+        base_plan = {
+            "path": "/v1/me/locations",
+            "kind": "locations",
+            "users": world.users,
+            "shops": world.shops,
+            "connections": opts.connections,
+            "duration_s": opts.duration_s,
+            "seed": 7,
+        }
+        rss_5k = 0
+        for workers in opts.workers:
+            with (
+                _serve("vicinity", "server.app:create_app", env, workers) as vic,
+                _serve("naive", "bench.naive_app:create_app", env, workers) as naive,
+            ):
+                servers = [vic, naive]
+                if workers == 1:
+                    rss_5k = _rss_bytes(vic.worker_pids()[0])
+                # Every shopper enters its home shop once; warm both servers' pools.
+                warm = {**base_plan, "mode": "each", "batch": 1, "hop": 0}
+                _round(servers, warm, workdir, {})
+                single: dict[str, list[Any]] = {}
+                fixed: dict[str, list[Any]] = {}
+                batches: dict[str, list[Any]] = {}
+                for run in range(opts.runs):
+                    plan = {**base_plan, "mode": "closed", "batch": 1, "hop": 0.05}
+                    _round(servers, {**plan, "seed": 7 + run}, workdir, single)
+                    if workers == 1:
+                        slow = {**plan, "mode": "open", "rate": opts.rate, "seed": 70 + run}
+                        _round(servers, slow, workdir, fixed)
+                    many = {**plan, "batch": 100, "hop": 0, "connections": 8, "seed": 700 + run}
+                    _round(servers, many, workdir, batches)
+                print(f"\n  {workers} uvicorn worker(s); load after: {os.getloadavg()}")
+                _report_rates("(a) single fix, 5 % ENTER, max rate", single)
+                if fixed:
+                    _report_rates(f"(b) single fix at a fixed {opts.rate} req/s", fixed)
+                _report_rates("(c) batches of 100 fixes", batches, per=100)
+        if 1 in opts.workers:
+            _grow_fences(url, BIG_FENCES)
+            with _serve("vicinity", "server.app:create_app", env, 1) as vic:
+                rss_big = _rss_bytes(vic.worker_pids()[0])
+            per_fence = (rss_big - rss_5k) / (BIG_FENCES - FENCES)
+            print(
+                f"\n  (e) worker RSS: {rss_5k / 2**20:.0f} MiB at {FENCES:,} fences,"
+                f" {rss_big / 2**20:.0f} MiB at {BIG_FENCES:,}: {per_fence:,.0f} B per fence"
+            )
+        print(f"  load at the end: {os.getloadavg()}")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

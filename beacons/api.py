@@ -43,9 +43,14 @@ def register_beacon(
     body: BeaconCreate, session: SessionDep, staff: CurrentStaff, runtime: RuntimeDep
 ) -> BeaconOut:
     """One identity: iBeacon, Eddystone-UID, AltBeacon, the raw advertisement of one of
-    those, or an Eddystone-EID beacon's identity key. 409 when it is already registered."""
+    those, or an Eddystone-EID beacon's identity key. 409 when it is already registered;
+    422 when placed far from the store's geofences (latitude and longitude swapped?)."""
     row = registry.register_beacon(
-        session, staff=staff, data=body, on_eid_change=_eids_changed(runtime)
+        session,
+        staff=staff,
+        data=body,
+        on_eid_change=_eids_changed(runtime),
+        max_spread_km=runtime.settings.store_max_spread_km,
     )
     return BeaconOut.of(row)
 
@@ -85,9 +90,21 @@ def update_beacon(
 
 @router.post("/v1/beacons/{beacon_id}/move", summary="Move a beacon to another place")
 def move_beacon(
-    beacon_id: IdPath, body: BeaconMove, session: SessionDep, staff: CurrentStaff
+    beacon_id: IdPath,
+    body: BeaconMove,
+    session: SessionDep,
+    staff: CurrentStaff,
+    runtime: RuntimeDep,
 ) -> BeaconOut:
-    return BeaconOut.of(registry.move_beacon(session, staff=staff, beacon_id=beacon_id, data=body))
+    """422 when the new place is far from the store's geofences (lat/lon swapped?)."""
+    row = registry.move_beacon(
+        session,
+        staff=staff,
+        beacon_id=beacon_id,
+        data=body,
+        max_spread_km=runtime.settings.store_max_spread_km,
+    )
+    return BeaconOut.of(row)
 
 
 @router.post("/v1/beacons/{beacon_id}/retire", summary="Take a beacon out of service")

@@ -26,8 +26,9 @@ from beacons.frames import (
 )
 from beacons.models import Beacon, BeaconEvent, BeaconFormat, BeaconStatus
 from beacons.proximity import calibration
-from beacons.schemas import BeaconCreate, BeaconMove, BeaconUpdate, VisitIn
+from beacons.schemas import BeaconCreate, BeaconMove, BeaconPlacement, BeaconUpdate, VisitIn
 from beacons.sync import EidDirectory
+from geofence.placement import check_near_store
 from kernel.db import after_commit, utcnow
 from kernel.errors import Conflict, Forbidden, Invalid, NotFound
 from stores.models import Store
@@ -95,6 +96,19 @@ def _placement(row: Beacon) -> dict[str, Any]:
 # Registry
 
 
+def _check_near_store(
+    session: Session, data: BeaconPlacement, what: str, max_spread_km: float
+) -> None:
+    """Latitude and longitude swapped, both in range, put a Paris beacon off Somalia."""
+    check_near_store(
+        session,
+        store_id=data.store_id,
+        point_or_shape=Point(data.lon, data.lat),
+        what=what,
+        max_km=max_spread_km,
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class _Identity:
     identity: str
@@ -148,13 +162,20 @@ def _identify(data: BeaconCreate) -> _Identity:
 
 
 def register_beacon(
-    session: Session, *, staff: Staff, data: BeaconCreate, on_eid_change: OnEidChange
+    session: Session,
+    *,
+    staff: Staff,
+    data: BeaconCreate,
+    on_eid_change: OnEidChange,
+    max_spread_km: float,
 ) -> Beacon:
     """A new beacon in service. An advertised measured power outside -100..+20 dBm is
     kept as heard but counts as no calibration (``calibration_required``): distances
-    use the default until a calibration, rather than refusing a beacon a tech holds."""
+    use the default until a calibration, rather than refusing a beacon a tech holds.
+    A place farther than ``max_spread_km`` from the store's geofences is refused."""
     _store(session, data.store_id)
     _require_tech(staff, data.store_id)
+    _check_near_store(session, data, "the beacon", max_spread_km)
     ident = _identify(data)
     if ident.measured_power_1m is None:
         raise Invalid("measured_power_1m is needed: the RSSI at 1 m (calibrate, or see the label)")
@@ -227,12 +248,16 @@ def update_beacon(session: Session, *, staff: Staff, beacon_id: int, data: Beaco
     return row
 
 
-def move_beacon(session: Session, *, staff: Staff, beacon_id: int, data: BeaconMove) -> Beacon:
-    """A new place: status ``moved`` until calibrated there."""
+def move_beacon(
+    session: Session, *, staff: Staff, beacon_id: int, data: BeaconMove, max_spread_km: float
+) -> Beacon:
+    """A new place: status ``moved`` until calibrated there; as at registration, not
+    farther than ``max_spread_km`` from the store's geofences."""
     row = _writable(session, staff, beacon_id)
     if data.store_id != row.store_id:
         _store(session, data.store_id)
         _require_tech(staff, data.store_id)
+    _check_near_store(session, data, f"beacon {beacon_id}", max_spread_km)
     before = _placement(row)
     row.store_id, row.zone, row.floor = data.store_id, data.zone, data.floor
     row.point = Point(data.lon, data.lat)

@@ -8,6 +8,7 @@ from shapely.geometry.base import BaseGeometry
 from sqlalchemy import Float, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
+from kernel import versions
 from kernel.db import Base, ShapeType, UTCDateTime, utcnow
 
 
@@ -23,3 +24,8 @@ class Geofence(Base):
     dwell_s: Mapped[int] = mapped_column(Integer, default=300)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+
+
+# Every flush that adds, redraws or deletes a geofence bumps the fence-set version in its
+# transaction, whoever flushes; the processes' indexes compare it (geofence/sync.py).
+versions.watch(Geofence, versions.GEOFENCES)

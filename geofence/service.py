@@ -38,10 +38,6 @@ def fence_by_id(session: Session, fence_id: int) -> Fence | None:
     return None if row is None else to_fence(row)
 
 
-# Every flush that adds, redraws or deletes a geofence bumps the fence-set version in
-# its transaction; the processes' indexes compare it (geofence/sync.py).
-versions.watch(Geofence, versions.GEOFENCES)
-
 # After commit: the geofence's id and the fence-set version the transaction bumped to.
 GeofenceChanged = Callable[[int, int | None], None]
 DEFAULT_MAX_SPREAD_KM = 50.0

@@ -101,8 +101,8 @@ class Settings(BaseSettings):
     store_max_spread_km: float = Field(
         default=50.0,
         gt=0,
-        description="A geofence farther than this from its store's other geofences is "
-        "refused (usually latitude and longitude swapped).",
+        description="A geofence or beacon farther than this from its store's (other) "
+        "geofences is refused (usually latitude and longitude swapped).",
     )
 
     # Beacons (the zone rules are in beacons/zones.py).

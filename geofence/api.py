@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from fastapi import APIRouter, status
+from starlette.concurrency import run_in_threadpool
 
 from geofence import service
 from geofence.core import Fix
@@ -16,10 +17,11 @@ from geofence.schemas import (
     LocationReport,
     ZoneEventOut,
 )
+from kernel.db import unit_of_work
 from kernel.ids import IdPath
 from kernel.pagination import After, Limit, next_cursor
 from notifications.tasks import enqueue_delivery
-from server.deps import CurrentStaff, CurrentUser, RuntimeDep, SessionDep
+from server.deps import CurrentStaff, CurrentUserId, RuntimeDep, SessionDep
 
 router = APIRouter(tags=["geofences"])
 me_router = APIRouter(prefix="/v1/me", tags=["me"])
@@ -109,24 +111,31 @@ def delete_geofence(
 
 
 @me_router.post("/locations", summary="Report a batch of location fixes")
-def report_locations(
-    body: LocationBatch, session: SessionDep, user: CurrentUser, runtime: RuntimeDep
+async def report_locations(
+    body: LocationBatch, user_id: CurrentUserId, runtime: RuntimeDep
 ) -> LocationReport:
     """Fixes are matched in memory against every geofence; only the resulting presence
     (which zones you are in) is kept, for minutes. Raw fixes are not stored."""
     fixes = [Fix(f.lon, f.lat, f.accuracy_m, f.recorded_at.timestamp()) for f in body.fixes]
-    outcome = service.report_locations(
-        session,
-        user_id=user.id,
-        fixes=fixes,
-        index=runtime.index,
-        presence=runtime.presence,
-        rules=runtime.screening,
-        max_batch=runtime.settings.max_batch,
-        policy_version=runtime.settings.policy_version,
-        now=datetime.now(UTC).timestamp(),
-        enqueue=enqueue_delivery,
-    )
+
+    def report() -> service.LocationOutcome:
+        # One thread-pool hop for all the blocking work (Redis, then PostgreSQL only if
+        # something changed: the session connects on its first statement).
+        with unit_of_work(runtime.sessions) as session:
+            return service.report_locations(
+                session,
+                user_id=user_id,
+                fixes=fixes,
+                index=runtime.index,
+                presence=runtime.presence,
+                rules=runtime.screening,
+                max_batch=runtime.settings.max_batch,
+                policy_version=runtime.settings.policy_version,
+                now=datetime.now(UTC).timestamp(),
+                enqueue=enqueue_delivery,
+            )
+
+    outcome = await run_in_threadpool(report)
     events = [
         ZoneEventOut(
             zone=e.zone,

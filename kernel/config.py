@@ -40,6 +40,14 @@ class Settings(BaseSettings):
     max_fix_age_s: int = 15 * 60
     presence_ttl_s: int = 30 * 60
     max_batch: int = 100
+    db_pool_size: int = Field(
+        default=16,
+        ge=1,
+        le=200,
+        description="PostgreSQL connections per process, and the API's thread-pool size: "
+        "each blocking request holds at most one, so none waits on the other and no "
+        "overflow connection is opened and closed under load.",
+    )
     max_body_bytes: int = Field(
         default=1024 * 1024,
         ge=1024,

@@ -107,7 +107,10 @@ def make_engine(settings: Settings) -> Engine:
             cursor.close()
 
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    # As many connections as the API runs blocking requests at once (server.app caps its
+    # thread pool to the same number); the few overflow ones are for background threads
+    # (index and EID listeners) so they never take a request's connection.
+    return create_engine(url, pool_pre_ping=True, pool_size=settings.db_pool_size, max_overflow=4)
 
 
 SessionFactory = Callable[[], Session]

@@ -6,6 +6,7 @@ import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+from anyio import to_thread
 from fastapi import FastAPI
 
 from kernel.config import Settings, get_settings
@@ -45,6 +46,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         rt.eids.start(time.time())
         runtime_module.install(rt)
         app.state.runtime = rt
+        # One database connection per blocking request: the thread pool is the pool's size.
+        to_thread.current_default_thread_limiter().total_tokens = settings.db_pool_size
         # Embedded, no worker or beat exists: this process runs the scheduled jobs itself.
         scheduler = Scheduler(celery_app) if settings.embedded else None
         if scheduler is not None:

@@ -1,0 +1,125 @@
+"""The location hot path's costs and its cached authentication, on PostGIS and Redis."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import delete, event
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from accounts.models import User
+from accounts.service import Role, hash_secret
+from accounts.tokens import MAX_TTL_S, TokenCache
+from kernel.config import Settings
+from kernel.db import unit_of_work
+from tests.factories import (
+    PARIS,
+    api_key,
+    auth,
+    fix,
+    new_geofence,
+    new_offer,
+    new_shopper,
+    new_store,
+    square,
+)
+
+
+@contextmanager
+def statements(engine: Engine) -> Iterator[list[str]]:
+    """Every SQL statement and every connection checkout on ``engine`` meanwhile."""
+    seen: list[str] = []
+
+    def on_execute(*args: Any) -> None:
+        seen.append(str(args[2]))
+
+    def on_checkout(*_args: Any) -> None:
+        seen.append("<pool checkout>")
+
+    event.listen(engine, "before_cursor_execute", on_execute)
+    event.listen(engine.pool, "checkout", on_checkout)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "before_cursor_execute", on_execute)
+        event.remove(engine.pool, "checkout", on_checkout)
+
+
+def _shopper_in_a_shop(
+    client: TestClient, settings: Settings, sessions: sessionmaker[Session]
+) -> str:
+    operator = api_key(sessions, Role.OPERATOR)
+    store = new_store(client, operator)
+    new_geofence(client, operator, store, square(*PARIS, 60), dwell_s=3600)
+    new_offer(client, operator, store, ["fashion"])
+    return new_shopper(client, settings, interests=["fashion"])
+
+
+def _post(client: TestClient, token: str, at: datetime) -> dict[str, Any]:
+    r = client.post("/v1/me/locations", json={"fixes": [fix(*PARIS, at)]}, headers=auth(token))
+    assert r.status_code == 200, r.text
+    body: dict[str, Any] = r.json()
+    return body
+
+
+def test_a_fix_that_changes_nothing_touches_no_database(
+    client: TestClient, settings: Settings, sessions: sessionmaker[Session]
+) -> None:
+    token = _shopper_in_a_shop(client, settings, sessions)
+    now = datetime.now(UTC)
+    entered = _post(client, token, now - timedelta(seconds=3))
+    assert [e["transition"] for e in entered["events"]] == ["enter"]
+    _post(client, token, now - timedelta(seconds=2))  # the token is cached now
+    engine = client.app.state.runtime.engine  # type: ignore[attr-defined]
+    with statements(engine) as seen:
+        same = _post(client, token, now - timedelta(seconds=1))
+    assert same["accepted"] == 1
+    assert same["events"] == []
+    assert seen == []
+
+
+def test_an_erased_user_fails_at_once_on_the_hot_path(
+    client: TestClient, settings: Settings, sessions: sessionmaker[Session]
+) -> None:
+    token = _shopper_in_a_shop(client, settings, sessions)
+    _post(client, token, datetime.now(UTC) - timedelta(seconds=1))  # cached
+    assert client.delete("/v1/me", headers=auth(token)).status_code == 204
+    body = {"fixes": [fix(*PARIS, datetime.now(UTC))]}
+    r = client.post("/v1/me/locations", json=body, headers=auth(token))
+    assert r.status_code == 401, r.text
+
+
+def test_a_user_erased_elsewhere_fails_within_the_bound(
+    client: TestClient, settings: Settings, sessions: sessionmaker[Session]
+) -> None:
+    """Deleted by another process (here: straight in the database), the cached token
+    keeps working for at most MAX_TTL_S."""
+    token = _shopper_in_a_shop(client, settings, sessions)
+    _post(client, token, datetime.now(UTC) - timedelta(seconds=5))  # cached
+    with unit_of_work(sessions) as session:
+        session.execute(delete(User).where(User.token_hash == hash_secret(token)))
+    gone_at = time.monotonic()
+    status = 200
+    while status != 401 and time.monotonic() - gone_at < 5 * MAX_TTL_S:
+        body = {"fixes": [fix(*PARIS, datetime.now(UTC))]}
+        status = client.post("/v1/me/locations", json=body, headers=auth(token)).status_code
+        assert status in (200, 401, 409)
+    assert status == 401
+    assert time.monotonic() - gone_at < MAX_TTL_S + 0.5
+
+
+def test_the_token_cache_bound_cannot_be_widened() -> None:
+    cache = TokenCache(ttl_s=MAX_TTL_S)
+    cache.put("vu_a", 1)
+    cache.put("vu_b", 2)
+    cache.forget_user(1)
+    assert (cache.get("vu_a"), cache.get("vu_b")) == (None, 2)
+    with pytest.raises(ValueError, match="at most"):
+        TokenCache(ttl_s=MAX_TTL_S * 2)

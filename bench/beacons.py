@@ -239,14 +239,16 @@ def run_endpoint(label: str, database_url: str, redis_url: str | None) -> None:
         with TestClient(create_app(settings)) as client:
             store = client.post("/v1/stores", json={"name": "Bench"}, headers=_auth(operator))
             store_id = store.json()["id"]
-            client.post(
+            beacons = [
+                _endpoint_beacon(client, tech, store_id, n, now) for n in range(ENDPOINT_BEACONS)
+            ]
+            # After the beacons: an offer may only name zones the store has beacons in.
+            offer = client.post(
                 f"/v1/stores/{store_id}/offers",
                 json={"title": "Boots", "body": "-20%", "segments": ["shoes"], "zones": ["z0"]},
                 headers=_auth(operator),
             )
-            beacons = [
-                _endpoint_beacon(client, tech, store_id, n, now) for n in range(ENDPOINT_BEACONS)
-            ]
+            assert offer.status_code == 201, offer.text
             tokens = [_endpoint_user(client, settings.policy_version, u) for u in range(USERS)]
             walks = list(_walks(rng, beacons, now))
             sent = accepted = 0

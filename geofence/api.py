@@ -13,6 +13,7 @@ from geofence.schemas import (
     GeofenceCollection,
     GeofenceFeature,
     GeofenceFeatureIn,
+    GeofencePatch,
     LocationBatch,
     LocationReport,
     ZoneEventOut,
@@ -72,7 +73,11 @@ def get_geofence(geofence_id: IdPath, session: SessionDep, staff: CurrentStaff) 
     return GeofenceFeature.of(service.get_geofence(session, staff=staff, geofence_id=geofence_id))
 
 
-@router.put("/v1/geofences/{geofence_id}", summary="Redraw a geofence")
+@router.put(
+    "/v1/geofences/{geofence_id}",
+    summary="Redraw a geofence",
+    description="Replaces the geofence; an omitted `properties.dwell_s` keeps its current value.",
+)
 def replace_geofence(
     geofence_id: IdPath,
     body: GeofenceFeatureIn,
@@ -87,7 +92,27 @@ def replace_geofence(
         name=body.properties.name,
         geometry=body.geometry_dict(),
         radius_m=body.properties.radius_m,
-        dwell_s=body.properties.dwell_s,
+        dwell_s=body.dwell_if_sent(),
+        on_change=runtime.index_sync.changed,
+        max_spread_km=runtime.settings.store_max_spread_km,
+    )
+    return GeofenceFeature.of(row)
+
+
+@router.patch("/v1/geofences/{geofence_id}", summary="Change part of a geofence")
+def update_geofence(
+    geofence_id: IdPath,
+    body: GeofencePatch,
+    session: SessionDep,
+    staff: CurrentStaff,
+    runtime: RuntimeDep,
+) -> GeofenceFeature:
+    """Send only what changes, e.g. `{"properties": {"dwell_s": 60}}`."""
+    row = service.update_geofence(
+        session,
+        staff=staff,
+        geofence_id=geofence_id,
+        changes=body.changes(),
         on_change=runtime.index_sync.changed,
         max_spread_km=runtime.settings.store_max_spread_km,
     )

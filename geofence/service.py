@@ -7,11 +7,13 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
+from shapely.geometry import mapping
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from accounts.service import Staff
 from geofence.core import Fence, Fix, GeofenceIndex, Screening, observe, screen
+from geofence import repository
 from geofence.models import Geofence
 from geofence.placement import check_near_store
 from geofence.shapes import parse_shape
@@ -22,6 +24,7 @@ from notifications.service import Enqueue, on_zone_events
 from preferences.service import Purpose
 from presence.core import Presence, ZoneEvent, advance
 from presence.store import PresenceStore
+from stores.repository import managed_by
 from stores.service import get_store
 
 
@@ -45,11 +48,7 @@ FUTURE_SKEW_S = 300.0
 
 
 def _get_owned(session: Session, staff: Staff, geofence_id: int) -> Geofence:
-    row = session.get(Geofence, geofence_id)
-    if row is None:
-        raise NotFound(f"no geofence {geofence_id}")
-    staff.require_store(row.store_id)
-    return row
+    return repository.get(session, geofence_id, managed_by(staff))
 
 
 def create_geofence(
@@ -89,13 +88,7 @@ def list_geofences(
     session: Session, *, staff: Staff, store_id: int, after: int, limit: int
 ) -> list[Geofence]:
     get_store(session, staff=staff, store_id=store_id)
-    query = (
-        select(Geofence)
-        .where(Geofence.store_id == store_id, Geofence.id > after)
-        .order_by(Geofence.id)
-        .limit(limit)
-    )
-    return list(session.scalars(query))
+    return repository.of_store(session, store_id, after=after, limit=limit)
 
 
 def replace_geofence(
@@ -106,7 +99,7 @@ def replace_geofence(
     name: str,
     geometry: dict[str, Any],
     radius_m: float | None,
-    dwell_s: int,
+    dwell_s: int | None,
     on_change: GeofenceChanged,
     max_spread_km: float = DEFAULT_MAX_SPREAD_KM,
 ) -> Geofence:
@@ -114,7 +107,9 @@ def replace_geofence(
     shape = parse_shape(geometry, radius_m)
     check_near_store(
         session,
+    """A redraw: every field replaced, except an omitted ``dwell_s`` (None), kept."""
         store_id=row.store_id,
+    dwell_s = row.dwell_s if dwell_s is None else dwell_s
         point_or_shape=shape,
         what="the geofence",
         max_km=max_spread_km,
@@ -130,6 +125,30 @@ def delete_geofence(
     session: Session, *, staff: Staff, geofence_id: int, on_change: GeofenceChanged
 ) -> None:
     """Offers limited to this geofence alone are deactivated in the same flush, with a
+def update_geofence(
+    session: Session,
+    *,
+    staff: Staff,
+    geofence_id: int,
+    changes: dict[str, Any],
+    on_change: GeofenceChanged,
+    max_spread_km: float = DEFAULT_MAX_SPREAD_KM,
+) -> Geofence:
+    """A partial change (PATCH): the fields in ``changes`` replace, the rest stay."""
+    row = _get_owned(session, staff, geofence_id)
+    return replace_geofence(
+        session,
+        staff=staff,
+        geofence_id=geofence_id,
+        name=changes.get("name", row.name),
+        geometry=changes.get("geometry", dict(mapping(row.geometry))),
+        radius_m=changes.get("radius_m", row.radius_m),
+        dwell_s=changes.get("dwell_s", row.dwell_s),
+        on_change=on_change,
+        max_spread_km=max_spread_km,
+    )
+
+
     reason (``offers.models``): they must not widen to every fence of the store."""
     row = _get_owned(session, staff, geofence_id)
     session.delete(row)

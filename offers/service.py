@@ -11,21 +11,24 @@ from sqlalchemy.orm import Session
 from accounts.service import Staff
 from beacons.models import Beacon, BeaconStatus
 from beacons.zones import zone_of
+from geofence import repository as geofence_repository
 from geofence.models import Geofence
-from kernel.errors import Invalid, NotFound
+from kernel.errors import Invalid
 from notifications.decide import OfferRule
+from offers import repository
 from offers.models import Offer
 from offers.schemas import OfferCreate, OfferUpdate
 from preferences.service import segments_by_slug
 from presence.core import Transition, zone_key
+from stores.repository import managed_by
 from stores.service import get_store
 
 
 def _geofences(session: Session, store_id: int, ids: list[int]) -> list[Geofence]:
-    rows = list(session.scalars(select(Geofence).where(Geofence.id.in_(ids))))
-    found = {g.id: g for g in rows}
+    rows = geofence_repository.of_store_by_ids(session, store_id, ids)
+    found = {g.id for g in rows}
     for gid in ids:
-        if gid not in found or found[gid].store_id != store_id:
+        if gid not in found:
             raise Invalid(f"geofence {gid} does not belong to store {store_id}")
     return rows
 
@@ -83,24 +86,14 @@ def create_offer(session: Session, *, staff: Staff, store_id: int, data: OfferCr
 
 
 def get_offer(session: Session, *, staff: Staff, offer_id: int) -> Offer:
-    offer = session.get(Offer, offer_id)
-    if offer is None:
-        raise NotFound(f"no offer {offer_id}")
-    staff.require_store(offer.store_id)
-    return offer
+    return repository.get(session, offer_id, managed_by(staff))
 
 
 def list_offers(
     session: Session, *, staff: Staff, store_id: int, after: int, limit: int
 ) -> list[Offer]:
     get_store(session, staff=staff, store_id=store_id)
-    query = (
-        select(Offer)
-        .where(Offer.store_id == store_id, Offer.id > after)
-        .order_by(Offer.id)
-        .limit(limit)
-    )
-    return list(session.scalars(query))
+    return repository.of_store(session, store_id, after=after, limit=limit)
 
 
 def update_offer(session: Session, *, staff: Staff, offer_id: int, data: OfferUpdate) -> Offer:

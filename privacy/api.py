@@ -8,7 +8,7 @@ from fastapi import APIRouter, status
 
 from accounts.service import list_devices
 from kernel.db import after_commit
-from notifications.push import forget_outbox_tokens
+from notifications.outbox import forget_outbox_tokens
 from privacy import service
 from privacy.schemas import ExportOut
 from server.deps import CurrentUser, RuntimeDep, SessionDep
@@ -19,7 +19,11 @@ router = APIRouter(prefix="/v1", tags=["me"])
 @router.get("/me/export", summary="Everything held about me, as JSON")
 def export(session: SessionDep, user: CurrentUser, runtime: RuntimeDep) -> ExportOut:
     data = service.export_user(
-        session, user_id=user.id, presence=runtime.presence, now=datetime.now(UTC)
+        session,
+        user_id=user.id,
+        presence=runtime.presence,
+        sightings=runtime.sightings,
+        now=datetime.now(UTC),
     )
     return ExportOut.model_validate(data)
 

@@ -11,8 +11,11 @@ import redis
 from sqlalchemy.orm import Session
 
 import privacy.domains  # noqa: F401 - loads every domain's registrations
+from beacons.privacy import export_tracks
+from beacons.store import SightingStore
 from kernel.config import Settings
 from kernel.db import Base, after_commit
+from presence.privacy import export_presence
 from presence.store import PresenceStore
 from privacy import registry
 
@@ -28,9 +31,15 @@ def registered_tables() -> list[registry.PersonalTable]:
 
 
 def export_user(
-    session: Session, *, user_id: int, presence: PresenceStore, now: datetime
+    session: Session,
+    *,
+    user_id: int,
+    presence: PresenceStore,
+    sightings: SightingStore,
+    now: datetime,
 ) -> dict[str, Any]:
-    """Every registered table's rows about the user, and their live presence."""
+    """Every registered table's rows about the user, their live presence and the beacon
+    signals kept for them (ISO 8601 UTC times)."""
     tables = {
         entry.table: entry.export(session, user_id)
         for entry in registered_tables()
@@ -40,7 +49,8 @@ def export_user(
         "user_id": user_id,
         "exported_at": now,
         "tables": tables,
-        "presence": presence.load(user_id).to_json(),
+        "presence": export_presence(presence.load(user_id)),
+        "beacon_tracks": export_tracks(sightings.load_tracks(user_id)),
     }
 
 

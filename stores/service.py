@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from accounts.service import Role, Staff
 from kernel import versions
 from kernel.db import AfterCommit, after_commit
 from kernel.errors import Forbidden, NotFound
+from stores import repository
 from stores.models import Store
 
 
@@ -22,18 +22,12 @@ def create_store(session: Session, *, staff: Staff, name: str, address: str | No
 
 
 def get_store(session: Session, *, staff: Staff, store_id: int) -> Store:
-    store = session.get(Store, store_id)
-    if store is None:
-        raise NotFound(f"no store {store_id}")
-    staff.require_store(store_id)
-    return store
+    """A store this key manages; another tenant's store is not found, like a missing one."""
+    return repository.get(session, store_id, repository.managed_by(staff))
 
 
 def list_stores(session: Session, *, staff: Staff, after: int, limit: int) -> list[Store]:
-    query = select(Store).where(Store.id > after).order_by(Store.id).limit(limit)
-    if staff.role is not Role.OPERATOR:
-        query = query.where(Store.id.in_(staff.store_ids))
-    return list(session.scalars(query))
+    return repository.page(session, staff.scope, after=after, limit=limit)
 
 
 def update_store(

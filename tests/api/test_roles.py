@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -35,6 +37,28 @@ def _two_stores(
     )
 
 
+MISSING = 2_000_000_000
+
+
+def _same_as_missing(
+    client: TestClient,
+    key: str,
+    path: str,
+    kind: str,
+    real_id: int,
+    method: str = "GET",
+    body: dict[str, Any] | None = None,
+) -> None:
+    """``path`` (another tenant's ``real_id``) answers like the same path with a missing id."""
+    theirs = client.request(method, path, json=body, headers=auth(key))
+    missing_path = path.replace(f"/{real_id}", f"/{MISSING}", 1)
+    missing = client.request(method, missing_path, json=body, headers=auth(key))
+    assert theirs.status_code == missing.status_code == 404, (theirs.text, missing.text)
+    assert theirs.json() == {"error": "not_found", "detail": f"no {kind} {real_id}"}
+    assert missing.json() == {"error": "not_found", "detail": f"no {kind} {MISSING}"}
+    assert "store" not in theirs.json()["detail"] or kind == "store"
+
+
 def test_only_the_operator_creates_and_deletes_stores(
     client: TestClient, sessions: sessionmaker[Session], settings: Settings
 ) -> None:
@@ -60,7 +84,7 @@ def test_store_staff_see_only_their_stores(
     operator, mine, staff, theirs, _ = _two_stores(client, sessions)
     listed = client.get("/v1/stores", headers=auth(staff)).json()["items"]
     assert [s["id"] for s in listed] == [mine]
-    assert client.get(f"/v1/stores/{theirs}", headers=auth(staff)).status_code == 403
+    _same_as_missing(client, staff, f"/v1/stores/{theirs}", "store", theirs)
     everything = client.get("/v1/stores", headers=auth(operator)).json()["items"]
     assert {s["id"] for s in everything} == {mine, theirs}
 
@@ -73,15 +97,21 @@ def test_staff_cannot_touch_another_stores_geofence_or_offer(
     offer = new_offer(client, their_staff, theirs, ["fashion"])
     body = feature(square(*PARIS, 50.0))
 
-    assert client.get(f"/v1/geofences/{fence}", headers=auth(staff)).status_code == 403
-    assert client.put(f"/v1/geofences/{fence}", json=body, headers=auth(staff)).status_code == 403
-    assert client.delete(f"/v1/geofences/{fence}", headers=auth(staff)).status_code == 403
-    r = client.post(f"/v1/stores/{theirs}/geofences", json=body, headers=auth(staff))
-    assert r.status_code == 403
-    assert client.get(f"/v1/stores/{theirs}/geofences", headers=auth(staff)).status_code == 403
-    assert client.get(f"/v1/offers/{offer}", headers=auth(staff)).status_code == 403
-    r = client.patch(f"/v1/offers/{offer}", json={"title": "Mine now"}, headers=auth(staff))
-    assert r.status_code == 403
+    # Another store's resource answers exactly like a missing one: 404, no owner named.
+    _same_as_missing(client, staff, f"/v1/geofences/{fence}", "geofence", fence)
+    _same_as_missing(client, staff, f"/v1/geofences/{fence}", "geofence", fence, "PUT", body)
+    _same_as_missing(client, staff, f"/v1/geofences/{fence}", "geofence", fence, "DELETE")
+    _same_as_missing(client, staff, f"/v1/stores/{theirs}/geofences", "store", theirs, "POST", body)
+    _same_as_missing(client, staff, f"/v1/stores/{theirs}/geofences", "store", theirs)
+    _same_as_missing(client, staff, f"/v1/stores/{theirs}/offers", "store", theirs)
+    _same_as_missing(
+        client, staff, f"/v1/stores/{theirs}", "store", theirs, "PATCH", {"name": "Mine"}
+    )
+    _same_as_missing(client, staff, f"/v1/offers/{offer}", "offer", offer)
+    _same_as_missing(
+        client, staff, f"/v1/offers/{offer}", "offer", offer, "PATCH", {"title": "Mine now"}
+    )
+    _same_as_missing(client, staff, f"/v1/offers/{offer}", "offer", offer, "DELETE")
     # Nor attach their geofence to my offer.
     r = client.post(
         f"/v1/stores/{mine}/offers",

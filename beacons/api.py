@@ -6,6 +6,7 @@ import time
 from datetime import UTC, datetime
 
 from fastapi import APIRouter, status
+from starlette.concurrency import run_in_threadpool
 
 from beacons import registry, sightings
 from beacons.schemas import (
@@ -22,10 +23,11 @@ from beacons.schemas import (
     to_sightings,
 )
 from geofence.schemas import ZoneEventOut
+from kernel.db import unit_of_work
 from kernel.ids import IdPath
 from kernel.pagination import After, Limit, Page, next_cursor
 from notifications.tasks import enqueue_delivery
-from server.deps import CurrentStaff, CurrentUser, RuntimeDep, SessionDep
+from server.deps import CurrentStaff, CurrentUserId, RuntimeDep, SessionDep
 from server.runtime import Runtime
 
 router = APIRouter(tags=["beacons"])
@@ -149,28 +151,35 @@ def list_store_beacons(
 
 
 @me_router.post("/sightings", summary="Report a batch of beacon sightings")
-def report_sightings(
-    body: SightingBatch, session: SessionDep, user: CurrentUser, runtime: RuntimeDep
+async def report_sightings(
+    body: SightingBatch, user_id: CurrentUserId, runtime: RuntimeDep
 ) -> SightingReport:
     """Each sighting names a beacon (or carries its raw advertisement), its RSSI and when.
     Only presence in store zones is kept, for minutes, and only with `beacon_proximity`
     consent; beacons' last-seen time and telemetry are kept for the fleet."""
     settings = runtime.settings
     sightings.check_batch(len(body.sightings), settings.max_batch)  # before reading any frame
-    outcome = sightings.report_sightings(
-        session,
-        user_id=user.id,
-        sightings=to_sightings(body.sightings),
-        eids=runtime.eids,
-        index=runtime.index,
-        presence=runtime.presence,
-        tracks=runtime.sightings,
-        rules=sightings.SightingRules.of(settings),
-        max_batch=settings.max_batch,
-        policy_version=settings.policy_version,
-        now=time.time(),
-        enqueue=enqueue_delivery,
-    )
+    heard = to_sightings(body.sightings)
+
+    def report() -> sightings.SightingOutcome:
+        # One thread-pool hop for the blocking work (registry reads, Redis, the decision).
+        with unit_of_work(runtime.sessions) as session:
+            return sightings.report_sightings(
+                session,
+                user_id=user_id,
+                sightings=heard,
+                eids=runtime.eids,
+                index=runtime.index,
+                presence=runtime.presence,
+                tracks=runtime.sightings,
+                rules=sightings.SightingRules.of(settings),
+                max_batch=settings.max_batch,
+                policy_version=settings.policy_version,
+                now=time.time(),
+                enqueue=enqueue_delivery,
+            )
+
+    outcome = await run_in_threadpool(report)
     tracked = outcome.tracked
     return SightingReport(
         accepted=tracked.accepted,

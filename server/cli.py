@@ -69,7 +69,7 @@ def _migrated() -> Iterator[Session]:
         raise SchemaNotReady(why)
     engine = make_engine(settings)
     try:
-        require_schema(settings, engine)
+        require_schema(engine)
         with unit_of_work(make_session_factory(engine)) as session:
             yield session
     finally:

@@ -70,10 +70,8 @@ def missing_database(settings: Settings) -> str | None:
     return None
 
 
-def require_schema(settings: Settings, engine: Engine) -> None:
+def require_schema(engine: Engine) -> None:
     """Refuse to work on a database whose schema is missing or behind the code."""
-    if (why := missing_database(settings)) is not None:
-        raise SchemaNotReady(why)
     head = ScriptDirectory.from_config(alembic_config()).get_current_head()
     with engine.connect() as conn:
         current = MigrationContext.configure(conn).get_current_revision()

@@ -13,7 +13,7 @@ from uuid import UUID
 
 import shapely
 from pydantic import (
-    AwareDatetime,
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -37,6 +37,9 @@ from beacons.zones import Sighting, sighting_from_frames
 from geofence.schemas import ZoneEventOut
 from kernel.errors import Invalid
 from kernel.ids import DbId
+from kernel.limits import refuse_oversized_batch
+from kernel.text import Body, no_control_chars
+from kernel.times import Timestamp
 
 ZoneName = Annotated[
     str,
@@ -139,7 +142,7 @@ class SightingIn(BaseModel):
     advertisement: AdvertisementIn | None = None
     tlm: TlmHex | None = None
     rssi: Rssi
-    recorded_at: AwareDatetime
+    recorded_at: Timestamp
 
     @model_validator(mode="after")
     def _exactly_one(self) -> Self:

@@ -13,10 +13,11 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Protocol
 
 import redis
+from cachetools import TTLCache
 
 from beacons.proximity import SmoothedRssi
 from beacons.zones import BeaconTrack
@@ -97,28 +98,39 @@ class RedisSightingStore:
 
 
 class MemorySightingStore:
-    """The embedded default: one process, so dicts and a lock are enough."""
+    """The embedded default: one process, so bounded TTL caches and a lock.
 
-    SWEEP_EVERY = 10_000
+    Entries leave at their TTL whether read or not, and past ``maxsize`` the least
+    recently used go first (a replay guard lost that way only lets a very old resend
+    through, which is stale by then anyway).
+    """
 
-    def __init__(self, *, track_ttl_s: int, replay_ttl_s: int) -> None:
-        self._track_ttl_s = track_ttl_s
-        self._replay_ttl_s = replay_ttl_s
-        self._tracks: dict[int, tuple[float, str]] = {}
-        self._replays: dict[str, float] = {}
+    def __init__(
+        self,
+        *,
+        track_ttl_s: int,
+        replay_ttl_s: int,
+        maxsize: int = 100_000,
+        timer: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._tracks: TTLCache[int, str] = TTLCache(maxsize, track_ttl_s, timer=timer)
+        self._replays: TTLCache[str, bool] = TTLCache(maxsize * 10, replay_ttl_s, timer=timer)
         self._guard = threading.Lock()
 
+    def sizes(self) -> tuple[int, int]:
+        """How many users' tracks and replay guards are held (after expiry)."""
+        with self._guard:
+            self._tracks.expire()
+            self._replays.expire()
+            return len(self._tracks), len(self._replays)
+
     def first_seen(self, keys: Sequence[str]) -> list[bool]:
-        now = time.monotonic()
         out = []
         with self._guard:
-            if len(self._replays) > self.SWEEP_EVERY:
-                self._replays = {k: t for k, t in self._replays.items() if t > now}
             for key in keys:
-                expires = self._replays.get(key)
-                fresh = expires is None or expires <= now
+                fresh = key not in self._replays
                 if fresh:
-                    self._replays[key] = now + self._replay_ttl_s
+                    self._replays[key] = True
                 out.append(fresh)
         return out
 
@@ -128,19 +140,20 @@ class MemorySightingStore:
                 self._replays.pop(key, None)
 
     def load_tracks(self, user_id: int) -> dict[int, BeaconTrack]:
-        entry = self._tracks.get(user_id)
-        if entry is None or entry[0] < time.monotonic():
-            return {}
-        return _load(entry[1])
+        with self._guard:
+            raw = self._tracks.get(user_id)
+        return {} if raw is None else _load(raw)
 
     def save_tracks(self, user_id: int, tracks: Mapping[int, BeaconTrack]) -> None:
-        if tracks:
-            self._tracks[user_id] = (time.monotonic() + self._track_ttl_s, _dump(tracks))
-        else:
-            self._tracks.pop(user_id, None)
+        with self._guard:
+            if tracks:
+                self._tracks[user_id] = _dump(tracks)
+            else:
+                self._tracks.pop(user_id, None)
 
     def clear(self, user_id: int) -> None:
-        self._tracks.pop(user_id, None)
         prefix = f"{user_id}:"
         with self._guard:
-            self._replays = {k: t for k, t in self._replays.items() if not k.startswith(prefix)}
+            self._tracks.pop(user_id, None)
+            for key in [k for k in self._replays if k.startswith(prefix)]:
+                del self._replays[key]

@@ -31,23 +31,23 @@ from beacons.frames import (
     MalformedFrame,
 )
 from beacons.proximity import Proximity, SmoothedRssi, classify, distance_m, update
-from presence.core import Observation, zone_key
+from presence.core import Observation, ZoneKey
 
 SOURCE = "beacon"
 
 
 def zone_of(store_id: int, zone: str) -> str:
     """The presence zone of a store's beacon zone, ``beacon:<store id>:<zone name>``."""
-    return zone_key(SOURCE, f"{store_id}:{zone}")
+    return str(ZoneKey(SOURCE, store_id, zone))
 
 
 def store_of_zone(zone: str) -> int | None:
     """The store id in a beacon zone key; ``None`` for any other zone."""
-    source, _, rest = zone.partition(":")
-    store, sep, _ = rest.partition(":")
-    if source != SOURCE or not sep or not store.isdigit():
+    try:
+        key = ZoneKey.parse(zone)
+    except ValueError:
         return None
-    return int(store)
+    return key.id if key.kind == SOURCE and key.name is not None else None
 
 
 @dataclass(frozen=True, slots=True)

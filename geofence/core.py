@@ -40,7 +40,7 @@ from numpy.typing import NDArray
 from shapely.geometry import Point
 from shapely.geometry.base import BaseGeometry
 
-from presence.core import Observation, zone_key
+from presence.core import Observation, ZoneKey, kind_of
 
 EARTH_RADIUS_M = 6_371_008.8
 M_PER_DEG = math.pi * EARTH_RADIUS_M / 180.0
@@ -60,7 +60,7 @@ class Fence:
 
     @property
     def zone(self) -> str:
-        return zone_key(SOURCE, self.id)
+        return str(ZoneKey(SOURCE, self.id))
 
     def envelope(self) -> BaseGeometry:
         if self.radius_m is None:
@@ -273,6 +273,7 @@ class Screening:
     max_accuracy_m: float
     max_age_s: float
     exit_margin_m: float
+    max_skew_s: float = 30.0  # how far ahead of the server a phone's clock may run
 
 
 def screen(fix: Fix, *, last_at: float, now: float, rules: Screening) -> Rejection | None:
@@ -297,9 +298,9 @@ def observe(
     band = max(fix.accuracy_m, rules.exit_margin_m)
     holding = set()
     for zone in current:
-        if zone in inside_zones or not zone.startswith(SOURCE + ":"):
+        if zone in inside_zones or kind_of(zone) != SOURCE:
             continue
-        fence = index.get(int(zone.split(":", 1)[1]))
+        fence = index.get(ZoneKey.parse(zone).id)
         if fence is not None and fence.metres_outside(fix.lon, fix.lat) <= band:
             holding.add(zone)
     return Observation(SOURCE, fix.at, inside_zones, frozenset(holding))

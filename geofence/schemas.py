@@ -10,6 +10,7 @@ from shapely.geometry import mapping
 from geofence.models import Geofence
 from kernel.limits import refuse_oversized_batch
 from kernel.text import Name
+from kernel.times import Timestamp
 
 SHOP_POLYGON: dict[str, Any] = {
     "type": "Feature",
@@ -131,13 +132,7 @@ class FixIn(BaseModel):
     lat: float = Field(ge=-90, le=90, description="Latitude, degrees (WGS84).")
     lon: float = Field(ge=-180, le=180, description="Longitude, degrees (WGS84).")
     accuracy_m: float = Field(gt=0, le=100_000, description="Horizontal accuracy, metres.")
-    recorded_at: datetime = Field(description="When the phone took the fix (ISO 8601 with zone).")
-
-    @model_validator(mode="after")
-    def _aware(self) -> FixIn:
-        if self.recorded_at.tzinfo is None:
-            raise ValueError("recorded_at needs a time zone offset, e.g. 2026-11-23T10:00:00Z")
-        return self
+    recorded_at: Timestamp = Field(description="When the phone took the fix (ISO 8601 with zone).")
 
 
 class LocationBatch(BaseModel):

@@ -16,13 +16,14 @@ from geofence.core import Fence, Fix, GeofenceIndex, Screening, observe, screen
 from geofence import repository
 from geofence.models import Geofence
 from geofence.placement import check_near_store
+from geofence.tracking import Tracked, track_fixes, zone_stores
 from geofence.shapes import parse_shape
 from kernel import versions
-from kernel.db import after_commit, hold_until_closed
-from kernel.errors import Invalid, NotFound, PayloadTooLarge
-from notifications.service import Enqueue, on_zone_events
-from preferences.service import Purpose
-from presence.core import Presence, ZoneEvent, advance
+from kernel.db import after_commit
+from kernel.errors import PayloadTooLarge
+from notifications.service import Enqueue
+from presence.core import Presence, clock_offset
+from presence.flow import Stepped, advance_presence
 from presence.store import PresenceStore
 from stores.repository import managed_by
 from stores.service import get_store
@@ -44,7 +45,6 @@ def fence_by_id(session: Session, fence_id: int) -> Fence | None:
 # After commit: the geofence's id and the fence-set version the transaction bumped to.
 GeofenceChanged = Callable[[int, int | None], None]
 DEFAULT_MAX_SPREAD_KM = 50.0
-FUTURE_SKEW_S = 300.0
 
 
 def _get_owned(session: Session, staff: Staff, geofence_id: int) -> Geofence:
@@ -157,47 +157,6 @@ def update_geofence(
 
 
 @dataclass(frozen=True, slots=True)
-class Tracked:
-    events: list[ZoneEvent]
-    accepted: int
-    ignored: dict[str, int] = field(default_factory=dict)
-
-
-def track_fixes(
-    state: Presence,
-    fixes: Sequence[Fix],
-    *,
-    index: GeofenceIndex,
-    rules: Screening,
-    now: float,
-) -> tuple[Tracked, Presence]:
-    """Fixes → zone events and the presence after them, against memory only: no I/O."""
-    ignored: dict[str, int] = {}
-    events: list[ZoneEvent] = []
-    last_at = state.last_at.get("geofence", float("-inf"))
-    accepted: list[Fix] = []
-    for fix in sorted(fixes, key=lambda f: f.at):
-        why = screen(fix, last_at=last_at, now=now, rules=rules)
-        if why is None:
-            accepted.append(fix)
-            last_at = fix.at
-        else:
-            ignored[why.value] = ignored.get(why.value, 0) + 1
-    if accepted:
-        hits = index.containing([f.lon for f in accepted], [f.lat for f in accepted])
-        for fix, inside in zip(accepted, hits, strict=True):
-            obs = observe(fix, inside, state.zones.keys(), index, rules)
-            dwell = {f.zone: f.dwell_s for f in inside}
-            for zone in state.zones:
-                fence = index.get(int(zone.split(":", 1)[1])) if zone in obs.holding else None
-                if fence is not None:
-                    dwell[zone] = fence.dwell_s
-            state, new = advance(state, obs, dwell)
-            events.extend(new)
-    return Tracked(events, len(accepted), ignored), state
-
-
-@dataclass(frozen=True, slots=True)
 class LocationOutcome:
     tracked: Tracked
     store_of: dict[str, int]
@@ -220,21 +179,15 @@ def report_locations(
     """A batch of fixes from a phone: presence first, then the decision on what changed."""
     if len(fixes) > max_batch:
         raise PayloadTooLarge(f"{len(fixes)} fixes in one batch; the maximum is {max_batch}")
-    for fix in fixes:
-        if fix.at > now + FUTURE_SKEW_S:
-            raise Invalid("a fix's recorded_at is in the future; check the phone's clock")
-    # The user's presence is locked until the transaction ends and written only once it
-    # commits: a failed request leaves presence as it was, so the phone's retry counts.
-    hold_until_closed(session, presence.locked(user_id))
-    tracked, state = track_fixes(presence.load(user_id), fixes, index=index, rules=rules, now=now)
-    if tracked.accepted:
-        after_commit(session, partial(presence.save, user_id, state))
+    shift = clock_offset((f.at for f in fixes), now=now, max_skew_s=rules.max_skew_s)
+    if shift:
+        fixes = [replace(f, at=f.at - shift) for f in fixes]
 
-    def store_of(zone: str) -> int | None:
-        fence = index.get(int(zone.split(":", 1)[1]))
-        return None if fence is None else fence.store_id
+    def step(state: Presence) -> Stepped[Tracked]:
+        tracked, after = track_fixes(state, fixes, index=index, rules=rules, now=now)
+        return Stepped(tracked, after, tracked.events, save=tracked.accepted > 0)
 
-    stores, notes = on_zone_events(
+    done = advance_presence(
         session,
         user_id=user_id,
         events=tracked.events,

@@ -38,7 +38,34 @@ class Settings(BaseSettings):
     max_accuracy_m: float = 150.0
     exit_margin_m: float = 25.0
     max_fix_age_s: int = 15 * 60
-    presence_ttl_s: int = 30 * 60
+    presence_ttl_s: int = Field(
+        default=30 * 60,
+        description="Presence is deleted this long after the last observation (privacy bound).",
+    )
+    presence_stale_s: int = Field(
+        default=25 * 60,
+        description="Zones not observed for this long are exited (EXIT marked timeout), at the "
+        "next observation or by the presence.expire job. Keep it below presence_ttl_s by more "
+        "than presence_expire_every_s, or the TTL deletes presence before its EXIT is sent.",
+    )
+    presence_expire_every_s: int = Field(
+        default=60, description="How often the presence.expire beat job looks for stale zones."
+    )
+    presence_lock_lease_s: float = Field(
+        default=30.0,
+        description="Lease of a user's presence lock; a request outliving it is fenced out "
+        "(its presence is not saved) instead of overwriting newer state.",
+    )
+    presence_lock_wait_s: float = Field(
+        default=2.0,
+        description="How long a request waits for a user's presence lock before answering "
+        "409 busy with Retry-After.",
+    )
+    max_clock_skew_s: float = Field(
+        default=30.0,
+        description="How far ahead of the server a phone's recorded_at may be; a batch ahead "
+        "by less is shifted back to the server clock, by more refused (422).",
+    )
     max_batch: int = 100
     db_pool_size: int = Field(
         default=16,

@@ -9,6 +9,7 @@ from __future__ import annotations
 class DomainError(Exception):
     status_code = 400
     code = "bad_request"
+    retry_after: int | None = None  # seconds; sent as ``Retry-After`` when set
 
     def __init__(self, detail: str) -> None:
         super().__init__(detail)
@@ -33,6 +34,13 @@ class NotFound(DomainError):
 class Conflict(DomainError):
     status_code = 409
     code = "conflict"
+
+
+class Busy(Conflict):
+    """Someone else is changing the same thing right now: retry shortly."""
+
+    code = "busy"
+    retry_after = 1
 
 
 class PayloadTooLarge(DomainError):

@@ -101,6 +101,7 @@ class Trigger:
     store_id: int
     transition: Transition
     at: float
+    timeout: bool = False  # an EXIT inferred from the phone's silence (presence went stale)
 
 
 class Suppression(StrEnum):
@@ -120,6 +121,7 @@ class Decision:
     rule: str = "one_per_offer_per_day"
     suppressed: Suppression | None = None
     """Set when the user's preferences held the push back: record it, never send it."""
+    timeout: bool = False  # from a Trigger's timeout
 
 
 def decide_all(
@@ -174,7 +176,13 @@ def decide_all(
                 held.add(offer.id)
             decisions.append(
                 Decision(
-                    offer.id, offer.store_id, trig.zone, trig.transition, matched, suppressed=why
+                    offer.id,
+                    offer.store_id,
+                    trig.zone,
+                    trig.transition,
+                    matched,
+                    suppressed=why,
+                    timeout=trig.timeout,
                 )
             )
     return decisions

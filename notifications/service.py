@@ -95,6 +95,8 @@ def _reason(
         "zone_kind": kind,
         "zone_name": name,
         "trigger": decision.transition.value,
+        # An EXIT the phone never reported: its presence went stale (presence.flow).
+        **({"exit": "timeout"} if decision.timeout else {}),
         "rule": decision.rule,
         "purpose": purpose.value,
         **({"suppressed": decision.suppressed.value} if decision.suppressed else {}),
@@ -190,7 +192,9 @@ def on_zone_events(
     """
     stores = {e.zone: sid for e in events if (sid := store_of(e.zone)) is not None}
     triggers = [
-        Trigger(e.zone, stores[e.zone], e.transition, e.at) for e in events if e.zone in stores
+        Trigger(e.zone, stores[e.zone], e.transition, e.at, e.timeout)
+        for e in events
+        if e.zone in stores
     ]
     notes = on_presence(
         session,

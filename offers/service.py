@@ -19,7 +19,7 @@ from offers import repository
 from offers.models import Offer
 from offers.schemas import OfferCreate, OfferUpdate
 from preferences.service import segments_by_slug
-from presence.core import Transition, zone_key
+from presence.core import Transition, ZoneKey
 from stores.repository import managed_by
 from stores.service import get_store
 
@@ -138,7 +138,7 @@ def as_rule(o: Offer) -> OfferRule:
         segments=frozenset(s.slug for s in o.segments),
         trigger=Transition(o.trigger),
         zones=frozenset(
-            [zone_key("geofence", g.id) for g in o.geofences]
+            [str(ZoneKey("geofence", g.id)) for g in o.geofences]
             + [zone_of(o.store_id, z) for z in o.zones]
         )
         or None,

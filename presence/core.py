@@ -12,16 +12,52 @@ machine turns a sequence of observations into ENTER, DWELL and EXIT events:
 * Observations not newer than the source's last accepted one are dropped: replays and
   late fixes from a phone coming back online must not re-enter or exit anything
   (traccar ``PositionUtil.isLatest``).
+* EXIT marked ``timeout`` (:func:`expire`) for the zones of a source not observed for
+  ``stale_s``: a phone that went silent left, even though it never said so.
+
+Zones are named by a :class:`ZoneKey`; presence, events and the API carry its string
+form (``geofence:12``, ``beacon:7:entrance``).
 
 Pure: no I/O, no clock. Times are UTC epoch seconds.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
+
+from kernel.errors import Invalid
+
+
+@dataclass(frozen=True, slots=True)
+class ZoneKey:
+    """A zone: its kind (the source that observes it), a numeric id and, for zones named
+    within a store, the name. ``ZoneKey("geofence", 12)`` is a geofence;
+    ``ZoneKey("beacon", 7, "entrance")`` the beacon zone "entrance" of store 7."""
+
+    kind: str
+    id: int
+    name: str | None = None
+
+    def __str__(self) -> str:
+        head = f"{self.kind}:{self.id}"
+        return head if self.name is None else f"{head}:{self.name}"
+
+    @classmethod
+    def parse(cls, text: str) -> ZoneKey:
+        """The key a string form names; ``ValueError`` when it names none."""
+        kind, sep, rest = text.partition(":")
+        ident, named, name = rest.partition(":")
+        if not kind or not sep or not (ident.isascii() and ident.isdigit()):
+            raise ValueError(f"not a zone key: {text!r}")
+        return cls(kind, int(ident), name if named else None)
+
+
+def kind_of(zone: str) -> str:
+    """The source a zone's string form belongs to."""
+    return ZoneKey.parse(zone).kind
 
 
 class Transition(StrEnum):
@@ -69,11 +105,24 @@ class ZoneEvent:
     zone: str
     transition: Transition
     at: float
+    timeout: bool = False  # an EXIT inferred from silence, not observed
 
 
-def zone_key(source: str, ident: object) -> str:
-    """Zones are keyed ``<source>:<id>`` so each source can find its own."""
-    return f"{source}:{ident}"
+def clock_offset(times: Iterable[float], *, now: float, max_skew_s: float) -> float:
+    """How far to move a batch's times back so none is ahead of ``now`` (0 when none is).
+
+    A phone clock a few seconds fast would otherwise date its observations in the future,
+    and every real one after them would be out of order until the clock caught up; the
+    batch is shifted whole, so its intervals (and dwell) stay as the phone measured them.
+    A clock further ahead than ``max_skew_s`` is wrong, not drifting: ``Invalid``.
+    """
+    ahead = max(times, default=now) - now
+    if ahead > max_skew_s:
+        raise Invalid(
+            f"recorded_at is {ahead:.0f} s in the future by the server clock (at most "
+            f"{max_skew_s:.0f} s ahead allowed); check the phone's clock"
+        )
+    return max(ahead, 0.0)
 
 
 def is_newer(presence: Presence, source: str, at: float) -> bool:
@@ -86,11 +135,10 @@ def advance(
     """Apply one observation; return the new presence and the events it caused, in order."""
     if not is_newer(presence, obs.source, obs.at):
         return presence, []
-    prefix = obs.source + ":"
     zones = dict(presence.zones)
     events: list[ZoneEvent] = []
     for zone, visit in presence.zones.items():
-        if not zone.startswith(prefix):
+        if kind_of(zone) != obs.source:
             continue
         if zone in obs.inside or zone in obs.holding:
             if not visit.dwelled and obs.at - visit.entered_at >= dwell_s.get(zone, float("inf")):
@@ -104,3 +152,28 @@ def advance(
         events.append(ZoneEvent(zone, Transition.ENTER, obs.at))
     last_at = {**presence.last_at, obs.source: obs.at}
     return Presence(zones=zones, last_at=last_at), events
+
+
+def stale_since(presence: Presence) -> float | None:
+    """When the least recently observed source holding a zone was last observed (the
+    clock its staleness runs from); ``None`` when the user is in no zone."""
+    kinds = {kind_of(zone) for zone in presence.zones}
+    return min((presence.last_at.get(k, float("-inf")) for k in kinds), default=None)
+
+
+def expire(presence: Presence, *, now: float, stale_s: float) -> tuple[Presence, list[ZoneEvent]]:
+    """EXIT (``timeout``) every zone of a source not observed for more than ``stale_s``.
+
+    The EXIT is dated when the source was last observed: the last moment the user was
+    known to be there. ``last_at`` is kept, so late observations stay out of order.
+    """
+    events: list[ZoneEvent] = []
+    zones = dict(presence.zones)
+    for zone in presence.zones:
+        last = presence.last_at.get(kind_of(zone))
+        if last is None or now - last > stale_s:
+            del zones[zone]
+            events.append(ZoneEvent(zone, Transition.EXIT, now if last is None else last, True))
+    if not events:
+        return presence, []
+    return Presence(zones=zones, last_at=presence.last_at), events

@@ -1,85 +1,241 @@
 """Where presence lives between requests: Redis in production, memory when embedded.
 
-Presence is the only trace of where a user was; it expires after ``ttl_s`` by itself.
-A per-user lock serialises concurrent batches of one user so no update is lost.
+Presence is the only trace of where a user was; it expires after ``ttl_s`` by itself
+(the privacy bound). A user's zones go stale sooner, after ``stale_s`` without an
+observation, and are then exited (``presence.flow.expire_stale``); a sorted set of
+when each user's presence goes stale lets the beat job find them without a scan.
+
+One transaction on a user's presence is::
+
+    held = store.acquire(user_id)      # lock + load: one Redis round trip
+    ...                                # the pure step, the database work, the commit
+    store.commit(held, new_presence)   # fenced save + unlock: one round trip
+    store.release(held)                # unlock when nothing is saved (no-op after commit)
+
+The lock is a lease of ``lease_s`` with a random token (a fencing token): a
+transaction that outlives its lease cannot overwrite what the next holder wrote,
+because ``commit`` writes only while the lock still holds its own token; ``commit``
+returns ``False`` then and the presence stays as the newer holder left it. The lease is
+sized generously (seconds, not the milliseconds a request takes) instead of extended by
+a watchdog thread, so only a request stalled for that long is fenced out. A lock held by
+another request for more than ``wait_s`` is :class:`~kernel.errors.Busy` (409 with
+``Retry-After``), never a 500.
 """
 
 from __future__ import annotations
 
 import json
+import logging
+import secrets
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import AbstractContextManager, contextmanager
-from typing import Protocol
+from dataclasses import dataclass
+from typing import Any, Protocol, cast
 
 import redis
+from cachetools import TTLCache
 
-from presence.core import Presence
+from kernel.errors import Busy
+from presence.core import Presence, stale_since
+
+log = logging.getLogger(__name__)
 
 KEY = "vicinity:presence:{}"
+LOCK_KEY = "vicinity:lock:presence:{}"
+STALE_KEY = "vicinity:presence-stale"  # sorted set: user id → when their presence goes stale
+
+# KEYS: lock, presence. ARGV: token, lease ms. → {1, presence or ""} or {0, ""}
+_ACQUIRE = """
+if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then
+  return {1, redis.call('GET', KEYS[2]) or ''}
+end
+return {0, ''}
+"""
+# KEYS: lock, presence, stale set. ARGV: token, presence, ttl s, stale score or "", user.
+_COMMIT = """
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+redis.call('SET', KEYS[2], ARGV[2], 'EX', ARGV[3])
+if ARGV[4] == '' then
+  redis.call('ZREM', KEYS[3], ARGV[5])
+else
+  redis.call('ZADD', KEYS[3], ARGV[4], ARGV[5])
+end
+redis.call('DEL', KEYS[1])
+return 1
+"""
+_RELEASE = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class Held:
+    """A user's presence as loaded under the lock, and the token that proves the lock."""
+
+    user_id: int
+    token: str
+    presence: Presence
 
 
 class PresenceStore(Protocol):
-    def locked(self, user_id: int) -> AbstractContextManager[None]: ...
+    @property
+    def stale_s(self) -> float: ...
+    def acquire(self, user_id: int) -> Held: ...
+    def commit(self, held: Held, presence: Presence) -> bool: ...
+    def release(self, held: Held) -> None:
+        """Unlock without saving; call once, and only when ``commit`` was not called."""
+        ...
+
     def load(self, user_id: int) -> Presence: ...
-    def save(self, user_id: int, presence: Presence) -> None: ...
     def clear(self, user_id: int) -> None: ...
+    def stale_users(self, *, now: float, limit: int) -> list[int]:
+        """Users whose presence holds a zone not observed for more than ``stale_s``."""
+        ...
+
+
+def _dump(presence: Presence) -> str:
+    return json.dumps(presence.to_json())
+
+
+def _load(raw: bytes | str | None) -> Presence:
+    return Presence() if not raw else Presence.from_json(json.loads(raw))
+
+
+def _busy(user_id: int) -> Busy:
+    return Busy(f"another request is updating user {user_id}'s presence; retry in a second")
 
 
 class RedisPresenceStore:
-    def __init__(self, client: redis.Redis, ttl_s: int) -> None:
+    def __init__(
+        self,
+        client: redis.Redis,
+        ttl_s: int,
+        *,
+        stale_s: float = 25 * 60,
+        lease_s: float = 30.0,
+        wait_s: float = 2.0,
+    ) -> None:
         self._redis = client
         self._ttl_s = ttl_s
+        self._stale_s = stale_s
+        self._lease_ms = int(lease_s * 1000)
+        self._wait_s = wait_s
+        self._acquire = client.register_script(_ACQUIRE)
+        self._commit = client.register_script(_COMMIT)
+        self._release = client.register_script(_RELEASE)
 
-    @contextmanager
-    def locked(self, user_id: int) -> Iterator[None]:
-        # Not thread-local: a request may take the lock in one worker thread and release
-        # it, after commit, in another.
-        lock = self._redis.lock(
-            f"vicinity:lock:presence:{user_id}",
-            timeout=10,
-            blocking_timeout=10,
-            thread_local=False,
-        )
-        with lock:
-            yield
+    @property
+    def stale_s(self) -> float:
+        return self._stale_s
+
+    def acquire(self, user_id: int) -> Held:
+        token = secrets.token_hex(8)
+        keys = [LOCK_KEY.format(user_id), KEY.format(user_id)]
+        deadline = time.monotonic() + self._wait_s
+        pause = 0.002
+        while True:
+            got, raw = self._acquire(keys=keys, args=[token, self._lease_ms])
+            if got:
+                return Held(user_id, token, _load(raw))
+            if time.monotonic() + pause > deadline:
+                raise _busy(user_id)
+            time.sleep(pause)  # another request of this user holds it for milliseconds
+            pause = min(pause * 2, 0.05)
+
+    def commit(self, held: Held, presence: Presence) -> bool:
+        since = stale_since(presence)
+        uid = held.user_id
+        keys = [LOCK_KEY.format(uid), KEY.format(uid), STALE_KEY]
+        score = "" if since is None else repr(since + self._stale_s)
+        args: list[Any] = [held.token, _dump(presence), self._ttl_s, score, uid]
+        if self._commit(keys=keys, args=args):
+            return True
+        log.warning("presence of user %s not saved: its lock lease ran out (fenced)", uid)
+        return False
+
+    def release(self, held: Held) -> None:
+        try:
+            self._release(keys=[LOCK_KEY.format(held.user_id)], args=[held.token])
+        except redis.RedisError:
+            # The transaction is over; the lease expires by itself.
+            log.warning("presence lock of user %s not released", held.user_id, exc_info=True)
 
     def load(self, user_id: int) -> Presence:
-        raw = self._redis.get(KEY.format(user_id))
-        return Presence() if raw is None else Presence.from_json(json.loads(raw))
-
-    def save(self, user_id: int, presence: Presence) -> None:
-        self._redis.set(KEY.format(user_id), json.dumps(presence.to_json()), ex=self._ttl_s)
+        return _load(self._redis.get(KEY.format(user_id)))
 
     def clear(self, user_id: int) -> None:
-        self._redis.delete(KEY.format(user_id))
+        pipe = self._redis.pipeline(transaction=False)
+        pipe.delete(KEY.format(user_id))
+        pipe.zrem(STALE_KEY, user_id)
+        pipe.execute()
+
+    def stale_users(self, *, now: float, limit: int) -> list[int]:
+        ids = self._redis.zrangebyscore(STALE_KEY, "-inf", now, start=0, num=limit)
+        return [int(i) for i in cast("list[bytes]", ids)]
 
 
 class MemoryPresenceStore:
-    """The embedded default: one process, so a dict and thread locks are enough."""
+    """The embedded default: one process, so a bounded TTL cache and thread locks.
 
-    def __init__(self, ttl_s: int) -> None:
-        self._ttl_s = ttl_s
-        self._data: dict[int, tuple[float, Presence]] = {}
-        self._locks: dict[int, threading.Lock] = {}
+    Entries leave the cache at their TTL (or, past ``maxsize``, least recently used
+    first) whether read or not; locks are striped so their number is bounded too.
+    """
+
+    STRIPES = 64
+
+    def __init__(
+        self,
+        ttl_s: int,
+        *,
+        stale_s: float = 25 * 60,
+        wait_s: float = 2.0,
+        maxsize: int = 100_000,
+        timer: Any = time.monotonic,
+    ) -> None:
+        self._stale_s = stale_s
+        self._wait_s = wait_s
+        self._data: TTLCache[int, Presence] = TTLCache(maxsize, ttl_s, timer=timer)
         self._guard = threading.Lock()
+        self._locks = [threading.Lock() for _ in range(self.STRIPES)]
 
-    @contextmanager
-    def locked(self, user_id: int) -> Iterator[None]:
+    @property
+    def stale_s(self) -> float:
+        return self._stale_s
+
+    def __len__(self) -> int:
         with self._guard:
-            lock = self._locks.setdefault(user_id, threading.Lock())
-        with lock:
-            yield
+            self._data.expire()
+            return len(self._data)
+
+    def acquire(self, user_id: int) -> Held:
+        if not self._locks[user_id % self.STRIPES].acquire(timeout=self._wait_s):
+            raise _busy(user_id)
+        return Held(user_id, "", self.load(user_id))
+
+    def commit(self, held: Held, presence: Presence) -> bool:
+        with self._guard:
+            self._data[held.user_id] = presence
+        self.release(held)
+        return True
+
+    def release(self, held: Held) -> None:
+        self._locks[held.user_id % self.STRIPES].release()
 
     def load(self, user_id: int) -> Presence:
-        entry = self._data.get(user_id)
-        if entry is None or entry[0] < time.monotonic():
-            return Presence()
-        return entry[1]
-
-    def save(self, user_id: int, presence: Presence) -> None:
-        self._data[user_id] = (time.monotonic() + self._ttl_s, presence)
+        with self._guard:
+            return self._data.get(user_id) or Presence()
 
     def clear(self, user_id: int) -> None:
-        self._data.pop(user_id, None)
+        with self._guard:
+            self._data.pop(user_id, None)
+
+    def stale_users(self, *, now: float, limit: int) -> list[int]:
+        with self._guard:
+            self._data.expire()
+            found = [
+                uid
+                for uid, p in self._data.items()
+                if (since := stale_since(p)) is not None and since + self._stale_s <= now
+            ]
+        return found[:limit]

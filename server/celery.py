@@ -9,7 +9,8 @@ from celery import Celery
 
 from kernel.config import Settings, get_settings
 
-celery_app = Celery("vicinity", include=["notifications.tasks", "beacons.tasks", "privacy.tasks"])
+TASKS = ["notifications.tasks", "beacons.tasks", "privacy.tasks", "presence.tasks"]
+celery_app = Celery("vicinity", include=TASKS)
 
 
 def configure(settings: Settings) -> None:
@@ -32,6 +33,10 @@ def configure(settings: Settings) -> None:
             "schedule": float(settings.beacon_health_every_s),
         },
         "privacy.purge": {"task": "privacy.purge", "schedule": 3600.0},
+        "presence.expire": {
+            "task": "presence.expire",
+            "schedule": float(settings.presence_expire_every_s),
+        },
         # The safety net of push delivery: re-enqueues notifications whose task was lost.
         "notifications.sweep": {
             "task": "notifications.sweep",

@@ -38,7 +38,7 @@ class Runtime:
     @property
     def screening(self) -> Screening:
         s = self.settings
-        return Screening(s.max_accuracy_m, s.max_fix_age_s, s.exit_margin_m)
+        return Screening(s.max_accuracy_m, s.max_fix_age_s, s.exit_margin_m, s.max_clock_skew_s)
 
     def load_index(self) -> None:
         self.index_sync.reload()
@@ -54,10 +54,17 @@ class Runtime:
 def build(settings: Settings) -> Runtime:
     engine = make_engine(settings)
     client = None if settings.redis_url is None else redis.Redis.from_url(settings.redis_url)
+    stale_s, wait_s = settings.presence_stale_s, settings.presence_lock_wait_s
     presence: PresenceStore = (
         MemoryPresenceStore(settings.presence_ttl_s)
         if client is None
-        else RedisPresenceStore(client, settings.presence_ttl_s)
+        else RedisPresenceStore(
+            client,
+            settings.presence_ttl_s,
+            stale_s=stale_s,
+            lease_s=settings.presence_lock_lease_s,
+            wait_s=wait_s,
+        )
     )
     push = make_sender(
         credentials_path=settings.fcm_credentials,

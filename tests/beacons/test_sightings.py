@@ -58,9 +58,17 @@ def _shoe_shop(client: TestClient, sessions: sessionmaker[Session]) -> tuple[Sho
     return shop, offer_id
 
 
-def _walk(client: TestClient, token: str, rssis: list[int], every_s: float = 2.0) -> list[Any]:
-    """One batch per reading, as a phone streaming what it hears; the last one is now."""
-    start = datetime.now(UTC) - timedelta(seconds=every_s * (len(rssis) - 1))
+def _walk(
+    client: TestClient,
+    token: str,
+    rssis: list[int],
+    every_s: float = 2.0,
+    end: datetime | None = None,
+) -> list[Any]:
+    """One batch per reading, as a phone streaming what it hears; the last one at ``end``
+    (now by default)."""
+    end = end or datetime.now(UTC)
+    start = end - timedelta(seconds=every_s * (len(rssis) - 1))
     return [
         report(client, token, [sighting(rssi, start + timedelta(seconds=every_s * i))])
         for i, rssi in enumerate(rssis)
@@ -74,7 +82,9 @@ def test_shopper_approaching_the_shoe_aisle_gets_its_offer_exactly_once(
     token = _shopper(client, settings)
     zone = f"beacon:{shop.store_id}:{SHOE_AISLE}"
 
-    reports = _walk(client, token, APPROACH)
+    # Walked 70 s ago, so what follows happens by now: the phone's clock is never ahead.
+    later = datetime.now(UTC) - timedelta(seconds=70)
+    reports = _walk(client, token, APPROACH, end=later)
 
     events = [(n, e["transition"]) for n, r in enumerate(reports) for e in r["events"]]
     assert [t for _, t in events] == ["enter"]
@@ -94,7 +104,6 @@ def test_shopper_approaching_the_shoe_aisle_gets_its_offer_exactly_once(
     assert [n["zone"] for n in inbox] == [zone]
 
     # Staying in the aisle, stepping away and coming back: still one push today.
-    later = datetime.now(UTC)
     report(client, token, [sighting(-58, later + timedelta(seconds=1))])
     gone = report(client, token, [sighting(-99, later + timedelta(seconds=60))])
     assert [e["transition"] for e in gone["events"]] == ["exit"]

@@ -1,23 +1,28 @@
 import json
 from collections.abc import Mapping
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from kernel.errors import Invalid
 from presence.core import (
     Observation,
     Presence,
     Transition,
     ZoneEvent,
+    ZoneKey,
     ZoneVisit,
     advance,
+    clock_offset,
+    expire,
     is_newer,
-    zone_key,
+    stale_since,
 )
 
-SHOP = zone_key("geofence", 1)
-MALL = zone_key("geofence", 2)
-BEACON = zone_key("beacon", "aisle-3")
+SHOP = str(ZoneKey("geofence", 1))
+MALL = str(ZoneKey("geofence", 2))
+BEACON = str(ZoneKey("beacon", 3, "aisle"))
 DWELL = {SHOP: 300.0, MALL: 600.0, BEACON: 60.0}
 
 
@@ -46,9 +51,34 @@ def moves(events: list[ZoneEvent]) -> list[tuple[str, Transition, float]]:
     return [(e.zone, e.transition, e.at) for e in events]
 
 
-def test_zone_key_joins_source_and_id() -> None:
-    assert zone_key("geofence", 7) == "geofence:7"
-    assert zone_key("beacon", "a:b") == "beacon:a:b"
+def test_zone_key_round_trips_its_string_form() -> None:
+    assert str(ZoneKey("geofence", 7)) == "geofence:7"
+    assert str(ZoneKey("beacon", 7, "a:b")) == "beacon:7:a:b"
+    for key in (ZoneKey("geofence", 7), ZoneKey("beacon", 7, "a:b"), ZoneKey("beacon", 7, "")):
+        assert ZoneKey.parse(str(key)) == key
+    for bad in ("geofence", "geofence:", "geofence:x", ":7", "beacon:²:a", "beacon:-1:a"):
+        with pytest.raises(ValueError, match="not a zone key"):
+            ZoneKey.parse(bad)
+
+
+def test_stale_zones_exit_marked_timeout_at_the_last_observation() -> None:
+    state, _ = run([gps(100.0, SHOP), ble(700.0, BEACON)])
+    assert stale_since(state) == 100.0
+    assert expire(state, now=700.0, stale_s=600.0) == (state, [])
+    after, events = expire(state, now=701.0, stale_s=600.0)
+    assert events == [ZoneEvent(SHOP, Transition.EXIT, 100.0, timeout=True)]
+    assert after.zones.keys() == {BEACON}
+    assert after.last_at == state.last_at  # a late fix stays out of order
+    assert stale_since(after) == 700.0
+    assert stale_since(Presence()) is None
+
+
+def test_a_clock_a_little_ahead_is_shifted_back_one_far_ahead_refused() -> None:
+    assert clock_offset([90.0, 99.0], now=100.0, max_skew_s=30.0) == 0.0
+    assert clock_offset([110.0, 120.0], now=100.0, max_skew_s=30.0) == 20.0
+    assert clock_offset([], now=100.0, max_skew_s=30.0) == 0.0
+    with pytest.raises(Invalid, match="in the future"):
+        clock_offset([131.0], now=100.0, max_skew_s=30.0)
 
 
 def test_enter_when_a_zone_appears() -> None:
@@ -259,7 +289,7 @@ def test_round_tripped_presence_behaves_the_same() -> None:
 
 # Property: any sequence of observations, including replays and late ones.
 
-SOURCES = {"geofence": [zone_key("geofence", i) for i in range(4)], "beacon": [BEACON]}
+SOURCES = {"geofence": [str(ZoneKey("geofence", i)) for i in range(4)], "beacon": [BEACON]}
 ALL_ZONES = [z for zones in SOURCES.values() for z in zones]
 
 

@@ -1,0 +1,161 @@
+"""The one presence flow, for geofence fixes, beacon sightings and (later) NFC taps.
+
+:func:`advance_presence` owns the order every source must keep:
+
+1. lock the user's presence and load it (one Redis round trip; 409 + ``Retry-After``
+   when another request holds it beyond a short bound);
+2. EXIT (``timeout``) the zones of sources silent for longer than the store's
+   ``stale_s``: a phone that went quiet left, even if it never said so;
+3. the source's pure step: what it observed → the new presence and its events;
+4. after commit, save the presence and unlock (one round trip, fenced by the lock's
+   token); a failed transaction leaves presence as it was, so the phone's retry counts;
+5. the decision on the events, in this transaction, by the purpose of each zone's kind.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Generic, TypeVar
+
+from sqlalchemy.orm import Session
+
+from kernel.db import after_commit, hold_until_closed
+from notifications.service import Enqueue, on_zone_events
+from preferences.service import Purpose
+from presence.core import Presence, ZoneEvent, expire, kind_of
+from presence.store import Held, PresenceStore
+
+R = TypeVar("R")
+StoreOf = Callable[[str], int | None]
+
+# Which consent a zone's events are decided under, by the zone's kind.
+PURPOSES = {"geofence": Purpose.LOCATION_OFFERS, "beacon": Purpose.BEACON_PROXIMITY}
+
+
+@dataclass(frozen=True, slots=True)
+class Stepped(Generic[R]):
+    """What a source's step made of the presence: its own result, the presence after it,
+    the events, whether to save (something was accepted), and other state to write
+    after commit under the same lock (e.g. beacon RSSI tracks)."""
+
+    result: R
+    presence: Presence
+    events: Sequence[ZoneEvent]
+    save: bool
+    after_commit: Sequence[Callable[[], None]] = field(default_factory=tuple)
+
+
+@dataclass(frozen=True, slots=True)
+class Advanced(Generic[R]):
+    result: R
+    events: list[ZoneEvent]  # timeouts first, then the step's, in order
+    store_of: dict[str, int]
+    notification_ids: list[int]
+
+
+class _Lease:
+    """The held lock until it is committed or released: exactly one of the two."""
+
+    def __init__(self, store: PresenceStore, held: Held) -> None:
+        self.store, self.held, self.open = store, held, True
+
+    def commit(self, presence: Presence) -> None:
+        self.store.commit(self.held, presence)
+        self.open = False
+
+    @contextmanager
+    def until_closed(self) -> Iterator[None]:
+        try:
+            yield
+        finally:
+            if self.open:
+                self.store.release(self.held)
+
+
+def advance_presence(
+    session: Session,
+    *,
+    user_id: int,
+    presence: PresenceStore,
+    step: Callable[[Presence], Stepped[R]],
+    now: float,
+    store_of: StoreOf,
+    policy_version: str,
+    enqueue: Enqueue,
+) -> Advanced[R]:
+    """Lock → load → timeouts → ``step`` → save after commit → decision."""
+    lease = _Lease(presence, presence.acquire(user_id))
+    hold_until_closed(session, lease.until_closed())
+    state, timeouts = expire(lease.held.presence, now=now, stale_s=presence.stale_s)
+    stepped = step(state)
+    for action in stepped.after_commit:
+        after_commit(session, action)
+    if timeouts or stepped.save:
+        # Runs before the transaction's holds close, so still under the lock.
+        after_commit(session, lambda: lease.commit(stepped.presence))
+    events = [*timeouts, *stepped.events]
+    stores, notes = decide(
+        session,
+        user_id=user_id,
+        events=events,
+        store_of=store_of,
+        policy_version=policy_version,
+        enqueue=enqueue,
+    )
+    return Advanced(stepped.result, events, stores, notes)
+
+
+def decide(
+    session: Session,
+    *,
+    user_id: int,
+    events: Sequence[ZoneEvent],
+    store_of: StoreOf,
+    policy_version: str,
+    enqueue: Enqueue,
+) -> tuple[dict[str, int], list[int]]:
+    """Events → the decision, each under the purpose of its zone's kind."""
+    stores: dict[str, int] = {}
+    ids: list[int] = []
+    for kind, purpose in PURPOSES.items():
+        group = [e for e in events if kind_of(e.zone) == kind]
+        if not group:
+            continue
+        found, notes = on_zone_events(
+            session,
+            user_id=user_id,
+            events=group,
+            store_of=store_of,
+            purpose=purpose,
+            policy_version=policy_version,
+            enqueue=enqueue,
+        )
+        stores.update(found)
+        ids.extend(n.id for n in notes)
+    return stores, ids
+
+
+def expire_stale(
+    session: Session,
+    *,
+    user_id: int,
+    presence: PresenceStore,
+    now: float,
+    store_of: StoreOf,
+    policy_version: str,
+    enqueue: Enqueue,
+) -> Advanced[None]:
+    """The beat job's step for one user: nothing observed, so only the timeouts; saved
+    even without any, so the stale index forgets a user whose presence moved on."""
+    return advance_presence(
+        session,
+        user_id=user_id,
+        presence=presence,
+        step=lambda state: Stepped(None, state, (), save=True),
+        now=now,
+        store_of=store_of,
+        policy_version=policy_version,
+        enqueue=enqueue,
+    )

@@ -297,12 +297,21 @@ def _celery(env: dict[str, str], workdir: Path) -> Iterator[None]:
 # --- load ------------------------------------------------------------------------------
 
 
-def _load(server: Server, plan: dict[str, Any], workdir: Path) -> dict[str, Any]:
+def _load(
+    server: Server, plan: dict[str, Any], workdir: Path, profile: Path | None = None
+) -> dict[str, Any]:
     path = workdir / f"plan-{server.name}.json"
     path.write_text(json.dumps({"base": server.base, **plan}))
     pids = server.pids()
     cpu0 = _cpu_s(pids)
+    spy = None
+    if profile is not None:  # py-spy (dev extra): GIL-holding samples of the first worker
+        cmd = ["py-spy", "record", "--gil", "--nonblocking", "--format", "raw", "-o"]
+        cmd += [str(profile), "-d", str(int(plan["duration_s"])), "-p"]
+        spy = subprocess.Popen([*cmd, str(server.worker_pids()[0])], stdout=subprocess.DEVNULL)
     out = subprocess.run(["node", str(LOADGEN), str(path)], check=True, capture_output=True)
+    if spy is not None:
+        spy.wait(60)
     result: dict[str, Any] = json.loads(out.stdout)
     result["cpu_ms_per_request"] = (_cpu_s(pids) - cpu0) * 1000 / max(1, result["requests"])
     bad = result["errors"] + sum(n for s, n in result["statuses"].items() if s != "200")
@@ -324,6 +333,7 @@ class Options:
     workers: list[int]
     connections: int
     rate: int
+    profile: Path | None
 
 
 def _parse(argv: list[str]) -> Options:
@@ -333,16 +343,24 @@ def _parse(argv: list[str]) -> Options:
     p.add_argument("--workers", default="1,2", help="uvicorn worker counts, e.g. 1,2")
     p.add_argument("--connections", type=int, default=64)
     p.add_argument("--rate", type=int, default=200, help="fixed rate of scenario (b), req/s")
+    p.add_argument(
+        "--profile", type=Path, help="py-spy the first run of (a) and (c) into this folder"
+    )
     a = p.parse_args(argv)
     workers = [int(w) for w in a.workers.split(",")]
-    return Options(a.duration, a.runs, workers, a.connections, a.rate)
+    return Options(a.duration, a.runs, workers, a.connections, a.rate, a.profile)
 
 
 def _round(
-    servers: list[Server], plan: dict[str, Any], workdir: Path, results: dict[str, list[Any]]
+    servers: list[Server],
+    plan: dict[str, Any],
+    workdir: Path,
+    results: dict[str, list[Any]],
+    profile: Path | None = None,
 ) -> None:
     for server in servers:
-        results.setdefault(server.name, []).append(_load(server, plan, workdir))
+        spy = None if profile is None else profile / f"{server.name}-{plan['batch']}.txt"
+        results.setdefault(server.name, []).append(_load(server, plan, workdir, spy))
 
 
 def _report_rates(label: str, results: dict[str, list[dict[str, Any]]], per: int = 1) -> None:
@@ -364,6 +382,8 @@ def _report_rates(label: str, results: dict[str, list[dict[str, Any]]], per: int
 
 def main(argv: list[str] | None = None) -> None:
     opts = _parse(argv or [])
+    if opts.profile is not None:
+        opts.profile.mkdir(parents=True, exist_ok=True)
     if shutil.which("node") is None:
         print("bench ingest needs node (the load generator is bench/loadgen.mjs)")
         return
@@ -413,12 +433,13 @@ def main(argv: list[str] | None = None) -> None:
                 batches: dict[str, list[Any]] = {}
                 for run in range(opts.runs):
                     plan = {**base_plan, "mode": "closed", "batch": 1, "hop": 0.05}
-                    _round(servers, {**plan, "seed": 7 + run}, workdir, single)
+                    spy = opts.profile if run == 0 and workers == 1 else None
+                    _round(servers, {**plan, "seed": 7 + run}, workdir, single, spy)
                     if workers == 1:
                         slow = {**plan, "mode": "open", "rate": opts.rate, "seed": 70 + run}
                         _round(servers, slow, workdir, fixed)
                     many = {**plan, "batch": 100, "hop": 0, "connections": 8, "seed": 700 + run}
-                    _round(servers, many, workdir, batches)
+                    _round(servers, many, workdir, batches, spy)
                 print(f"\n  {workers} uvicorn worker(s); load after: {os.getloadavg()}")
                 _report_rates("(a) single fix, 5 % ENTER, max rate", single)
                 if fixed:

@@ -176,7 +176,7 @@ def report_locations(
     now: float,
     enqueue: Enqueue,
 ) -> LocationOutcome:
-    """A batch of fixes from a phone: presence first, then the decision on what changed."""
+    """A batch of fixes from a phone: checked here, then the one presence flow."""
     if len(fixes) > max_batch:
         raise PayloadTooLarge(f"{len(fixes)} fixes in one batch; the maximum is {max_batch}")
     shift = clock_offset((f.at for f in fixes), now=now, max_skew_s=rules.max_skew_s)
@@ -190,10 +190,12 @@ def report_locations(
     done = advance_presence(
         session,
         user_id=user_id,
-        events=tracked.events,
-        store_of=store_of,
-        purpose=Purpose.LOCATION_OFFERS,
+        presence=presence,
+        step=step,
+        now=now,
+        store_of=zone_stores(index),
         policy_version=policy_version,
         enqueue=enqueue,
     )
-    return LocationOutcome(tracked, stores, [n.id for n in notes])
+    tracked = Tracked(done.events, done.result.accepted, done.result.ignored)
+    return LocationOutcome(tracked, done.store_of, done.notification_ids)

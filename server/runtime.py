@@ -56,7 +56,7 @@ def build(settings: Settings) -> Runtime:
     client = None if settings.redis_url is None else redis.Redis.from_url(settings.redis_url)
     stale_s, wait_s = settings.presence_stale_s, settings.presence_lock_wait_s
     presence: PresenceStore = (
-        MemoryPresenceStore(settings.presence_ttl_s)
+        MemoryPresenceStore(settings.presence_ttl_s, stale_s=stale_s, wait_s=wait_s)
         if client is None
         else RedisPresenceStore(
             client,

@@ -367,3 +367,23 @@ def test_clearing_a_user_removes_their_tracks_and_replay_guards(
 
     assert redis_client.keys("vicinity:beacon-tracks:*") == []
     assert redis_client.keys("vicinity:sighting:*") == []
+
+
+def test_each_sighting_of_a_batch_counts_at_its_own_time_so_a_batch_can_dwell(
+    client: TestClient, sessions: sessionmaker[Session], settings: Settings
+) -> None:
+    shop, _ = _shoe_shop(client, sessions)
+    token = _shopper(client, settings)
+    span = settings.beacon_dwell_s + 30
+    start = datetime.now(UTC) - timedelta(seconds=span + 10)
+    batch = [sighting(-55, start + timedelta(seconds=s)) for s in range(0, span + 1, 10)]
+    body = report(client, token, batch)
+    zone = f"beacon:{shop.store_id}:{SHOE_AISLE}"
+    assert [(e["zone"], e["transition"]) for e in body["events"]] == [
+        (zone, "enter"),
+        (zone, "dwell"),
+    ]
+    entered, dwelled = (datetime.fromisoformat(e["at"]) for e in body["events"])
+    assert entered == start
+    assert dwelled - entered >= timedelta(seconds=settings.beacon_dwell_s)
+    assert body["accepted"] == len(batch)

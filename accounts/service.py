@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from accounts.models import ApiKey, Device, User
 from kernel.db import utcnow
 from kernel.errors import Conflict, Forbidden, Invalid, NotFound, Unauthorized
+from kernel.pagination import keyset
 from stores.models import Store
 
 USER_TOKEN_PREFIX = "vu_"
@@ -124,8 +125,7 @@ def create_api_key(
 
 def list_api_keys(session: Session, *, after: int, limit: int) -> list[ApiKey]:
     """Every key, revoked ones included (they say when), by id."""
-    query = select(ApiKey).where(ApiKey.id > after).order_by(ApiKey.id).limit(limit)
-    return list(session.scalars(query))
+    return list(session.scalars(keyset(select(ApiKey), ApiKey.id, after=after, limit=limit)))
 
 
 def _api_key(session: Session, key_id: int) -> ApiKey:

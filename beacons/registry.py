@@ -44,14 +44,15 @@ def _require_tech(staff: Staff, store_id: int | None = None) -> None:
     if staff.role is not Role.TECH:
         raise Forbidden("beacons are registered and changed with a field tech's API key")
     if store_id is not None and not staff.covers(store_id):
-        raise Forbidden(f"this key may not manage the beacons of store {store_id}")
+        # Outside the key's scope answers like a missing store: ids cannot be enumerated.
+        raise NotFound(f"no store {store_id}")
 
 
 def _require_reader(staff: Staff, store_id: int) -> None:
     if staff.role in (Role.TECH, Role.OPERATOR):
         _require_tech(staff, store_id)
-    else:
-        staff.require_store(store_id)
+    elif not staff.can_manage(store_id):
+        raise NotFound(f"no store {store_id}")
 
 
 def _store(session: Session, store_id: int) -> Store:
@@ -61,8 +62,17 @@ def _store(session: Session, store_id: int) -> Store:
     return store
 
 
-def _beacon(session: Session, beacon_id: int) -> Beacon:
+def _beacon(
+    session: Session, staff: Staff, beacon_id: int, check: Callable[[Staff, int], None]
+) -> Beacon:
+    """The beacon if ``check`` lets this key at its store; otherwise not found, like a
+    missing one (a role that may not do this at all is still refused, 403)."""
     row = session.get(Beacon, beacon_id)
+    if row is not None:
+        try:
+            check(staff, row.store_id)
+        except NotFound:
+            row = None
     if row is None:
         raise NotFound(f"no beacon {beacon_id}")
     return row
@@ -215,14 +225,11 @@ def register_beacon(
 
 
 def get_beacon(session: Session, *, staff: Staff, beacon_id: int) -> Beacon:
-    row = _beacon(session, beacon_id)
-    _require_reader(staff, row.store_id)
-    return row
+    return _beacon(session, staff, beacon_id, _require_reader)
 
 
 def _writable(session: Session, staff: Staff, beacon_id: int) -> Beacon:
-    row = _beacon(session, beacon_id)
-    _require_tech(staff, row.store_id)
+    row = _beacon(session, staff, beacon_id, _require_tech)
     if row.status == BeaconStatus.RETIRED.value:
         raise Conflict(f"beacon {beacon_id} is retired")
     return row

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from beacons.eid import EidRegistration
 from beacons.models import Beacon, BeaconEvent, BeaconStatus
+from kernel.pagination import keyset
 
 
 def by_identity(session: Session, identity: str) -> Beacon | None:
@@ -23,13 +24,8 @@ def by_identities(session: Session, identities: Collection[str]) -> dict[str, Be
 
 
 def of_store(session: Session, store_id: int, *, after: int, limit: int) -> list[Beacon]:
-    query = (
-        select(Beacon)
-        .where(Beacon.store_id == store_id, Beacon.id > after)
-        .order_by(Beacon.id)
-        .limit(limit)
-    )
-    return list(session.scalars(query))
+    query = select(Beacon).where(Beacon.store_id == store_id)
+    return list(session.scalars(keyset(query, Beacon.id, after=after, limit=limit)))
 
 
 def needing_visit(
@@ -66,10 +62,5 @@ def eid_registrations(session: Session) -> list[EidRegistration]:
 
 
 def events_of(session: Session, beacon_id: int, *, after: int, limit: int) -> list[BeaconEvent]:
-    query = (
-        select(BeaconEvent)
-        .where(BeaconEvent.beacon_id == beacon_id, BeaconEvent.id > after)
-        .order_by(BeaconEvent.id)
-        .limit(limit)
-    )
-    return list(session.scalars(query))
+    query = select(BeaconEvent).where(BeaconEvent.beacon_id == beacon_id)
+    return list(session.scalars(keyset(query, BeaconEvent.id, after=after, limit=limit)))

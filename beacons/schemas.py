@@ -44,6 +44,7 @@ from kernel.times import Timestamp
 ZoneName = Annotated[
     str,
     StringConstraints(strip_whitespace=True, min_length=1, max_length=ZONE_MAX),
+    AfterValidator(no_control_chars),
 ]
 Int8 = Annotated[int, Field(ge=-128, le=127)]
 MeasuredPower = Annotated[
@@ -220,7 +221,14 @@ class SightingBatch(BaseModel):
             ]
         },
     )
-    sightings: list[SightingIn] = Field(min_length=1, description="What the phone heard.")
+    sightings: list[SightingIn] = Field(
+        min_length=1, description="What the phone heard (at most `VICINITY_MAX_BATCH`)."
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _bounded(cls, data: Any) -> Any:
+        return refuse_oversized_batch(data, "sightings", "sightings")
 
 
 class SightingReport(BaseModel):
@@ -316,13 +324,16 @@ class BeaconUpdate(BaseModel):
 
 class VisitIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    note: str | None = Field(default=None, max_length=500)
+    note: Body | None = Field(default=None, max_length=500)
     battery_replaced: bool = False
+
+
+ScannedIdentity = Annotated[str, Field(max_length=100), AfterValidator(no_control_chars)]
 
 
 class LookupIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    identities: list[Annotated[str, Field(max_length=100)]] = Field(
+    identities: list[ScannedIdentity] = Field(
         min_length=1,
         max_length=200,
         description="Identities as the scanner names them; `eddystone-eid:<eid>` is resolved.",

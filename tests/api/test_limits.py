@@ -170,3 +170,34 @@ def test_a_fix_batch_within_limits_still_works(client: TestClient, settings: Set
     fixes = [fix(*PARIS, now - timedelta(seconds=i)) for i in range(settings.max_batch)]
     r = client.post("/v1/me/locations", json={"fixes": fixes}, headers=auth(token))
     assert r.status_code == 200, r.text
+
+
+def test_too_many_sightings_is_413_before_any_is_parsed(
+    client: TestClient, settings: Settings
+) -> None:
+    token = new_shopper(client, settings)
+    bad = {"ibeacon": {"uuid": "not-a-uuid"}, "rssi": 999, "recorded_at": "x"}
+    r = client.post(
+        "/v1/me/sightings",
+        json={"sightings": [bad] * (settings.max_batch + 1)},
+        headers=auth(token),
+    )
+    assert r.status_code == 413, r.text
+    assert r.json()["error"] == "too_large"
+
+
+def test_beacon_zone_names_refuse_control_characters(
+    client: TestClient, sessions: sessionmaker[Session], store: tuple[int, str]
+) -> None:
+    tech = api_key(sessions, Role.TECH, [store[0]])
+    body = {
+        "store_id": store[0],
+        "zone": "shoe\x00aisle",
+        "lon": PARIS[0],
+        "lat": PARIS[1],
+        "measured_power_1m": -59,
+        "ibeacon": {"uuid": "f7826da6-4fa2-4e98-8024-bc5b71e0893e", "major": 1, "minor": 1},
+    }
+    r = client.post("/v1/beacons", json=body, headers=auth(tech))
+    assert r.status_code == 422, r.text
+    assert "control characters" in r.json()["detail"]

@@ -125,6 +125,17 @@ def test_staff_cannot_touch_another_stores_geofence_or_offer(
     assert kept["properties"]["name"] == "Shop"
 
 
+def test_a_tech_key_is_refused_store_data_by_role_naming_no_store(
+    client: TestClient, sessions: sessionmaker[Session]
+) -> None:
+    _, mine, _, theirs, _ = _two_stores(client, sessions)
+    tech = api_key(sessions, Role.TECH, [mine])
+    for store_id in (mine, theirs, MISSING):
+        r = client.get(f"/v1/stores/{store_id}/geofences", headers=auth(tech))
+        assert r.status_code == 403
+        assert str(store_id) not in r.json()["detail"]
+
+
 def test_users_see_only_their_own_notifications_and_devices(
     client: TestClient, settings: Settings
 ) -> None:

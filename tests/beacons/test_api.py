@@ -106,12 +106,15 @@ def test_tech_bound_to_a_store_cannot_touch_another(
     local_tech = api_key(sessions, Role.TECH, [other])
     body = {"store_id": shop.store_id, "zone": "x", "lon": 2.0, "lat": 48.0, "ibeacon": ibeacon()}
     body["measured_power_1m"] = -59
+    # Outside its scope answers like a missing store or beacon: 404, no owner named.
     r = client.post("/v1/beacons", json=body, headers=auth(local_tech))
-    assert r.status_code == 403
+    assert r.status_code == 404
+    assert r.json() == {"error": "not_found", "detail": f"no store {shop.store_id}"}
     beacon = new_beacon(client, shop.tech, shop.store_id)
     move = {"store_id": shop.store_id, "zone": "till", "lon": 2.0, "lat": 48.0}
     r = client.post(f"/v1/beacons/{beacon['id']}/move", json=move, headers=auth(local_tech))
-    assert r.status_code == 403
+    assert r.status_code == 404
+    assert r.json() == {"error": "not_found", "detail": f"no beacon {beacon['id']}"}
 
 
 def test_store_staff_read_their_own_beacons_only(
@@ -127,8 +130,14 @@ def test_store_staff_read_their_own_beacons_only(
     assert mine.json()["items"][0]["health"] == "never_seen"
 
     theirs = client.get(f"/v1/stores/{shop.store_id}/beacons", headers=auth(other.staff))
-    assert theirs.status_code == 403
-    assert client.get(f"/v1/beacons/{beacon['id']}", headers=auth(other.staff)).status_code == 403
+    assert theirs.status_code == 404
+    assert theirs.json() == {"error": "not_found", "detail": f"no store {shop.store_id}"}
+    r = client.get(f"/v1/beacons/{beacon['id']}", headers=auth(other.staff))
+    missing = client.get("/v1/beacons/2000000000", headers=auth(other.staff))
+    assert r.status_code == missing.status_code == 404
+    assert r.json() == {"error": "not_found", "detail": f"no beacon {beacon['id']}"}
+    r = client.get(f"/v1/beacons/{beacon['id']}/history", headers=auth(other.staff))
+    assert r.status_code == 404
     for key in (shop.tech, shop.operator):
         r = client.get(f"/v1/stores/{shop.store_id}/beacons", headers=auth(key))
         assert r.status_code == 200

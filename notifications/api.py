@@ -7,7 +7,7 @@ from fastapi import APIRouter
 from kernel.ids import IdPath
 from kernel.pagination import After, Limit, next_cursor
 from notifications import service
-from notifications.push import read_outbox
+from notifications.outbox import read_outbox
 from notifications.schemas import NotificationOut, NotificationPage, OutboxEntry
 from server.deps import CurrentUser, Operator, RuntimeDep, SessionDep
 

@@ -1,4 +1,5 @@
-"""Push-sending boundary: the `PushSender` protocol, the FCM adapter and the local outbox.
+"""Push-sending boundary: the `PushSender` protocol and the FCM adapter (the local outbox
+is in :mod:`notifications.outbox`).
 
 FCM HTTP v1 error handling (see the push section of the field notes):
 
@@ -15,13 +16,11 @@ collapse_key, APNs apns-collapse-id) keeps a device from showing the same offer 
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 import threading
 import uuid
-from collections import deque
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -179,84 +178,6 @@ class FcmSender:
         ]
 
 
-# One lock for appends and erasure rewrites, so neither loses the other's lines.
-_OUTBOX_LOCK = threading.Lock()
-
-
-class OutboxSender:
-    """Embedded default: appends each push to a JSON-lines file instead of sending it."""
-
-    name = "outbox"
-
-    def __init__(self, path: Path) -> None:
-        self._path = path
-
-    def send(
-        self, messages: Sequence[PushMessage], *, now: datetime | None = None
-    ) -> list[PushResult]:
-        """Append one line per message; every message counts as SENT."""
-        sent_at = (now or datetime.now(UTC)).astimezone(UTC).isoformat()
-        results: list[PushResult] = []
-        lines: list[str] = []
-        for message in messages:
-            message_id = f"outbox-{uuid.uuid4()}"
-            entry = {
-                "message_id": message_id,
-                "token": message.token,
-                "title": message.title,
-                "body": message.body,
-                "data": dict(message.data),
-                "collapse_key": message.collapse_key,
-                "ttl_s": message.ttl_s,
-                "sent_at": sent_at,
-            }
-            lines.append(json.dumps(entry, ensure_ascii=False) + "\n")
-            results.append(PushResult(PushOutcome.SENT, message_id=message_id))
-        if lines:
-            self._path.parent.mkdir(parents=True, exist_ok=True)
-            with _OUTBOX_LOCK, self._path.open("a", encoding="utf-8") as outbox:
-                outbox.write("".join(lines))
-        for message, result in zip(messages, results, strict=True):
-            logger.info(
-                "outbox push %s collapse_key=%s title=%r",
-                result.message_id,
-                message.collapse_key,
-                message.title,
-            )
-        return results
-
-
-def forget_outbox_tokens(path: Path, tokens: Collection[str]) -> int:
-    """Drop the outbox lines addressed to these tokens (erasure); returns how many."""
-    if not tokens or not path.exists():
-        return 0
-    with _OUTBOX_LOCK, path.open(encoding="utf-8") as outbox:
-        lines = outbox.readlines()
-        kept = [ln for ln in lines if not any(json.dumps(t) in ln for t in tokens)]
-        if len(kept) != len(lines):
-            tmp = path.with_suffix(".tmp")
-            tmp.write_text("".join(kept), encoding="utf-8")
-            tmp.replace(path)
-    return len(lines) - len(kept)
-
-
-def read_outbox(path: Path, limit: int = 50) -> list[dict[str, Any]]:
-    """The newest `limit` outbox entries, newest first; [] when nothing was sent yet."""
-    if limit <= 0 or not path.exists():
-        return []
-    newest: deque[dict[str, Any]] = deque(maxlen=limit)
-    with path.open(encoding="utf-8") as outbox:
-        for line in outbox:
-            try:
-                entry = json.loads(line)
-            except json.JSONDecodeError:
-                # A line cut short by a crash mid-append must not hide the rest.
-                continue
-            if isinstance(entry, dict):
-                newest.append(entry)
-    return list(reversed(newest))
-
-
 def make_sender(
     *,
     credentials_path: str | None,
@@ -264,6 +185,8 @@ def make_sender(
     outbox_path: Path,
     fcm_url: str | None = None,
     http_retries: int = 2,
+    outbox_max_bytes: int = 10 * 1024 * 1024,
+    outbox_keep: int = 5,
 ) -> PushSender:
     """FCM when credentials (or a stand-in URL) are configured, else the local outbox."""
     if credentials_path is not None:
@@ -279,7 +202,10 @@ def make_sender(
         return FcmSender(
             project_id=project_id, fcm_url=fcm_url, credentials=anonymous, http_retries=http_retries
         )
-    return OutboxSender(outbox_path)
+    # Imported here: the outbox module builds on this one's message and result types.
+    from notifications.outbox import OutboxSender
+
+    return OutboxSender(outbox_path, max_bytes=outbox_max_bytes, keep=outbox_keep)
 
 
 def _start_messaging_service(app: Any, *, fcm_url: str | None, retry: Retry) -> None:

@@ -72,6 +72,8 @@ def build(settings: Settings) -> Runtime:
         outbox_path=settings.outbox_path,
         fcm_url=settings.fcm_url,
         http_retries=settings.fcm_http_retries,
+        outbox_max_bytes=settings.outbox_max_bytes,
+        outbox_keep=settings.outbox_keep_files,
     )
     sessions = make_session_factory(engine)
     index = GeofenceIndex()

@@ -11,15 +11,8 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from firebase_admin import messaging
 from google.auth.credentials import AnonymousCredentials, Credentials
 
-from notifications.push import (
-    FcmSender,
-    OutboxSender,
-    PushMessage,
-    PushOutcome,
-    forget_outbox_tokens,
-    make_sender,
-    read_outbox,
-)
+from notifications.outbox import OutboxSender, forget_outbox_tokens, read_outbox
+from notifications.push import FcmSender, PushMessage, PushOutcome, make_sender
 from tests.fcm_standin import FcmStandIn
 
 PROJECT = "vicinity-test"
@@ -347,13 +340,13 @@ def test_outbox_stamps_the_current_time_by_default(tmp_path: Path) -> None:
 
 
 def test_outbox_logs_each_message(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
-    caplog.set_level(logging.INFO, logger="notifications.push")
+    caplog.set_level(logging.INFO, logger="notifications.outbox")
 
     results = OutboxSender(tmp_path / "outbox.jsonl").send(
         [make_push_message("device-1"), make_push_message("device-2")]
     )
 
-    logged = [r.getMessage() for r in caplog.records if r.name == "notifications.push"]
+    logged = [r.getMessage() for r in caplog.records if r.name == "notifications.outbox"]
     assert len(logged) == 2
     assert all(
         r.message_id and r.message_id in line for r, line in zip(results, logged, strict=True)

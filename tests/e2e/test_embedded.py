@@ -152,3 +152,21 @@ def test_the_embedded_server_runs_the_scheduled_jobs(tmp_path: Path) -> None:
 def test_with_redis_beat_runs_the_jobs_not_the_api(settings: Settings) -> None:
     with TestClient(create_app(settings)):
         assert _scheduler_threads() == []
+
+
+def _make_dry_run(target: str, tmp_path: Path, **variables: str) -> str:
+    """What ``make <target>`` would run, for a fresh clone (a venv that does not exist)."""
+    args = [f"{k}={v}" for k, v in {"VENV": str(tmp_path / "venv"), **variables}.items()]
+    root = Path(__file__).resolve().parents[2]
+    done = subprocess.run(
+        ["make", "-n", target, *args], cwd=root, capture_output=True, text=True, check=True
+    )
+    return done.stdout
+
+
+def test_make_run_installs_the_runtime_only_and_takes_a_port(tmp_path: Path) -> None:
+    run = _make_dry_run("run", tmp_path, PORT="9123")
+    assert "pip install -q -e ." in run
+    assert ".[dev]" not in run
+    assert "serve --demo --host 127.0.0.1 --port 9123" in run
+    assert "pip install -q -e '.[dev]'" in _make_dry_run("test", tmp_path)

@@ -5,9 +5,9 @@ Pure: no I/O and no clock reads; every time is an argument in seconds.
 Beacon zones feed the one presence machine (``presence.core``) as source ``beacon``,
 zone ``beacon:<store id>:<zone name>``; several beacons may share a zone, and the
 zone is as near as its nearest beacon. A phone reports a batch of sightings; each
-reading updates that user's Kalman track of the beacon, then the batch yields one
-observation at its newest reading, counting only beacons last heard within
-``exit_after_s`` of it:
+reading updates that user's Kalman track of the beacon, then the readings given
+together (``beacons.tracking`` passes those of one moment) yield one observation at the
+newest of them, counting only beacons last heard within ``exit_after_s`` of it:
 
 - inside: zones heard IMMEDIATE or NEAR (smoothed) in this batch. FAR never enters.
 - holding: zones the user is in whose nearest recent beacon is within
@@ -31,7 +31,7 @@ from beacons.frames import (
     MalformedFrame,
 )
 from beacons.proximity import Proximity, SmoothedRssi, classify, distance_m, update
-from presence.core import Observation, ZoneKey
+from presence.core import Observation, ZoneKey, kind_of
 
 SOURCE = "beacon"
 
@@ -161,11 +161,10 @@ def observe_zones(
             nearest_heard[track.zone] = min(d, nearest_heard.get(track.zone, math.inf))
     proximity = {zone: classify(d) for zone, d in nearest_heard.items()}
     inside = frozenset(z for z, p in proximity.items() if p is not Proximity.FAR)
-    prefix = SOURCE + ":"
     holding = frozenset(
         z
         for z in entered
-        if z.startswith(prefix)
+        if kind_of(z) == SOURCE
         and z not in inside
         and nearest_recent.get(z, math.inf) < rules.exit_distance_m
     )

@@ -23,7 +23,7 @@ from accounts.models import Device
 from accounts.service import drop_token
 from kernel.db import after_commit
 from notifications.models import OWED, Delivery, Notification
-from notifications.push import PushMessage, PushOutcome, PushSender
+from notifications.push import PushMessage, PushOutcome, PushResult, PushSender
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +59,17 @@ def _message(note: Notification, token: str) -> PushMessage:
     )
 
 
+Outcomes = dict[str, PushResult]
+"""What the push service answered, by device token: kept by the caller so that a send
+whose commit failed is recorded (:func:`settle`), never sent again."""
+
+
+def _locked(session: Session, notification_id: int) -> Notification | None:
+    return session.scalar(
+        select(Notification).where(Notification.id == notification_id).with_for_update()
+    )
+
+
 def deliver(
     session: Session,
     *,
@@ -66,15 +77,15 @@ def deliver(
     sender: PushSender,
     max_attempts: int,
     now: datetime,
+    outcomes: Outcomes,
 ) -> DeliveryResult:
     """Send a notification to each of its user's devices, at most once per device.
 
     The notification row is locked for the send, so a retried or duplicated task waits
     and then finds the deliveries already marked sent (or the notification no longer owed).
+    ``outcomes`` receives the push service's answers as soon as they arrive.
     """
-    note = session.scalar(
-        select(Notification).where(Notification.id == notification_id).with_for_update()
-    )
+    note = _locked(session, notification_id)
     if note is None or note.status not in OWED:
         return DeliveryResult(0, 0, None)
     known = {d.token: d for d in note.deliveries}
@@ -85,23 +96,59 @@ def deliver(
             )
             session.add(known[device.token])
     todo = [d for d in known.values() if d.status in ("pending", "retry")]
-    floor: float | None = None
     if todo:
         results = sender.send([_message(note, d.token) for d in todo])
-        for delivery, result in zip(todo, results, strict=True):
-            delivery.attempts += 1
-            delivery.error_code = result.error_code
-            if result.outcome is PushOutcome.SENT:
-                delivery.status, delivery.message_id = "sent", result.message_id
-            elif result.outcome is PushOutcome.DROP_TOKEN:
-                delivery.status = "dropped"
-                drop_token(session, token=delivery.token)
-            elif result.outcome is PushOutcome.RETRY and delivery.attempts < max_attempts:
-                delivery.status = "retry"
-                floor = max(floor or 0.0, result.retry_after_s or 0.0)
-            else:
-                delivery.status = "failed"
-                log.warning("push failed for notification %s: %s", note.id, result.error_code)
+        outcomes.update(zip((d.token for d in todo), results, strict=True))
+    return _apply(session, note, known, outcomes, max_attempts, now)
+
+
+def settle(
+    session: Session,
+    *,
+    notification_id: int,
+    outcomes: Outcomes,
+    max_attempts: int,
+    now: datetime,
+) -> DeliveryResult:
+    """Record answers already received for a notification whose first commit failed
+    (e.g. the database restarted between the send and the commit), without sending."""
+    note = _locked(session, notification_id)
+    if note is None:
+        return DeliveryResult(0, 0, None)
+    known = {d.token: d for d in note.deliveries}
+    for token in outcomes.keys() - known.keys():
+        known[token] = Delivery(notification=note, token=token, status="pending", attempts=0)
+        session.add(known[token])
+    return _apply(session, note, known, outcomes, max_attempts, now)
+
+
+def _apply(
+    session: Session,
+    note: Notification,
+    known: dict[str, Delivery],
+    outcomes: Outcomes,
+    max_attempts: int,
+    now: datetime,
+) -> DeliveryResult:
+    """Each answer onto its delivery (still pending or retrying), then the note's status."""
+    floor: float | None = None
+    for token, result in outcomes.items():
+        delivery = known[token]
+        if delivery.status not in ("pending", "retry"):
+            continue
+        delivery.attempts += 1
+        delivery.error_code = result.error_code
+        if result.outcome is PushOutcome.SENT:
+            delivery.status, delivery.message_id = "sent", result.message_id
+        elif result.outcome is PushOutcome.DROP_TOKEN:
+            delivery.status = "dropped"
+            drop_token(session, token=delivery.token)
+        elif result.outcome is PushOutcome.RETRY and delivery.attempts < max_attempts:
+            delivery.status = "retry"
+            floor = max(floor or 0.0, result.retry_after_s or 0.0)
+        else:
+            delivery.status = "failed"
+            log.warning("push failed for notification %s: %s", note.id, result.error_code)
     retrying = [d for d in known.values() if d.status == "retry"]
     statuses = {d.status for d in known.values()}
     if not known:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import random
+import time
 from datetime import UTC, datetime
 from typing import Any
 
@@ -17,7 +18,7 @@ import redis
 from sqlalchemy.exc import DBAPIError
 
 from kernel.db import unit_of_work
-from notifications.delivery import deliver, sweep
+from notifications.delivery import DeliveryResult, Outcomes, deliver, settle, sweep
 from server.celery import celery_app
 from server.runtime import current
 
@@ -39,9 +40,38 @@ def transient_backoff_s(retries: int) -> float:
     return random.uniform(ceiling / 2, ceiling)
 
 
+SETTLE_FOR_S = 120.0
+"""How long a worker keeps trying to record pushes it already sent before giving up."""
+
+
+def _settle(notification_id: int, outcomes: Outcomes) -> DeliveryResult:
+    """Record pushes already sent, retrying until the database is back: sending them
+    again would duplicate them, so this waits here rather than retrying the task."""
+    rt = current()
+    deadline = time.monotonic() + SETTLE_FOR_S
+    attempt = 0
+    while True:
+        try:
+            with unit_of_work(rt.sessions) as session:
+                return settle(
+                    session,
+                    notification_id=notification_id,
+                    outcomes=outcomes,
+                    max_attempts=rt.settings.push_max_retries,
+                    now=datetime.now(UTC),
+                )
+        except TRANSIENT:
+            if time.monotonic() > deadline:
+                raise
+            log.warning("recording sent pushes of %s failed; retrying", notification_id)
+            time.sleep(transient_backoff_s(min(attempt, 4)))
+            attempt += 1
+
+
 @celery_app.task(bind=True, name="notifications.deliver", max_retries=None)  # type: ignore[untyped-decorator]
 def deliver_notification(self: Any, notification_id: int) -> Any:
     rt = current()
+    outcomes: Outcomes = {}
     try:
         with unit_of_work(rt.sessions) as session:
             result = deliver(
@@ -50,13 +80,19 @@ def deliver_notification(self: Any, notification_id: int) -> Any:
                 sender=rt.push,
                 max_attempts=rt.settings.push_max_retries,
                 now=datetime.now(UTC),
+                outcomes=outcomes,
             )
     except TRANSIENT as error:
-        if self.request.is_eager:
+        if outcomes:
+            # Sent, but the commit failed: record what was sent, do not send it again.
+            result = _settle(notification_id, outcomes)
+        elif self.request.is_eager:
             # In-process (embedded, tests): no broker to wait on; the sweeper retries.
             raise
-        log.warning("delivery of %s hit %r; retrying", notification_id, error)
-        raise self.retry(exc=error, countdown=transient_backoff_s(self.request.retries)) from None
+        else:
+            log.warning("delivery of %s hit %r; retrying", notification_id, error)
+            countdown = transient_backoff_s(self.request.retries)
+            raise self.retry(exc=error, countdown=countdown) from None
     if result.retry_after_s is not None:
         if self.request.is_eager:
             # In-process (embedded, tests): Celery re-applies a returned Retry at once.

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from accounts.service import Role, user_for_token
 from kernel.config import Settings
 from kernel.db import after_commit, unit_of_work
-from notifications.delivery import sweep
+from notifications.delivery import Outcomes, deliver, settle, sweep
 from notifications.models import Notification
 from notifications.tasks import enqueue_delivery
 from server.app import create_app
@@ -176,3 +176,54 @@ def test_every_after_commit_action_runs_even_when_one_fails(
     failures = [r for r in caplog.records if r.exc_info is not None]
     assert len(failures) == 2
     assert all("broker unreachable" in str(r.exc_info[1]) for r in failures if r.exc_info)
+
+
+def test_a_send_whose_commit_failed_is_recorded_not_sent_again(
+    client: TestClient,
+    sessions: sessionmaker[Session],
+    settings: Settings,
+    fcm_standin: FcmStandIn,
+) -> None:
+    token = new_shopper(client, settings, interests=["fashion"], device="phone")
+    with sessions() as session:
+        user_id = user_for_token(session, token).id
+    with unit_of_work(sessions) as session:
+        note = Notification(
+            user_id=user_id,
+            zone="geofence:1",
+            trigger="enter",
+            reason={},
+            title="t",
+            body="b",
+            day=datetime.now(UTC).date(),
+        )
+        session.add(note)
+        session.flush()
+        note_id = note.id
+    runtime = client.app.state.runtime  # type: ignore[attr-defined]
+    outcomes: Outcomes = {}
+    # The database goes away between the send and the commit: the transaction is lost.
+    with sessions() as session:
+        deliver(
+            session,
+            notification_id=note_id,
+            sender=runtime.push,
+            max_attempts=5,
+            now=datetime.now(UTC),
+            outcomes=outcomes,
+        )
+        session.rollback()
+    assert fcm_standin.requests_count == 1
+    assert _note(sessions, note_id).status == "pending"
+    with unit_of_work(sessions) as session:
+        settle(
+            session,
+            notification_id=note_id,
+            outcomes=outcomes,
+            max_attempts=5,
+            now=datetime.now(UTC),
+        )
+    assert _note(sessions, note_id).status == "sent"
+    enqueue_delivery(note_id)
+    assert _sweep(sessions, settings, datetime.now(UTC) + timedelta(hours=1)) == []
+    assert fcm_standin.requests_count == 1

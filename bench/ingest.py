@@ -27,6 +27,7 @@ import json
 import os
 import secrets
 import shutil
+import signal
 import socket
 import statistics
 import subprocess
@@ -306,7 +307,16 @@ def _load(
     cpu0 = _cpu_s(pids)
     spy = None
     if profile is not None:  # py-spy (dev extra): GIL-holding samples of the first worker
-        cmd = ["py-spy", "record", "--gil", "--nonblocking", "--format", "raw", "-o"]
+        venv_spy = Path(sys.executable).with_name("py-spy")
+        cmd = [
+            str(venv_spy) if venv_spy.exists() else "py-spy",
+            "record",
+            "--gil",
+            "--nonblocking",
+            "--format",
+            "raw",
+            "-o",
+        ]
         cmd += [str(profile), "-d", str(int(plan["duration_s"])), "-p"]
         spy = subprocess.Popen([*cmd, str(server.worker_pids()[0])], stdout=subprocess.DEVNULL)
     out = subprocess.run(["node", str(LOADGEN), str(path)], check=True, capture_output=True)
@@ -382,6 +392,8 @@ def _report_rates(label: str, results: dict[str, list[dict[str, Any]]], per: int
 
 def main(argv: list[str] | None = None) -> None:
     opts = _parse(argv or [])
+    # A terminated bench still stops its servers and drops its database.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     if opts.profile is not None:
         opts.profile.mkdir(parents=True, exist_ok=True)
     if shutil.which("node") is None:

@@ -17,11 +17,9 @@ from beacons.schemas import (
     BeaconUpdate,
     LookupIn,
     LookupOut,
-    SightingBatch,
-    SightingReport,
     VisitIn,
-    to_sightings,
 )
+from beacons.sighting_schemas import SightingBatch, SightingReport, to_sightings
 from geofence.schemas import ZoneEventOut
 from kernel.db import unit_of_work
 from kernel.ids import IdPath

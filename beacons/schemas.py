@@ -1,4 +1,4 @@
-"""Beacon registry and sighting bodies.
+"""Beacon registry bodies, and the identity formats sightings share with them.
 
 Binary fields travel as hex strings. A raw advertisement is given as bleak reports it:
 manufacturer data by company id (decimal, e.g. ``76`` for Apple) without the id
@@ -8,7 +8,7 @@ bytes, service data by UUID (``feaa`` or the full 128-bit form) without the UUID
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any, Self
+from typing import Annotated, Any, Protocol, Self
 from uuid import UUID
 
 import shapely
@@ -23,23 +23,16 @@ from pydantic import (
 
 from beacons.frames import (
     BeaconFrame,
-    EddystoneTlm,
     MalformedFrame,
     altbeacon_identity,
     eddystone_uid_identity,
     ibeacon_identity,
     parse_advertisement,
-    parse_eddystone,
 )
 from beacons.models import ZONE_MAX, Beacon, BeaconEvent
 from beacons.proximity import MEASURED_POWER_MAX_DBM, MEASURED_POWER_MIN_DBM, calibration
-from beacons.zones import Sighting, sighting_from_frames
-from geofence.schemas import ZoneEventOut
-from kernel.errors import Invalid
 from kernel.ids import DbId
-from kernel.limits import refuse_oversized_batch
 from kernel.text import Body, no_control_chars
-from kernel.times import Timestamp
 
 ZoneName = Annotated[
     str,
@@ -123,55 +116,22 @@ class AdvertisementIn(BaseModel):
         )
 
 
-_IDENTITY_FIELDS = ("ibeacon", "eddystone_uid", "eddystone_eid", "altbeacon", "advertisement")
-
-
-def _one_identity(model: BaseModel, allowed: tuple[str, ...]) -> None:
+def one_identity(model: BaseModel, allowed: tuple[str, ...]) -> None:
     given = [name for name in allowed if getattr(model, name) is not None]
     if len(given) != 1:
         raise ValueError(f"give exactly one of {', '.join(allowed)}; got {len(given)}")
 
 
-class SightingIn(BaseModel):
-    """One beacon heard: an identity (one of the formats) or the raw advertisement."""
+class StaticIds(Protocol):
+    """A body that names a beacon by one of the static identity formats."""
 
-    model_config = ConfigDict(extra="forbid")
-    ibeacon: IBeaconIn | None = None
-    eddystone_uid: EddystoneUidIn | None = None
-    eddystone_eid: EddystoneEidIn | None = None
-    altbeacon: AltBeaconIn | None = None
-    advertisement: AdvertisementIn | None = None
-    tlm: TlmHex | None = None
-    rssi: Rssi
-    recorded_at: Timestamp
-
-    @model_validator(mode="after")
-    def _exactly_one(self) -> Self:
-        _one_identity(self, _IDENTITY_FIELDS)
-        return self
-
-    def to_sighting(self) -> Sighting:
-        """Raises :class:`MalformedFrame` for a raw frame that cannot be read."""
-        at = self.recorded_at.timestamp()
-        tlm = None
-        if self.tlm is not None:
-            frame = parse_eddystone(bytes.fromhex(self.tlm))
-            if not isinstance(frame, EddystoneTlm):
-                raise MalformedFrame("tlm is not an Eddystone-TLM frame")
-            tlm = frame
-        if self.advertisement is not None:
-            sighting = sighting_from_frames(self.advertisement.frames(), self.rssi, at)
-            return sighting if tlm is None else _with_tlm(sighting, tlm)
-        if self.eddystone_eid is not None:
-            return Sighting(None, bytes.fromhex(self.eddystone_eid.eid), self.rssi, at, tlm)
-        return Sighting(_static_identity(self), None, self.rssi, at, tlm)
+    ibeacon: IBeaconIn | None
+    eddystone_uid: EddystoneUidIn | None
+    altbeacon: AltBeaconIn | None
 
 
-def _with_tlm(sighting: Sighting, tlm: EddystoneTlm) -> Sighting:
-    return Sighting(sighting.identity, sighting.eid, sighting.rssi, sighting.at_s, tlm)
-
-
-def _static_identity(body: SightingIn | BeaconCreate) -> str:
+def static_identity(body: StaticIds) -> str:
+    """The registry's identity of an iBeacon, Eddystone-UID or AltBeacon given by its fields."""
     if body.ibeacon is not None:
         return ibeacon_identity(body.ibeacon.uuid, body.ibeacon.major, body.ibeacon.minor)
     if body.eddystone_uid is not None:
@@ -180,68 +140,6 @@ def _static_identity(body: SightingIn | BeaconCreate) -> str:
     if body.altbeacon is not None:
         return altbeacon_identity(bytes.fromhex(body.altbeacon.id))
     raise MalformedFrame("no static identity given")
-
-
-def to_sightings(items: list[SightingIn]) -> list[Sighting]:
-    """Every sighting of a batch; the first malformed frame fails the batch with a 422."""
-    sightings = []
-    for n, item in enumerate(items):
-        try:
-            sightings.append(item.to_sighting())
-        except MalformedFrame as exc:
-            raise Invalid(f"sightings.{n}: {exc}") from exc
-    return sightings
-
-
-class SightingBatch(BaseModel):
-    model_config = ConfigDict(
-        extra="forbid",
-        json_schema_extra={
-            "examples": [
-                {
-                    "sightings": [
-                        {
-                            "ibeacon": {
-                                "uuid": "f7826da6-4fa2-4e98-8024-bc5b71e0893e",
-                                "major": 1,
-                                "minor": 7,
-                            },
-                            "rssi": -62,
-                            "recorded_at": "2026-11-23T10:00:00Z",
-                        },
-                        {
-                            "advertisement": {
-                                "service_data": {"feaa": "00e50102030405060708090a0b0c0d0e0f10"}
-                            },
-                            "rssi": -80,
-                            "recorded_at": "2026-11-23T10:00:01Z",
-                        },
-                    ]
-                }
-            ]
-        },
-    )
-    sightings: list[SightingIn] = Field(
-        min_length=1, description="What the phone heard (at most `VICINITY_MAX_BATCH`)."
-    )
-
-    @model_validator(mode="before")
-    @classmethod
-    def _bounded(cls, data: Any) -> Any:
-        return refuse_oversized_batch(data, "sightings", "sightings")
-
-
-class SightingReport(BaseModel):
-    accepted: int = Field(description="Sightings that fed presence.")
-    ignored: dict[str, int] = Field(
-        description="Sightings skipped by reason: unknown, retired, replayed, stale, "
-        "no_consent, out_of_order, far_from_location."
-    )
-    proximity: dict[str, str] = Field(
-        description="Beacon zones heard in this batch: immediate, near or far."
-    )
-    events: list[ZoneEventOut]
-    notifications: list[int] = Field(description="Ids of notifications this batch triggered.")
 
 
 # Registry
@@ -303,11 +201,11 @@ class BeaconCreate(BeaconPlacement):
 
     @model_validator(mode="after")
     def _exactly_one(self) -> Self:
-        _one_identity(self, _REGISTER_FIELDS)
+        one_identity(self, _REGISTER_FIELDS)
         return self
 
     def static_identity(self) -> str:
-        return _static_identity(self)
+        return static_identity(self)
 
 
 class BeaconMove(BeaconPlacement):

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from accounts.service import Role, user_for_token
 from beacons import sightings as beacons
-from beacons.schemas import SightingBatch, to_sightings
+from beacons.sighting_schemas import SightingBatch, to_sightings
 from geofence.core import Fix
 from geofence.service import report_locations
 from kernel.config import Settings

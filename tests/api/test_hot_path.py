@@ -31,6 +31,13 @@ from tests.factories import (
     square,
 )
 
+CHECKOUT, COMMIT = "<pool checkout>", "<commit>"
+# An ENTER with a push, today: the targeting profile (8 reads: consent, policy, segments,
+# activations, user, delivery preferences, mutes), the store's offers with their segments
+# and geofences (3), today's pushes (1), store and zone names (2), the row (savepoint,
+# insert, release). Lower it when the decision's reads shrink; never raise it silently.
+ENTER_STATEMENT_BUDGET = 17
+
 
 @contextmanager
 def statements(engine: Engine) -> Iterator[list[str]]:
@@ -41,14 +48,19 @@ def statements(engine: Engine) -> Iterator[list[str]]:
         seen.append(str(args[2]))
 
     def on_checkout(*_args: Any) -> None:
-        seen.append("<pool checkout>")
+        seen.append(CHECKOUT)
+
+    def on_commit(*_args: Any) -> None:
+        seen.append(COMMIT)
 
     event.listen(engine, "before_cursor_execute", on_execute)
+    event.listen(engine, "commit", on_commit)
     event.listen(engine.pool, "checkout", on_checkout)
     try:
         yield seen
     finally:
         event.remove(engine, "before_cursor_execute", on_execute)
+        event.remove(engine, "commit", on_commit)
         event.remove(engine.pool, "checkout", on_checkout)
 
 
@@ -123,3 +135,19 @@ def test_the_token_cache_bound_cannot_be_widened() -> None:
     assert (cache.get("vu_a"), cache.get("vu_b")) == (None, 2)
     with pytest.raises(ValueError, match="at most"):
         TokenCache(ttl_s=MAX_TTL_S * 2)
+
+
+def test_an_enter_that_records_a_push_stays_within_its_statement_budget(
+    client: TestClient, settings: Settings, sessions: sessionmaker[Session]
+) -> None:
+    token = _shopper_in_a_shop(client, settings, sessions)
+    now = datetime.now(UTC)
+    away = {"fixes": [fix(PARIS[0] + 0.05, PARIS[1], now - timedelta(seconds=2))]}
+    assert client.post("/v1/me/locations", json=away, headers=auth(token)).status_code == 200
+    engine = client.app.state.runtime.engine  # type: ignore[attr-defined]
+    with statements(engine) as seen:
+        entered = _post(client, token, now - timedelta(seconds=1))
+    assert len(entered["notifications"]) == 1
+    # The request's own transaction; the tests' eager Celery delivers after it commits.
+    request = [s for s in seen[: seen.index(COMMIT)] if s != CHECKOUT]
+    assert len(request) <= ENTER_STATEMENT_BUDGET, "\n".join(request)

@@ -11,15 +11,16 @@ Run: ``uvicorn bench.naive_app:create_app --factory`` with ``VICINITY_DATABASE_U
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Annotated
 
-from fastapi import Depends, FastAPI, Header
+from anyio import to_thread
+from fastapi import FastAPI, Header
 from pydantic import BaseModel
 from sqlalchemy import text
 from sqlalchemy.orm import Session, sessionmaker
 
-from accounts.models import User
 from accounts.service import user_for_token
 from geofence.schemas import LocationBatch
 from kernel.config import get_settings
@@ -55,29 +56,20 @@ _sessions: list[sessionmaker[Session]] = []  # set by create_app, one per proces
 _max_radius: list[float] = [0.0]
 
 
-def session() -> Iterator[Session]:
-    with _sessions[0].begin() as s:
-        yield s
-
-
-SessionDep = Annotated[Session, Depends(session)]
-
-
-def current_user(s: SessionDep, authorization: Annotated[str, Header()] = "") -> User:
+def report_locations(
+    body: LocationBatch, authorization: Annotated[str, Header()] = ""
+) -> NaiveReport:
+    # One thread-pool hop holding one connection: auth, then one query per fix.
     scheme, _, token = authorization.partition(" ")
     if scheme.lower() != "bearer" or not token:
         raise Unauthorized("missing bearer token")
-    return user_for_token(s, token)
-
-
-def report_locations(
-    body: LocationBatch, s: SessionDep, _user: Annotated[User, Depends(current_user)]
-) -> NaiveReport:
     r = _max_radius[0]
-    zones = [
-        list(s.scalars(CONTAINING, {"lon": f.lon, "lat": f.lat, "max_radius": r}))
-        for f in body.fixes
-    ]
+    with _sessions[0].begin() as s:
+        user_for_token(s, token)
+        zones = [
+            list(s.scalars(CONTAINING, {"lon": f.lon, "lat": f.lat, "max_radius": r}))
+            for f in body.fixes
+        ]
     return NaiveReport(accepted=len(zones), zones=zones)
 
 
@@ -86,10 +78,18 @@ def health() -> dict[str, str]:
 
 
 def create_app() -> FastAPI:
-    _sessions[:] = [make_session_factory(make_engine(get_settings()))]
+    settings = get_settings()
+    _sessions[:] = [make_session_factory(make_engine(settings))]
     with _sessions[0]() as s:
         _max_radius[0] = float(s.scalar(MAX_RADIUS) or 0.0)
-    app = FastAPI(title="naive locations")
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        # Served like Vicinity: the thread pool no larger than the connection pool.
+        to_thread.current_default_thread_limiter().total_tokens = settings.db_pool_size
+        yield
+
+    app = FastAPI(title="naive locations", lifespan=lifespan)
     install_error_handlers(app)
     app.post("/v1/me/locations")(report_locations)
     app.get("/health")(health)

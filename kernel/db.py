@@ -107,11 +107,12 @@ def make_engine(settings: Settings) -> Engine:
             cursor.close()
 
         return engine
-    # As many connections as the API runs blocking requests at once (server.app caps its
-    # thread pool to the same number); the few overflow ones are for background threads
-    # (index and EID listeners) so they never take a request's connection.
-    return create_engine(url, pool_pre_ping=True, pool_size=settings.db_pool_size, max_overflow=4)
-
+    # The API caps its thread pool to ``db_pool_size`` (server.app) and a hot-path request
+    # holds one connection in one thread, so the hot path never waits for a connection nor
+    # opens an overflow one. The overflow is for requests that keep their session across
+    # several thread-pool hops (sync dependencies) and background listeners.
+    size = settings.db_pool_size
+    return create_engine(url, pool_pre_ping=True, pool_size=size, max_overflow=size)
 
 SessionFactory = Callable[[], Session]
 

@@ -299,6 +299,24 @@ def test_sightings_from_the_future_are_refused(
     assert "future" in r.json()["detail"]
 
 
+def test_a_clock_slightly_ahead_is_shifted_and_a_number_for_recorded_at_refused(
+    client: TestClient, sessions: sessionmaker[Session], settings: Settings
+) -> None:
+    _shoe_shop(client, sessions)
+    token = _shopper(client, settings)
+    ahead = report(client, token, [sighting(-55, datetime.now(UTC) + timedelta(seconds=20))])
+    assert [e["transition"] for e in ahead["events"]] == ["enter"]
+    assert datetime.fromisoformat(ahead["events"][0]["at"]) <= datetime.now(UTC)
+    # The corrected clock's next sighting counts: it is not taken for out of order.
+    now = report(client, token, [sighting(-56, datetime.now(UTC))])
+    assert (now["accepted"], now["ignored"]) == (1, {})
+    for number in (int(time.time()), time.time()):
+        body = {"ibeacon": ibeacon(), "rssi": -60, "recorded_at": number}
+        r = client.post("/v1/me/sightings", json={"sightings": [body]}, headers=auth(token))
+        assert r.status_code == 422, number
+        assert "recorded_at" in r.json()["detail"]
+
+
 def test_replayed_batch_changes_nothing(
     client: TestClient, sessions: sessionmaker[Session], settings: Settings, fcm_standin: FcmStandIn
 ) -> None:

@@ -37,6 +37,7 @@ ERROR_CODES: dict[int, str] = {
 }
 
 JSON_HINT = "send Content-Type: application/json"
+MAX_MESSAGE = 300
 
 
 class ErrorOut(BaseModel):
@@ -96,6 +97,9 @@ def _problem(error: Any, body: Any) -> dict[str, Any]:
         message, kind = "must be a finite number", "finite_number"
     elif message.startswith("Value error, "):
         message = message.removeprefix("Value error, ")
+    if len(message) > MAX_MESSAGE:
+        # A validator may quote what it got; a huge value must not come back in full.
+        message = message[: MAX_MESSAGE - 1] + "…"
     return {"field": _location(error.get("loc", ())), "message": message, "type": kind}
 
 

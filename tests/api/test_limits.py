@@ -201,3 +201,11 @@ def test_beacon_zone_names_refuse_control_characters(
     r = client.post("/v1/beacons", json=body, headers=auth(tech))
     assert r.status_code == 422, r.text
     assert "control characters" in r.json()["detail"]
+
+
+def test_a_quoted_value_is_not_echoed_in_full(client: TestClient, store: tuple[int, str]) -> None:
+    huge = "Z" * 200_000
+    body = {"type": huge, "geometry": square(*PARIS, 40.0), "properties": {"name": "x"}}
+    r = client.post(f"/v1/stores/{store[0]}/geofences", json=body, headers=auth(store[1]))
+    assert r.status_code == 422, r.text
+    assert len(r.content) < 2000

@@ -103,13 +103,13 @@ def replace_geofence(
     on_change: GeofenceChanged,
     max_spread_km: float = DEFAULT_MAX_SPREAD_KM,
 ) -> Geofence:
+    """A redraw: every field replaced, except an omitted ``dwell_s`` (None), kept."""
     row = _get_owned(session, staff, geofence_id)
+    dwell_s = row.dwell_s if dwell_s is None else dwell_s
     shape = parse_shape(geometry, radius_m)
     check_near_store(
         session,
-    """A redraw: every field replaced, except an omitted ``dwell_s`` (None), kept."""
         store_id=row.store_id,
-    dwell_s = row.dwell_s if dwell_s is None else dwell_s
         point_or_shape=shape,
         what="the geofence",
         max_km=max_spread_km,
@@ -121,10 +121,6 @@ def replace_geofence(
     return row
 
 
-def delete_geofence(
-    session: Session, *, staff: Staff, geofence_id: int, on_change: GeofenceChanged
-) -> None:
-    """Offers limited to this geofence alone are deactivated in the same flush, with a
 def update_geofence(
     session: Session,
     *,
@@ -149,6 +145,10 @@ def update_geofence(
     )
 
 
+def delete_geofence(
+    session: Session, *, staff: Staff, geofence_id: int, on_change: GeofenceChanged
+) -> None:
+    """Offers limited to this geofence alone are deactivated in the same flush, with a
     reason (``offers.models``): they must not widen to every fence of the store."""
     row = _get_owned(session, staff, geofence_id)
     session.delete(row)

@@ -57,6 +57,20 @@ def configure(settings: Settings) -> None:
             task_ignore_result=True,
             **common,
         )
+    reset_connections()
+
+
+def reset_connections() -> None:
+    """Publish through the broker configured now: drop the pools opened to a previous one.
+
+    Celery keeps its producer pool for the life of the app (only a fork resets it), so a
+    process that is configured twice (tests, drills) would otherwise keep publishing to the
+    first broker.
+    """
+    celery_app._pool = None
+    amqp = celery_app.__dict__.get("amqp")
+    if amqp is not None:
+        amqp._producer_pool = None
 
 
 configure(get_settings())

@@ -6,11 +6,14 @@ nothing else on the machine.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -138,3 +141,44 @@ class CeleryWorker:
         self, t: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
     ) -> None:
         self.stop()
+
+
+PG_BIN = Path("/usr/lib/postgresql/15/bin")
+
+
+class PostgresServer:
+    """A PostgreSQL cluster of the test's own (run as the postgres user), on a free port."""
+
+    def __init__(self) -> None:
+        # Not under pytest's tmp_path: the postgres user must be able to reach the folder.
+        self.directory = Path(tempfile.mkdtemp(prefix="vicinity-drill-pg-"))
+        self.data = self.directory / "data"
+        self.port = free_port()
+        shutil.chown(self.directory, "postgres", "postgres")
+        self._as_postgres(PG_BIN / "initdb", "-D", str(self.data), "-A", "trust", "-U",
+                          "postgres", "--no-sync")  # fmt: skip
+
+    def url(self, database: str) -> str:
+        return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/{database}"
+
+    def _as_postgres(self, *command: object) -> None:
+        subprocess.run(
+            ["runuser", "-u", "postgres", "--", *map(str, command)],
+            check=True,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+
+    def start(self) -> None:
+        options = f"-p {self.port} -k {self.directory} -c listen_addresses=127.0.0.1 -c fsync=off"
+        self._as_postgres(PG_BIN / "pg_ctl", "-D", self.data, "-o", options, "-l",
+                          self.directory / "pg.log", "-w", "start")  # fmt: skip
+
+    def stop(self) -> None:
+        """Fast shutdown: every connection is cut, open transactions roll back."""
+        self._as_postgres(PG_BIN / "pg_ctl", "-D", self.data, "-m", "fast", "-w", "stop")
+
+    def close(self) -> None:
+        with contextlib.suppress(subprocess.CalledProcessError):
+            self._as_postgres(PG_BIN / "pg_ctl", "-D", self.data, "-m", "immediate", "stop")
+        shutil.rmtree(self.directory, ignore_errors=True)

@@ -1,4 +1,5 @@
-"""DRILL (slow, ~20-40 s): "nothing lost, nothing duplicated" across a Redis restart.
+"""DRILLS (slow, ~30-60 s each): "nothing lost, nothing duplicated" across a Redis restart
+and across a PostgreSQL restart.
 
 A Redis of the test's own runs as production compose runs it (AOF, fsync every second),
 a real Celery worker subprocess delivers to the FCM stand-in, and pushes are recorded
@@ -6,35 +7,49 @@ through the service path while Redis is killed (SIGKILL, so up to a second of th
 every in-flight enqueue is lost) and started again on the same folder. Every acknowledged
 notification (its transaction committed) must reach the stand-in exactly once per device,
 the sweeper included.
+
+The PostgreSQL drill runs a cluster of its own (initdb as the postgres user, a free port):
+it is stopped (fast shutdown: connections cut, open transactions rolled back) while
+shoppers keep arriving (refused, then sent again, as a phone does) and the worker is
+delivering, then started again.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import create_engine, func, select, text
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 from accounts.service import register_device, register_user
 from kernel.config import Settings, get_settings
-from kernel.db import unit_of_work
+from kernel.db import make_engine, make_session_factory, unit_of_work
 from notifications.decide import Trigger
 from notifications.delivery import sweep
 from notifications.models import OWED, Notification
 from notifications.service import on_presence
 from notifications.tasks import enqueue_delivery
 from offers.models import Offer
-from preferences.service import Purpose, record_consent, segments_by_slug, set_interests
+from preferences.service import (
+    Purpose,
+    record_consent,
+    seed_taxonomy,
+    segments_by_slug,
+    set_interests,
+)
 from presence.core import Transition
-from server.celery import celery_app, configure
+from server.celery import configure
+from server.migrate import upgrade
 from stores.models import Store
-from tests.e2e.servers import CeleryWorker, RedisServer, wait_until
+from tests.e2e.servers import CeleryWorker, PostgresServer, RedisServer, wait_until
 from tests.fcm_standin import FcmStandIn
 
 pytestmark = pytest.mark.drill
@@ -57,10 +72,8 @@ def drill_settings(settings: Settings, own_redis: RedisServer) -> Iterator[Setti
     """The suite's database and FCM stand-in, our Redis, and a real (non-eager) Celery."""
     real = settings.model_copy(update={"redis_url": own_redis.url, "celery_eager": False})
     configure(real)
-    celery_app.close()
     yield real
     configure(get_settings())
-    celery_app.close()
 
 
 def _street(sessions: sessionmaker[Session], settings: Settings) -> tuple[list[int], list[int]]:
@@ -105,11 +118,21 @@ class Traffic(threading.Thread):
         self.sessions, self.settings = sessions, settings
         self.visits = [(s, u) for s in stores for u in users]
         self.acknowledged: list[int] = []
+        self.refused = 0
         self.error: BaseException | None = None
 
     def run(self) -> None:
         try:
             for store_id, user_id in self.visits:
+                self._visit(store_id, user_id)
+        except BaseException as error:
+            self.error = error
+
+    def _visit(self, store_id: int, user_id: int) -> None:
+        """One ENTER; like a phone, retried while the database is unreachable."""
+        deadline = time.monotonic() + 60
+        while True:
+            try:
                 with unit_of_work(self.sessions) as session:
                     notes = on_presence(
                         session,
@@ -127,9 +150,14 @@ class Traffic(threading.Thread):
                         enqueue=enqueue_delivery,
                     )
                     ids = [n.id for n in notes]
-                self.acknowledged.extend(ids)  # committed: the phone would be answered 200
-        except BaseException as error:
-            self.error = error
+            except DBAPIError:
+                self.refused += 1  # the phone got a 503 and will send the fix again
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)  # the phone's retry pacing
+                continue
+            self.acknowledged.extend(ids)  # committed: the phone would be answered 200
+            return
 
 
 def _owed(sessions: sessionmaker[Session]) -> int:
@@ -205,5 +233,93 @@ def test_a_redis_restart_loses_and_duplicates_no_push(
     assert sweeps >= 1
     log.info(
         f"drill: {total} pushes, {len(failed_enqueues)} enqueues failed during the outage, "
+        f"{sweeps} sweeps, 0 lost, 0 duplicated"
+    )
+
+
+@pytest.fixture
+def own_postgres() -> Iterator[PostgresServer]:
+    server = PostgresServer()
+    try:
+        server.start()
+        yield server
+    finally:
+        server.close()
+
+
+@pytest.fixture
+def pg_drill_settings(
+    own_postgres: PostgresServer, own_redis: RedisServer, fcm_standin: FcmStandIn, tmp_path: Path
+) -> Iterator[Settings]:
+    """A migrated PostGIS database on our own PostgreSQL, our Redis, a real Celery."""
+    admin = create_engine(own_postgres.url("postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text("CREATE DATABASE vicinity"))
+    admin.dispose()
+    real = Settings(
+        database_url=own_postgres.url("vicinity"),
+        redis_url=own_redis.url,
+        var_dir=tmp_path,
+        fcm_url=fcm_standin.url,
+        fcm_project_id="vicinity-drill",
+        fcm_http_retries=0,
+        celery_eager=False,
+    )
+    engine = make_engine(real)
+    upgrade(engine)
+    with unit_of_work(make_session_factory(engine)) as session:
+        seed_taxonomy(session)
+    engine.dispose()
+    configure(real)
+    yield real
+    configure(get_settings())
+
+
+def test_a_postgresql_restart_loses_and_duplicates_no_push(
+    pg_drill_settings: Settings,
+    own_postgres: PostgresServer,
+    own_redis: RedisServer,
+    fcm_standin: FcmStandIn,
+    tmp_path: Path,
+) -> None:
+    settings = pg_drill_settings
+    engine = make_engine(settings)  # pre-pings: pooled connections survive the restart
+    sessions = make_session_factory(engine)
+    stores, users = _street(sessions, settings)
+    env = {
+        "VICINITY_DATABASE_URL": settings.database_url,
+        "VICINITY_REDIS_URL": own_redis.url,
+        "VICINITY_FCM_URL": str(settings.fcm_url),
+        "VICINITY_FCM_PROJECT_ID": "vicinity-drill",
+        "VICINITY_FCM_HTTP_RETRIES": "0",
+        "VICINITY_VAR_DIR": str(tmp_path),
+    }
+    try:
+        with CeleryWorker(env, tmp_path / "worker.log"):
+            traffic = Traffic(sessions, settings, stores, users)
+            traffic.start()
+            total = len(traffic.visits)
+            wait_until(lambda: len(traffic.acknowledged) >= total // 4, 30, "traffic to flow")
+            own_postgres.stop()
+            # Phones are refused (503) while the database is down, and send again.
+            wait_until(lambda: traffic.refused >= 10, 30, "requests refused without PostgreSQL")
+            own_postgres.start()
+            traffic.join(90)
+            assert traffic.error is None, traffic.error
+            acknowledged = traffic.acknowledged
+            assert len(acknowledged) == total
+
+            sweeps = _sweep_until_settled(sessions, timeout=60)
+            wait_until(lambda: fcm_standin.requests_count >= total, 10, "the last sends")
+    finally:
+        engine.dispose()
+
+    sent = Counter((m["data"]["notification_id"], m["token"]) for m in fcm_standin.messages)
+    assert {n for n, _ in sent} == {str(n) for n in acknowledged}, "lost pushes"
+    duplicated = {k: c for k, c in sent.items() if c > 1}
+    assert not duplicated, f"duplicated pushes: {duplicated}"
+    assert len(sent) == total
+    log.info(
+        f"postgres drill: {total} pushes, {traffic.refused} refused while down, "
         f"{sweeps} sweeps, 0 lost, 0 duplicated"
     )

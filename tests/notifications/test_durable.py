@@ -19,7 +19,7 @@ from notifications.delivery import Outcomes, deliver, settle, sweep
 from notifications.models import Notification
 from notifications.tasks import enqueue_delivery
 from server.app import create_app
-from server.celery import celery_app, configure
+from server.celery import celery_app, configure, reset_connections
 from tests.factories import (
     PARIS,
     api_key,
@@ -46,10 +46,9 @@ def dead_broker_client(settings: Settings) -> Iterator[TestClient]:
     real = settings.model_copy(update={"celery_eager": False})
     with TestClient(create_app(real)) as client:
         celery_app.conf.broker_url = f"redis://127.0.0.1:{_free_port()}/0"
-        celery_app.close()  # drop pooled connections to the live broker
+        reset_connections()
         yield client
         configure(settings)
-        celery_app.close()
 
 
 def _sweep(sessions: sessionmaker[Session], settings: Settings, at: datetime) -> list[int]:
@@ -91,7 +90,6 @@ def test_a_push_whose_enqueue_failed_is_delivered_once_by_the_sweeper(
 
     # The broker is back (in-process here). Not overdue yet: the sweeper leaves it alone.
     configure(settings)
-    celery_app.close()
     now = datetime.now(UTC)
     assert _sweep(sessions, settings, now) == []
     later = now + timedelta(seconds=settings.notification_sweep_age_s + 1)

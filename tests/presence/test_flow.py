@@ -22,6 +22,7 @@ from notifications.tasks import enqueue_delivery
 from presence.core import Presence, Transition
 from presence.store import LOCK_KEY, STALE_KEY, RedisPresenceStore
 from presence.tasks import expire_presence
+from server.celery import celery_app
 from server.runtime import Runtime
 from tests.factories import (
     PARIS,
@@ -214,6 +215,8 @@ def test_the_expire_job_exits_stale_presence_and_fires_exit_offers(
     ]
     fcm_standin.wait_for(1, timeout=10)
     assert expire_presence() == 0  # nothing left to exit
+    schedule = celery_app.conf.beat_schedule["presence.expire"]
+    assert schedule["schedule"] == float(settings.presence_expire_every_s)
 
 
 def _fence_id(sessions: sessionmaker[Session]) -> int:

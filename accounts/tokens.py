@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import threading
 import time
+from dataclasses import dataclass
 
 from cachetools import TTLCache
 from sqlalchemy import select
@@ -60,3 +61,22 @@ def user_id_for_token(session: Session, token: str) -> int:
     if user_id is None:
         raise Unauthorized("unknown or revoked user token")
     return user_id
+
+
+@dataclass(frozen=True, slots=True)
+class AppCaller:
+    """A user token checked for shape, its user resolved from the cache when it could be.
+
+    A miss is resolved by :meth:`user_id` in the request's own worker thread and session,
+    so it costs the same thread-pool hop and connection as the work that follows.
+    """
+
+    token: str
+    cached_id: int | None
+
+    def user_id(self, session: Session) -> int:
+        if self.cached_id is not None:
+            return self.cached_id
+        user_id = user_id_for_token(session, self.token)
+        user_tokens.put(self.token, user_id)
+        return user_id

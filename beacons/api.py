@@ -25,7 +25,7 @@ from kernel.db import unit_of_work
 from kernel.ids import IdPath
 from kernel.pagination import After, Limit, Page, next_cursor
 from notifications.tasks import enqueue_delivery
-from server.deps import CurrentStaff, CurrentUserId, RuntimeDep, SessionDep
+from server.deps import CurrentAppUser, CurrentStaff, RuntimeDep, SessionDep
 from server.runtime import Runtime
 
 router = APIRouter(tags=["beacons"])
@@ -150,7 +150,7 @@ def list_store_beacons(
 
 @me_router.post("/sightings", summary="Report a batch of beacon sightings")
 async def report_sightings(
-    body: SightingBatch, user_id: CurrentUserId, runtime: RuntimeDep
+    body: SightingBatch, caller: CurrentAppUser, runtime: RuntimeDep
 ) -> SightingReport:
     """Each sighting names a beacon (or carries its raw advertisement), its RSSI and when.
     Only presence in store zones is kept, for minutes, and only with `beacon_proximity`
@@ -164,7 +164,7 @@ async def report_sightings(
         with unit_of_work(runtime.sessions) as session:
             return sightings.report_sightings(
                 session,
-                user_id=user_id,
+                user_id=caller.user_id(session),
                 sightings=heard,
                 eids=runtime.eids,
                 index=runtime.index,

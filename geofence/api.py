@@ -22,7 +22,7 @@ from kernel.db import unit_of_work
 from kernel.ids import IdPath
 from kernel.pagination import After, Limit, next_cursor
 from notifications.tasks import enqueue_delivery
-from server.deps import CurrentStaff, CurrentUserId, RuntimeDep, SessionDep
+from server.deps import CurrentAppUser, CurrentStaff, RuntimeDep, SessionDep
 
 router = APIRouter(tags=["geofences"])
 me_router = APIRouter(prefix="/v1/me", tags=["me"])
@@ -137,7 +137,7 @@ def delete_geofence(
 
 @me_router.post("/locations", summary="Report a batch of location fixes")
 async def report_locations(
-    body: LocationBatch, user_id: CurrentUserId, runtime: RuntimeDep
+    body: LocationBatch, caller: CurrentAppUser, runtime: RuntimeDep
 ) -> LocationReport:
     """Fixes are matched in memory against every geofence; only the resulting presence
     (which zones you are in) is kept, for minutes. Raw fixes are not stored."""
@@ -149,7 +149,7 @@ async def report_locations(
         with unit_of_work(runtime.sessions) as session:
             return service.report_locations(
                 session,
-                user_id=user_id,
+                user_id=caller.user_id(session),
                 fixes=fixes,
                 index=runtime.index,
                 presence=runtime.presence,

@@ -8,7 +8,6 @@ from typing import Annotated
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
-from starlette.concurrency import run_in_threadpool
 
 from accounts.models import User
 from accounts.service import (
@@ -19,7 +18,7 @@ from accounts.service import (
     staff_for_key,
     user_for_token,
 )
-from accounts.tokens import user_id_for_token, user_tokens
+from accounts.tokens import AppCaller, user_tokens
 from kernel.db import unit_of_work
 from kernel.errors import Forbidden, Unauthorized
 from server.runtime import Runtime
@@ -64,27 +63,17 @@ def current_user(
     return user_for_token(session, token)
 
 
-async def current_user_id(
-    runtime: RuntimeDep,
+async def app_caller(
     creds: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-) -> int:
-    """The hot paths' caller: from the token cache (at most a second old, see
-    ``accounts.tokens``), so a request that needs no database opens no connection."""
+) -> AppCaller:
+    """The hot paths' caller, without a thread-pool hop: from the token cache (at most a
+    second old, see ``accounts.tokens``), else resolved in the endpoint's own hop."""
     token = _credential(creds)
     if token.startswith(API_KEY_PREFIX):
         raise Forbidden("this endpoint is for app users; an API key cannot act as a user")
     if not token.startswith(USER_TOKEN_PREFIX):
         raise Unauthorized("malformed user token")
-    user_id = user_tokens.get(token)
-    if user_id is None:
-        user_id = await run_in_threadpool(_lookup_user_id, runtime, token)
-        user_tokens.put(token, user_id)
-    return user_id
-
-
-def _lookup_user_id(runtime: Runtime, token: str) -> int:
-    with runtime.sessions() as session:
-        return user_id_for_token(session, token)
+    return AppCaller(token, user_tokens.get(token))
 
 
 def current_staff(
@@ -100,7 +89,7 @@ def current_staff(
 
 
 CurrentUser = Annotated[User, Depends(current_user)]
-CurrentUserId = Annotated[int, Depends(current_user_id)]
+CurrentAppUser = Annotated[AppCaller, Depends(app_caller)]
 CurrentStaff = Annotated[Staff, Depends(current_staff)]
 
 

@@ -6,11 +6,14 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import update
 from sqlalchemy.orm import Session, sessionmaker
 
 from accounts.service import Role
+from beacons.models import Beacon
 from kernel.config import Settings
-from tests.beacons.factories import new_beacon, new_shop, report, sighting
+from kernel.db import unit_of_work
+from tests.beacons.factories import ibeacon, new_beacon, new_shop, report, sighting
 from tests.factories import (
     PARIS,
     api_key,
@@ -136,3 +139,24 @@ def test_the_export_has_readable_times_and_beacon_tracks(
     assert zones
     assert all(isinstance(_iso_utc(z["entered_at"]), datetime) for z in zones)
     assert {_iso_utc(at) for at in export["presence"]["last_seen"].values()}
+
+
+def test_the_visit_list_pages_without_skipping(
+    client: TestClient, sessions: sessionmaker[Session]
+) -> None:
+    first_store, second_store = new_shop(client, sessions, "A"), new_shop(client, sessions, "B")
+    # The later store's beacon gets the lower id: ordered by store, a page would skip it.
+    low = new_beacon(client, second_store.tech, second_store.store_id, ibeacon=ibeacon(minor=1))
+    high = new_beacon(client, first_store.tech, first_store.store_id, ibeacon=ibeacon(minor=2))
+    with unit_of_work(sessions) as session:
+        session.execute(update(Beacon).values(needs_visit=True, visit_reason="silent"))
+    seen, after = [], 0
+    for _ in range(3):
+        page = client.get(
+            f"/v1/beacons/visits?limit=1&after={after}", headers=auth(first_store.operator)
+        ).json()
+        seen += [b["id"] for b in page["items"]]
+        if page["next_after"] is None:
+            break
+        after = page["next_after"]
+    assert seen == [low["id"], high["id"]]

@@ -104,6 +104,11 @@ def _street(sessions: sessionmaker[Session], settings: Settings) -> tuple[list[i
         return [s.id for s in stores], users
 
 
+def _visits(stores: list[int], users: list[int]) -> list[tuple[int, int]]:
+    """Every shopper enters every shop: one push each."""
+    return [(s, u) for s in stores for u in users]
+
+
 class Traffic(threading.Thread):
     """Shoppers entering shops one after the other; ``acknowledged``: committed pushes."""
 
@@ -111,12 +116,11 @@ class Traffic(threading.Thread):
         self,
         sessions: sessionmaker[Session],
         settings: Settings,
-        stores: list[int],
-        users: list[int],
+        visits: list[tuple[int, int]],
     ) -> None:
         super().__init__(name="drill-traffic", daemon=True)
         self.sessions, self.settings = sessions, settings
-        self.visits = [(s, u) for s in stores for u in users]
+        self.visits = visits
         self.acknowledged: list[int] = []
         self.refused = 0
         self.error: BaseException | None = None
@@ -204,7 +208,7 @@ def test_a_redis_restart_loses_and_duplicates_no_push(
         "VICINITY_VAR_DIR": str(tmp_path),
     }
     with CeleryWorker(env, tmp_path / "worker.log"):
-        traffic = Traffic(sessions, drill_settings, stores, users)
+        traffic = Traffic(sessions, drill_settings, _visits(stores, users))
         traffic.start()
         total = len(traffic.visits)
         wait_until(lambda: len(traffic.acknowledged) >= total // 4, 30, "traffic to flow")
@@ -294,24 +298,33 @@ def test_a_postgresql_restart_loses_and_duplicates_no_push(
         "VICINITY_FCM_HTTP_RETRIES": "0",
         "VICINITY_VAR_DIR": str(tmp_path),
     }
+    visits = _visits(stores, users)
+    total = len(visits)
+    backlog = Traffic(sessions, settings, visits[: total // 2])
+    traffic = Traffic(sessions, settings, visits[total // 2 :])
+    worker = CeleryWorker(env, tmp_path / "worker.log")
     try:
-        with CeleryWorker(env, tmp_path / "worker.log"):
-            traffic = Traffic(sessions, settings, stores, users)
-            traffic.start()
-            total = len(traffic.visits)
-            wait_until(lambda: len(traffic.acknowledged) >= total // 4, 30, "traffic to flow")
-            own_postgres.stop()
-            # Phones are refused (503) while the database is down, and send again.
-            wait_until(lambda: traffic.refused >= 10, 30, "requests refused without PostgreSQL")
-            own_postgres.start()
-            traffic.join(90)
-            assert traffic.error is None, traffic.error
-            acknowledged = traffic.acknowledged
-            assert len(acknowledged) == total
+        # A backlog first, so the worker is busy (mid-send, mid-commit) when the database
+        # goes away.
+        backlog.run()
+        worker.start()
+        wait_until(lambda: fcm_standin.requests_count >= 5, 30, "the worker to deliver")
+        traffic.start()
+        own_postgres.stop()
+        # Phones are refused (503) while the database is down, and send again.
+        wait_until(lambda: traffic.refused >= 10, 30, "requests refused without PostgreSQL")
+        own_postgres.start()
+        traffic.join(90)
+        assert backlog.error is None, backlog.error
+        assert traffic.error is None, traffic.error
+        acknowledged = backlog.acknowledged + traffic.acknowledged
+        assert len(acknowledged) == total
 
-            sweeps = _sweep_until_settled(sessions, timeout=60)
-            wait_until(lambda: fcm_standin.requests_count >= total, 10, "the last sends")
+        sweeps = _sweep_until_settled(sessions, timeout=60)
+        wait_until(lambda: fcm_standin.requests_count >= total, 10, "the last sends")
+        worker_log = worker.log()
     finally:
+        worker.stop()
         engine.dispose()
 
     sent = Counter((m["data"]["notification_id"], m["token"]) for m in fcm_standin.messages)
@@ -319,7 +332,10 @@ def test_a_postgresql_restart_loses_and_duplicates_no_push(
     duplicated = {k: c for k, c in sent.items() if c > 1}
     assert not duplicated, f"duplicated pushes: {duplicated}"
     assert len(sent) == total
+    # The worker did meet the outage, and retried instead of failing.
+    retried = worker_log.count("retrying")
+    assert retried, worker_log[-3000:]
     log.info(
         f"postgres drill: {total} pushes, {traffic.refused} refused while down, "
-        f"{sweeps} sweeps, 0 lost, 0 duplicated"
+        f"{retried} deliveries retried by the worker, {sweeps} sweeps, 0 lost, 0 duplicated"
     )

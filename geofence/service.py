@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
-from functools import partial
+from dataclasses import dataclass, replace
 from typing import Any
 
 from shapely.geometry import mapping
@@ -12,12 +11,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from accounts.service import Staff
-from geofence.core import Fence, Fix, GeofenceIndex, Screening, observe, screen
 from geofence import repository
+from geofence.core import Fence, Fix, GeofenceIndex, Screening
 from geofence.models import Geofence
 from geofence.placement import check_near_store
-from geofence.tracking import Tracked, track_fixes, zone_stores
 from geofence.shapes import parse_shape
+from geofence.tracking import Tracked, track_fixes, zone_stores
 from kernel import versions
 from kernel.db import after_commit
 from kernel.errors import PayloadTooLarge

@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import json
+import logging
 import multiprocessing
+from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
+
 from notifications.outbox import OutboxSender, forget_outbox_tokens, read_outbox
-from notifications.push import PushMessage
+from notifications.push import PushMessage, PushOutcome
+from tests.notifications.test_push import make_push_message, outcomes
 
 WRITERS = 2
 BATCHES = 150
@@ -107,3 +112,80 @@ def test_reads_cost_the_page_not_the_file(tmp_path: Path) -> None:
     assert [e["token"] for e in read_outbox(path, limit=2)] == ["d4999", "d4998"]
     sender.send([PushMessage("after", "t", "b", {}, "k")])
     assert [e["token"] for e in read_outbox(path, limit=2)] == ["after", "d4999"]
+
+
+def test_outbox_appends_and_reads_newest_first(tmp_path: Path) -> None:
+    path = tmp_path / "var" / "outbox.jsonl"
+    sender = OutboxSender(path)
+    first_at = datetime(2025, 5, 1, 9, 0, tzinfo=UTC)
+    later_at = datetime(2025, 5, 1, 9, 5, tzinfo=UTC)
+
+    first = sender.send([make_push_message("device-1")], now=first_at)
+    later = sender.send(
+        [make_push_message("device-2"), make_push_message("device-3")], now=later_at
+    )
+
+    assert outcomes(first + later) == [PushOutcome.SENT] * 3
+    assert all(r.message_id and r.message_id.startswith("outbox-") for r in first + later)
+    entries = read_outbox(path)
+    assert [e["token"] for e in entries] == ["device-3", "device-2", "device-1"]
+    assert [e["message_id"] for e in entries] == [r.message_id for r in reversed(first + later)]
+    assert entries[-1] == {
+        "message_id": first[0].message_id,
+        "token": "device-1",
+        "title": "20% off espresso",
+        "body": "Only at the Harbour St store, until 6 pm",
+        "data": {"offer_id": "42", "store_id": "7"},
+        "collapse_key": "offer-42",
+        "ttl_s": 86400,
+        "sent_at": "2025-05-01T09:00:00+00:00",
+    }
+    assert [e["token"] for e in read_outbox(path, limit=2)] == ["device-3", "device-2"]
+
+
+def test_outbox_stamps_the_current_time_by_default(tmp_path: Path) -> None:
+    path = tmp_path / "outbox.jsonl"
+    before = datetime.now(UTC)
+
+    OutboxSender(path).send([make_push_message()])
+
+    [entry] = read_outbox(path)
+    assert before <= datetime.fromisoformat(entry["sent_at"]) <= datetime.now(UTC)
+
+
+def test_outbox_logs_each_message(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO, logger="notifications.outbox")
+
+    results = OutboxSender(tmp_path / "outbox.jsonl").send(
+        [make_push_message("device-1"), make_push_message("device-2")]
+    )
+
+    logged = [r.getMessage() for r in caplog.records if r.name == "notifications.outbox"]
+    assert len(logged) == 2
+    assert all(
+        r.message_id and r.message_id in line for r, line in zip(results, logged, strict=True)
+    )
+
+
+def test_read_outbox_without_a_file_is_empty(tmp_path: Path) -> None:
+    assert read_outbox(tmp_path / "missing.jsonl") == []
+
+
+def test_read_outbox_skips_a_line_cut_short(tmp_path: Path) -> None:
+    path = tmp_path / "outbox.jsonl"
+    OutboxSender(path).send([make_push_message("device-1")])
+    with path.open("a", encoding="utf-8") as outbox:
+        outbox.write('{"token": "device-2", "ti')
+
+    assert [e["token"] for e in read_outbox(path)] == ["device-1"]
+
+
+def test_erasure_forgets_a_users_outbox_lines(tmp_path: Path) -> None:
+    path = tmp_path / "outbox.jsonl"
+    sender = OutboxSender(path)
+    sender.send(
+        [PushMessage("alice-phone", "t", "b", {}, "k"), PushMessage("bob", "t", "b", {}, "k")]
+    )
+    assert forget_outbox_tokens(path, ["alice-phone"]) == 1
+    assert [e["token"] for e in read_outbox(path)] == ["bob"]
+    assert forget_outbox_tokens(path, ["nobody"]) == 0

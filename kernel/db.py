@@ -114,6 +114,7 @@ def make_engine(settings: Settings) -> Engine:
     size = settings.db_pool_size
     return create_engine(url, pool_pre_ping=True, pool_size=size, max_overflow=size)
 
+
 SessionFactory = Callable[[], Session]
 
 

@@ -49,7 +49,8 @@ from kernel.config import Settings
 from kernel.db import after_rollback
 from kernel.errors import PayloadTooLarge
 from notifications.service import Enqueue
-from preferences.service import Purpose, consented
+from preferences.core import Purpose
+from preferences.service import consented
 from presence.core import Presence, clock_offset
 from presence.flow import Stepped, advance_presence
 from presence.store import PresenceStore

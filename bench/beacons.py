@@ -214,7 +214,7 @@ def run_endpoint(label: str, database_url: str, redis_url: str | None) -> None:
     from accounts.service import Role, create_api_key
     from kernel.config import Settings
     from kernel.db import make_engine, make_session_factory, unit_of_work
-    from preferences.service import seed_taxonomy
+    from preferences.segments import seed_taxonomy
     from server.app import create_app
     from server.migrate import upgrade
 

@@ -13,13 +13,9 @@ from demo.shops import KINDS, Shop, load_shops
 from geofence.models import Geofence
 from kernel.db import utcnow
 from offers.models import Offer
-from preferences.service import (
-    Purpose,
-    policy_history,
-    record_consent,
-    segments_by_slug,
-    set_interests,
-)
+from preferences.core import Purpose
+from preferences.segments import segments_by_slug
+from preferences.service import policy_history, record_consent, set_interests
 from stores.models import Store
 
 DEMO_KEY_PREFIX = "demo "

@@ -26,7 +26,8 @@ from notifications.decide import Decision, Trigger, decide_all
 from notifications.models import SUPPRESSED, Notification
 from offers.models import Offer
 from offers.service import active_offers, as_rule
-from preferences.service import Purpose, targeting_profile
+from preferences.core import Purpose
+from preferences.service import targeting_profile
 from presence.core import ZoneEvent, ZoneKey
 from stores.models import Store
 

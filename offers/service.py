@@ -18,7 +18,7 @@ from notifications.decide import OfferRule
 from offers import repository
 from offers.models import Offer
 from offers.schemas import OfferCreate, OfferUpdate
-from preferences.service import segments_by_slug
+from preferences.segments import segments_by_slug
 from presence.core import Transition, ZoneKey
 from stores.repository import managed_by
 from stores.service import get_store

@@ -11,7 +11,8 @@ from sqlalchemy.orm import Session
 from accounts.models import User
 from kernel.ids import IdPath
 from kernel.text import SlugPath
-from preferences import service
+from preferences import segments, service
+from preferences.core import Purpose
 from preferences.models import Activation, PolicyVersion, Segment
 from preferences.schemas import (
     ActivationIn,
@@ -47,8 +48,8 @@ def _segment_out(seg: Segment, session: Session) -> SegmentOut:
 
 @router.get("/segments", summary="The segment taxonomy users can opt into")
 def list_segments(session: SessionDep) -> list[SegmentOut]:
-    segments = service.list_segments(session)
-    slug_of = {s.id: s.slug for s in segments}
+    rows = segments.list_segments(session)
+    slug_of = {s.id: s.slug for s in rows}
     return [
         SegmentOut(
             slug=s.slug,
@@ -56,7 +57,7 @@ def list_segments(session: SessionDep) -> list[SegmentOut]:
             label_en=s.label_en,
             label_fr=s.label_fr,
         )
-        for s in segments
+        for s in rows
     ]
 
 
@@ -67,7 +68,7 @@ def list_segments(session: SessionDep) -> list[SegmentOut]:
     tags=["operator"],
 )
 def create_segment(body: SegmentCreate, session: SessionDep, _staff: Operator) -> SegmentOut:
-    seg = service.create_segment(
+    seg = segments.create_segment(
         session,
         slug=body.slug,
         parent=body.parent,
@@ -81,7 +82,7 @@ def create_segment(body: SegmentCreate, session: SessionDep, _staff: Operator) -
 def update_segment(
     slug: SlugPath, body: SegmentUpdate, session: SessionDep, _staff: Operator
 ) -> SegmentOut:
-    seg = service.update_segment(
+    seg = segments.update_segment(
         session,
         slug=slug,
         label_en=body.label_en,
@@ -99,7 +100,7 @@ def update_segment(
     tags=["operator"],
 )
 def delete_segment(slug: SlugPath, session: SessionDep, _staff: Operator) -> None:
-    service.delete_segment(session, slug=slug)
+    segments.delete_segment(session, slug=slug)
 
 
 def _policy_out(policy: PolicyVersion) -> PolicyOut:
@@ -108,7 +109,7 @@ def _policy_out(policy: PolicyVersion) -> PolicyOut:
         published_at=policy.published_at,
         summary=policy.summary,
         text=policy.text,
-        changed_purposes=[service.Purpose(p) for p in policy.changed_purposes],
+        changed_purposes=[Purpose(p) for p in policy.changed_purposes],
     )
 
 
@@ -122,7 +123,7 @@ def current_policy(session: SessionDep, runtime: RuntimeDep) -> PolicyOut:
         published_at=None,
         summary="The policy this server was configured with.",
         text="",
-        changed_purposes=list(service.Purpose),
+        changed_purposes=list(Purpose),
     )
 
 

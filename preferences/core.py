@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from enum import StrEnum
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,3 +57,9 @@ class PolicyHistory:
             return False
         last_change = max((i for i, s in enumerate(self.steps) if purpose in s.changed), default=-1)
         return rank >= last_change
+
+
+class Purpose(StrEnum):
+    LOCATION_OFFERS = "location_offers"
+    BEACON_PROXIMITY = "beacon_proximity"
+    FRIENDS_LOOKS = "friends_looks"

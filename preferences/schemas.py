@@ -7,7 +7,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validato
 
 from kernel.ids import DbId
 from kernel.text import Body, Document, Slug, TimeZoneName, Title
-from preferences.service import Purpose
+from preferences.core import Purpose
 
 SLUG_PATTERN = r"^[a-z0-9]+(-[a-z0-9]+)*$"
 

@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from kernel.db import after_commit, hold_until_closed
 from notifications.service import Enqueue, on_zone_events
-from preferences.service import Purpose
+from preferences.core import Purpose
 from presence.core import Presence, ZoneEvent, expire, kind_of
 from presence.store import Held, PresenceStore
 

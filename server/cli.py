@@ -22,7 +22,7 @@ from beacons.fieldtool.cli import app as beacons_app
 from kernel.config import get_settings
 from kernel.db import make_engine, make_session_factory, unit_of_work
 from kernel.errors import DomainError
-from preferences.service import seed_taxonomy
+from preferences.segments import seed_taxonomy
 from server.migrate import SchemaNotReady, missing_database, require_schema, upgrade
 
 console = Console()

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from kernel.config import Settings
 from kernel.db import make_engine, make_session_factory, unit_of_work
-from preferences.service import seed_taxonomy
+from preferences.segments import seed_taxonomy
 from server.app import create_app
 from server.migrate import upgrade
 from server.models import Base

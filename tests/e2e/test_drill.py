@@ -38,13 +38,9 @@ from notifications.models import OWED, Notification
 from notifications.service import on_presence
 from notifications.tasks import enqueue_delivery
 from offers.models import Offer
-from preferences.service import (
-    Purpose,
-    record_consent,
-    seed_taxonomy,
-    segments_by_slug,
-    set_interests,
-)
+from preferences.core import Purpose
+from preferences.segments import seed_taxonomy, segments_by_slug
+from preferences.service import record_consent, set_interests
 from presence.core import Transition
 from server.celery import configure
 from server.migrate import upgrade

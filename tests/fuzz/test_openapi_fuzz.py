@@ -22,7 +22,7 @@ from sqlalchemy import Engine, text
 from accounts.service import Role
 from kernel.config import Settings
 from kernel.db import make_session_factory, unit_of_work
-from preferences.service import seed_taxonomy
+from preferences.segments import seed_taxonomy
 from server.app import create_app
 from tests.conftest import truncate
 from tests.factories import (

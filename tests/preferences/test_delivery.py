@@ -18,13 +18,9 @@ from notifications.decide import Trigger
 from notifications.models import Notification
 from notifications.service import on_presence
 from offers.models import Offer
-from preferences.service import (
-    Purpose,
-    record_consent,
-    segments_by_slug,
-    set_delivery_preferences,
-    set_interests,
-)
+from preferences.core import Purpose
+from preferences.segments import segments_by_slug
+from preferences.service import record_consent, set_delivery_preferences, set_interests
 from presence.core import Transition
 from stores.models import Store
 from tests.factories import auth, new_shopper

@@ -24,14 +24,9 @@ from notifications.decide import OfferRule, QuietHours, TargetingProfile, Trigge
 from notifications.models import Notification
 from notifications.service import on_presence
 from offers.models import Offer
-from preferences.service import (
-    Purpose,
-    activate,
-    record_consent,
-    segments_by_slug,
-    set_delivery_preferences,
-    set_interests,
-)
+from preferences.core import Purpose
+from preferences.segments import segments_by_slug
+from preferences.service import activate, record_consent, set_delivery_preferences, set_interests
 from presence.core import Transition
 from stores.models import Store
 

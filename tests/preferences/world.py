@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from accounts.service import Role
 from kernel.db import unit_of_work
 from preferences.models import Segment
-from preferences.service import seed_taxonomy
+from preferences.segments import seed_taxonomy
 from tests.factories import (
     PARIS,
     api_key,

@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session
 from accounts.models import Device, User
 from accounts.tokens import user_tokens
 from kernel.db import after_commit
-from privacy.registry import Row, as_row, delete_rows, register
+from kernel.personal_data import Row, as_row, delete_rows, register
 
 
 def _export_user(session: Session, user_id: int) -> list[Row]:

@@ -9,7 +9,7 @@ from typing import Any
 
 from beacons.store import REPLAY_KEY, TRACKS_KEY
 from beacons.zones import BeaconTrack
-from privacy.registry import register_redis
+from kernel.personal_data import register_redis
 
 register_redis("beacons", TRACKS_KEY.format("{user_id}"), REPLAY_KEY.format("{user_id}:*"))
 

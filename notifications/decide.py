@@ -39,44 +39,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 
+from preferences.core import TargetingProfile
 from presence.core import Transition
-
-MINUTES_PER_DAY = 24 * 60
-
-
-@dataclass(frozen=True, slots=True)
-class QuietHours:
-    """A local-time window, in minutes since midnight; ``start == end`` is not a window."""
-
-    start_min: int
-    end_min: int
-
-    def covers(self, minute: int) -> bool:
-        if self.start_min <= self.end_min:
-            return self.start_min <= minute < self.end_min
-        return minute >= self.start_min or minute < self.end_min
-
-
-@dataclass(frozen=True, slots=True)
-class TargetingProfile:
-    """Everything the decision knows about a person, and all it may ever know.
-
-    ``segments``: consented interests and active activations, expanded down the taxonomy.
-    The rest are delivery preferences; ``utc_offset_s`` is the user's offset at the event,
-    so quiet hours and the daily cap follow their local clock.
-    """
-
-    segments: frozenset[str]
-    max_per_day: int | None = None
-    quiet_hours: QuietHours | None = None
-    utc_offset_s: int = 0
-    muted_store_ids: frozenset[int] = frozenset()
-
-    def local_minute(self, at: float) -> int:
-        return int((at + self.utc_offset_s) // 60) % MINUTES_PER_DAY
-
-    def quiet_at(self, at: float) -> bool:
-        return self.quiet_hours is not None and self.quiet_hours.covers(self.local_minute(at))
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,8 +9,8 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from kernel.config import Settings
+from kernel.personal_data import Row, as_row, delete_rows, register
 from notifications.models import Notification
-from privacy.registry import Row, as_row, delete_rows, register
 
 
 def _export(session: Session, user_id: int) -> list[Row]:

@@ -24,8 +24,8 @@ from kernel.errors import NotFound
 from kernel.pagination import keyset
 from notifications.decide import Decision, Trigger, decide_all
 from notifications.models import SUPPRESSED, Notification
+from notifications.rules import active_offers, as_rule
 from offers.models import Offer
-from offers.service import active_offers, as_rule
 from preferences.core import Purpose
 from preferences.service import targeting_profile
 from presence.core import ZoneEvent, ZoneKey

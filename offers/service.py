@@ -1,8 +1,7 @@
-"""Offers: store staff write them; the decision reads them as :class:`OfferRule`."""
+"""Offers: store staff write them (``notifications.rules`` reads them for the decision)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from datetime import UTC, datetime
 
 from sqlalchemy import select
@@ -10,16 +9,13 @@ from sqlalchemy.orm import Session
 
 from accounts.service import Staff
 from beacons.models import Beacon, BeaconStatus
-from beacons.zones import zone_of
 from geofence import repository as geofence_repository
 from geofence.models import Geofence
 from kernel.errors import Invalid
-from notifications.decide import OfferRule
 from offers import repository
 from offers.models import Offer
 from offers.schemas import OfferCreate, OfferUpdate
 from preferences.segments import segments_by_slug
-from presence.core import Transition, ZoneKey
 from stores.repository import managed_by
 from stores.service import get_store
 
@@ -122,26 +118,3 @@ def update_offer(session: Session, *, staff: Staff, offer_id: int, data: OfferUp
 def delete_offer(session: Session, *, staff: Staff, offer_id: int) -> None:
     session.delete(get_offer(session, staff=staff, offer_id=offer_id))
     session.flush()
-
-
-def active_offers(session: Session, *, store_ids: Iterable[int]) -> list[Offer]:
-    """The active offers of these stores, with their segments and geofences loaded."""
-    query = select(Offer).where(Offer.store_id.in_(list(store_ids)), Offer.active.is_(True))
-    return list(session.scalars(query))
-
-
-def as_rule(o: Offer) -> OfferRule:
-    """An offer in the decision's terms."""
-    return OfferRule(
-        id=o.id,
-        store_id=o.store_id,
-        segments=frozenset(s.slug for s in o.segments),
-        trigger=Transition(o.trigger),
-        zones=frozenset(
-            [str(ZoneKey("geofence", g.id)) for g in o.geofences]
-            + [zone_of(o.store_id, z) for z in o.zones]
-        )
-        or None,
-        starts_at=o.starts_at.timestamp() if o.starts_at else None,
-        ends_at=o.ends_at.timestamp() if o.ends_at else None,
-    )

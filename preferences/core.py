@@ -14,6 +14,9 @@ Domain rules:
   counts for nothing.
 * Only the version in force can be granted; withdrawing is accepted under any version,
   since stopping must never be refused.
+
+The :class:`TargetingProfile` is what the preferences hand the decision about a person,
+and all they hand it: consented segments and delivery preferences, on the user's clock.
 """
 
 from __future__ import annotations
@@ -63,3 +66,41 @@ class Purpose(StrEnum):
     LOCATION_OFFERS = "location_offers"
     BEACON_PROXIMITY = "beacon_proximity"
     FRIENDS_LOOKS = "friends_looks"
+
+
+MINUTES_PER_DAY = 24 * 60
+
+
+@dataclass(frozen=True, slots=True)
+class QuietHours:
+    """A local-time window, in minutes since midnight; ``start == end`` is not a window."""
+
+    start_min: int
+    end_min: int
+
+    def covers(self, minute: int) -> bool:
+        if self.start_min <= self.end_min:
+            return self.start_min <= minute < self.end_min
+        return minute >= self.start_min or minute < self.end_min
+
+
+@dataclass(frozen=True, slots=True)
+class TargetingProfile:
+    """Everything the decision knows about a person, and all it may ever know.
+
+    ``segments``: consented interests and active activations, expanded down the taxonomy.
+    The rest are delivery preferences; ``utc_offset_s`` is the user's offset at the event,
+    so quiet hours and the daily cap follow their local clock.
+    """
+
+    segments: frozenset[str]
+    max_per_day: int | None = None
+    quiet_hours: QuietHours | None = None
+    utc_offset_s: int = 0
+    muted_store_ids: frozenset[int] = frozenset()
+
+    def local_minute(self, at: float) -> int:
+        return int((at + self.utc_offset_s) // 60) % MINUTES_PER_DAY
+
+    def quiet_at(self, at: float) -> bool:
+        return self.quiet_hours is not None and self.quiet_hours.covers(self.local_minute(at))

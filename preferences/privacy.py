@@ -9,6 +9,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from kernel.config import Settings
+from kernel.personal_data import Row, as_row, delete_rows, register
 from preferences.models import (
     Activation,
     ConsentRecord,
@@ -17,7 +18,6 @@ from preferences.models import (
     MutedStore,
     Segment,
 )
-from privacy.registry import Row, as_row, delete_rows, register
 
 
 def _export_consent(session: Session, user_id: int) -> list[Row]:

@@ -9,7 +9,6 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from kernel.errors import Conflict, Invalid, NotFound
-from offers.models import offer_segments
 from preferences.models import Segment
 from preferences.taxonomy import TAXONOMY
 
@@ -117,6 +116,9 @@ def delete_segment(session: Session, *, slug: str) -> None:
     )
     if children:
         raise Conflict(f"segment {slug!r} has {children} child segments; move or delete them")
+    # The offers' link table, found by name in the shared metadata: preferences sit below
+    # offers and do not import them.
+    offer_segments = Segment.metadata.tables["offer_segments"]
     offers = session.scalar(
         select(func.count())
         .select_from(offer_segments)

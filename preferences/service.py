@@ -14,8 +14,7 @@ from sqlalchemy.orm import Session
 from accounts.models import User
 from kernel.db import utcnow
 from kernel.errors import Conflict, Invalid, NotFound
-from notifications.decide import QuietHours, TargetingProfile
-from preferences.core import PolicyHistory, PolicyStep, Purpose
+from preferences.core import PolicyHistory, PolicyStep, Purpose, QuietHours, TargetingProfile
 from preferences.models import (
     Activation,
     ConsentRecord,

@@ -7,7 +7,7 @@ from typing import Any
 
 from presence.core import Presence
 from presence.store import KEY
-from privacy.registry import register_redis
+from kernel.personal_data import register_redis
 
 register_redis("presence", KEY.format("{user_id}"), "vicinity:lock:presence:{user_id}")
 

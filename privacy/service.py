@@ -17,7 +17,7 @@ from kernel.config import Settings
 from kernel.db import Base, after_commit
 from presence.privacy import export_presence
 from presence.store import PresenceStore
-from privacy import registry
+from kernel import personal_data as registry
 
 
 def registered_tables() -> list[registry.PersonalTable]:

@@ -4,15 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from notifications.decide import (
-    OfferRule,
-    QuietHours,
-    Suppression,
-    TargetingProfile,
-    Trigger,
-    decide,
-    decide_all,
-)
+from notifications.decide import OfferRule, Suppression, Trigger, decide, decide_all
+from preferences.core import QuietHours, TargetingProfile
 from presence.core import Transition
 
 NOON = 1_795_435_200.0  # 2026-11-23 12:00 UTC (minute 720 of the UTC day)

@@ -9,14 +9,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from notifications.decide import (
-    OfferRule,
-    QuietHours,
-    TargetingProfile,
-    Trigger,
-    decide,
-)
-from preferences.core import PolicyHistory, PolicyStep
+from notifications.decide import OfferRule, Trigger, decide
+from preferences.core import PolicyHistory, PolicyStep, QuietHours, TargetingProfile
 from presence.core import Transition
 
 PURPOSES = ("location_offers", "beacon_proximity", "friends_looks")

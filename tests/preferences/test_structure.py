@@ -20,11 +20,11 @@ from sqlalchemy.orm import Session, sessionmaker
 from accounts.service import register_device, register_user
 from kernel.config import Settings
 from kernel.db import unit_of_work
-from notifications.decide import OfferRule, QuietHours, TargetingProfile, Trigger, decide
+from notifications.decide import OfferRule, Trigger, decide
 from notifications.models import Notification
 from notifications.service import on_presence
 from offers.models import Offer
-from preferences.core import Purpose
+from preferences.core import Purpose, QuietHours, TargetingProfile
 from preferences.segments import segments_by_slug
 from preferences.service import activate, record_consent, set_delivery_preferences, set_interests
 from presence.core import Transition
@@ -39,7 +39,10 @@ FORBIDDEN = (
     "beacons",
     "stores",
     "offers",
-    "preferences",
+    "preferences.service",
+    "preferences.models",
+    "preferences.segments",
+    "preferences.api",
     "privacy",
     "server",
     "demo",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import Table
 
-from privacy import registry
+from kernel import personal_data as registry
 from privacy.service import registered_tables
 from server.models import Base
 

@@ -15,9 +15,9 @@ from accounts.schemas import (
     UserCreate,
     UserCreated,
 )
-from accounts.service import Role
 from kernel.ids import IdPath
 from kernel.pagination import After, Limit, Page, next_cursor
+from kernel.principal import Role
 from server.deps import CurrentUser, Operator, SessionDep
 
 router = APIRouter(prefix="/v1", tags=["me"])

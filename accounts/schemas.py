@@ -5,8 +5,8 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from accounts.service import Role
 from kernel.ids import DbId
+from kernel.principal import Role
 from kernel.text import Name, TimeZoneName, Token
 
 

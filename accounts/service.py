@@ -4,63 +4,24 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from dataclasses import dataclass
-from enum import StrEnum
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from accounts.models import ApiKey, Device, User
 from kernel.db import utcnow
-from kernel.errors import Conflict, Forbidden, Invalid, NotFound, Unauthorized
+from kernel.errors import Conflict, Invalid, NotFound, Unauthorized
 from kernel.pagination import keyset
+from kernel.principal import Role, Staff
 from stores.models import Store
 
 USER_TOKEN_PREFIX = "vu_"
 API_KEY_PREFIX = "vk_"
 
 
-class Role(StrEnum):
-    OPERATOR = "operator"
-    STORE = "store"
-    TECH = "tech"
-
-
 def hash_secret(secret: str) -> str:
     # Tokens are 256 random bits: a plain SHA-256 is enough, no slow KDF needed.
     return hashlib.sha256(secret.encode()).hexdigest()
-
-
-@dataclass(frozen=True, slots=True)
-class Staff:
-    """An authenticated API key: its role and the stores it may touch.
-
-    Store and tech keys act on their ``store_ids`` only (none: on nothing); a tech key with
-    ``all_stores`` acts on the whole fleet. The operator acts on every store.
-    """
-
-    key_id: int
-    role: Role
-    store_ids: frozenset[int]
-    all_stores: bool = False
-
-    @property
-    def scope(self) -> frozenset[int] | None:
-        """The stores this key is limited to; ``None`` for the whole fleet."""
-        return None if self.role is Role.OPERATOR or self.all_stores else self.store_ids
-
-    def covers(self, store_id: int) -> bool:
-        scope = self.scope
-        return scope is None or store_id in scope
-
-    def can_manage(self, store_id: int) -> bool:
-        return self.role is Role.OPERATOR or (
-            self.role is Role.STORE and store_id in self.store_ids
-        )
-
-    def require_store(self, store_id: int) -> None:
-        if not self.can_manage(store_id):
-            raise Forbidden(f"this key may not manage store {store_id}")
 
 
 def register_user(session: Session, *, locale: str, timezone: str) -> tuple[User, str]:

@@ -24,8 +24,7 @@ from geofence.schemas import ZoneEventOut
 from kernel.db import unit_of_work
 from kernel.ids import IdPath
 from kernel.pagination import After, Limit, Page, next_cursor
-from notifications.tasks import enqueue_delivery
-from server.deps import CurrentAppUser, CurrentStaff, RuntimeDep, SessionDep
+from server.deps import CurrentAppUser, CurrentStaff, RuntimeDep, SessionDep, decision
 from server.runtime import Runtime
 
 router = APIRouter(tags=["beacons"])
@@ -174,7 +173,7 @@ async def report_sightings(
                 max_batch=settings.max_batch,
                 policy_version=settings.policy_version,
                 now=time.time(),
-                enqueue=enqueue_delivery,
+                decide=decision(runtime),
             )
 
     outcome = await run_in_threadpool(report)

@@ -14,7 +14,6 @@ from typing import Any
 from shapely.geometry import Point
 from sqlalchemy.orm import Session
 
-from accounts.service import Role, Staff
 from beacons import repository
 from beacons.frames import (
     AltBeacon,
@@ -31,6 +30,7 @@ from beacons.sync import EidDirectory
 from geofence.placement import check_near_store
 from kernel.db import after_commit, utcnow
 from kernel.errors import Conflict, Forbidden, Invalid, NotFound
+from kernel.principal import Role, Staff
 from stores.models import Store
 
 OnEidChange = Callable[[], None]

@@ -48,11 +48,10 @@ from geofence.tracking import zone_stores
 from kernel.config import Settings
 from kernel.db import after_rollback
 from kernel.errors import PayloadTooLarge
-from notifications.service import Enqueue
 from preferences.core import Purpose
 from preferences.service import consented
 from presence.core import Presence, clock_offset
-from presence.flow import Stepped, advance_presence
+from presence.flow import DecideEvents, Stepped, advance_presence
 from presence.store import PresenceStore
 
 __all__ = ["SightingRules", "check_batch", "replay_window_s", "report_sightings"]
@@ -175,7 +174,7 @@ def report_sightings(
     max_batch: int,
     policy_version: str,
     now: float,
-    enqueue: Enqueue,
+    decide: DecideEvents,
 ) -> SightingOutcome:
     """A batch of sightings from a phone: fleet health, then the one presence flow."""
     check_batch(len(sightings), max_batch)
@@ -211,8 +210,7 @@ def report_sightings(
         step=step,
         now=now,
         store_of=zone_stores(index),
-        policy_version=policy_version,
-        enqueue=enqueue,
+        decide=decide,
     )
     ignored.update(done.result.ignored)
     tracked = TrackedSightings(

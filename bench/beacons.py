@@ -211,9 +211,10 @@ def _walks(rng: random.Random, beacons: list[SightingOf], now: float) -> Iterato
 def run_endpoint(label: str, database_url: str, redis_url: str | None) -> None:
     from fastapi.testclient import TestClient
 
-    from accounts.service import Role, create_api_key
+    from accounts.service import create_api_key
     from kernel.config import Settings
     from kernel.db import make_engine, make_session_factory, unit_of_work
+    from kernel.principal import Role
     from preferences.segments import seed_taxonomy
     from server.app import create_app
     from server.migrate import upgrade

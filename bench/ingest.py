@@ -53,7 +53,7 @@ from kernel.config import Settings
 from kernel.db import make_engine, make_session_factory, unit_of_work
 from offers.models import Offer
 from preferences.models import ConsentRecord, Interest, Segment
-from preferences.service import seed_taxonomy
+from preferences.segments import seed_taxonomy
 from server.migrate import upgrade
 from stores.models import Store
 

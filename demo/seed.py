@@ -8,10 +8,11 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from accounts.models import ApiKey
-from accounts.service import Role, create_api_key, register_device, register_user
+from accounts.service import create_api_key, register_device, register_user
 from demo.shops import KINDS, Shop, load_shops
 from geofence.models import Geofence
 from kernel.db import utcnow
+from kernel.principal import Role
 from offers.models import Offer
 from preferences.core import Purpose
 from preferences.segments import segments_by_slug

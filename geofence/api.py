@@ -21,8 +21,7 @@ from geofence.schemas import (
 from kernel.db import unit_of_work
 from kernel.ids import IdPath
 from kernel.pagination import After, Limit, next_cursor
-from notifications.tasks import enqueue_delivery
-from server.deps import CurrentAppUser, CurrentStaff, RuntimeDep, SessionDep
+from server.deps import CurrentAppUser, CurrentStaff, RuntimeDep, SessionDep, decision
 
 router = APIRouter(tags=["geofences"])
 me_router = APIRouter(prefix="/v1/me", tags=["me"])
@@ -155,9 +154,8 @@ async def report_locations(
                 presence=runtime.presence,
                 rules=runtime.screening,
                 max_batch=runtime.settings.max_batch,
-                policy_version=runtime.settings.policy_version,
                 now=datetime.now(UTC).timestamp(),
-                enqueue=enqueue_delivery,
+                decide=decision(runtime),
             )
 
     outcome = await run_in_threadpool(report)

@@ -4,7 +4,7 @@ from datetime import datetime
 from typing import Any, Literal
 
 from geojson_pydantic import MultiPolygon, Point, Polygon
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, model_validator
 from shapely.geometry import mapping
 
 from geofence.models import Geofence
@@ -97,19 +97,20 @@ class GeofencePatch(BaseModel):
         return sent
 
 
+_GEOMETRY: TypeAdapter[Polygon | MultiPolygon | Point] = TypeAdapter(Polygon | MultiPolygon | Point)
 
 
 class GeofenceFeature(BaseModel):
     type: Literal["Feature"] = "Feature"
     id: int
-    geometry: dict[str, Any]
+    geometry: Polygon | MultiPolygon | Point
     properties: dict[str, Any]
 
     @classmethod
     def of(cls, row: Geofence) -> GeofenceFeature:
         return cls(
             id=row.id,
-            geometry=dict(mapping(row.geometry)),
+            geometry=_GEOMETRY.validate_python(mapping(row.geometry)),
             properties={
                 "store_id": row.store_id,
                 "name": row.name,

@@ -10,7 +10,6 @@ from shapely.geometry import mapping
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from accounts.service import Staff
 from geofence import repository
 from geofence.core import Fence, Fix, GeofenceIndex, Screening
 from geofence.models import Geofence
@@ -20,9 +19,9 @@ from geofence.tracking import Tracked, track_fixes, zone_stores
 from kernel import versions
 from kernel.db import after_commit
 from kernel.errors import PayloadTooLarge
-from notifications.service import Enqueue
+from kernel.principal import Staff
 from presence.core import Presence, clock_offset
-from presence.flow import Stepped, advance_presence
+from presence.flow import DecideEvents, Stepped, advance_presence
 from presence.store import PresenceStore
 from stores.repository import managed_by
 from stores.service import get_store
@@ -171,9 +170,8 @@ def report_locations(
     presence: PresenceStore,
     rules: Screening,
     max_batch: int,
-    policy_version: str,
     now: float,
-    enqueue: Enqueue,
+    decide: DecideEvents,
 ) -> LocationOutcome:
     """A batch of fixes from a phone: checked here, then the one presence flow."""
     if len(fixes) > max_batch:
@@ -193,8 +191,7 @@ def report_locations(
         step=step,
         now=now,
         store_of=zone_stores(index),
-        policy_version=policy_version,
-        enqueue=enqueue,
+        decide=decide,
     )
     tracked = Tracked(done.events, done.result.accepted, done.result.ignored)
     return LocationOutcome(tracked, done.store_of, done.notification_ids)

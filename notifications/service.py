@@ -18,7 +18,6 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from accounts.models import User
-from geofence.models import Geofence
 from kernel.db import after_commit, utcnow
 from kernel.errors import NotFound
 from kernel.pagination import keyset
@@ -28,7 +27,7 @@ from notifications.rules import active_offers, as_rule
 from offers.models import Offer
 from preferences.core import Purpose
 from preferences.service import targeting_profile
-from presence.core import ZoneEvent, ZoneKey
+from presence.core import ZoneEvent, ZoneKey, kind_of
 from stores.models import Store
 
 log = logging.getLogger(__name__)
@@ -68,8 +67,11 @@ def _zone_name(session: Session, zone: str) -> tuple[str, str]:
     """A zone key's kind and the name staff gave it: ``geofence:<id>``, ``beacon:<store>:<z>``."""
     key = ZoneKey.parse(zone)
     if key.kind == "geofence":
-        fence = session.get(Geofence, key.id)
-        return key.kind, fence.name if fence is not None else zone
+        # The geofences table, by name in the shared metadata: the geofence domain sits
+        # above notifications (it hands its events to the decision) and is not imported.
+        fences = Notification.metadata.tables["geofences"]
+        name = session.scalar(select(fences.c.name).where(fences.c.id == key.id))
+        return key.kind, name if name is not None else zone
     return key.kind, key.name or zone
 
 
@@ -206,6 +208,41 @@ def on_zone_events(
         enqueue=enqueue,
     )
     return stores, notes
+
+
+# Which consent a zone's events are decided under, by the zone's kind.
+PURPOSES = {"geofence": Purpose.LOCATION_OFFERS, "beacon": Purpose.BEACON_PROXIMITY}
+
+
+def decide_events(
+    session: Session,
+    *,
+    user_id: int,
+    events: Sequence[ZoneEvent],
+    store_of: Callable[[str], int | None],
+    policy_version: str,
+    enqueue: Enqueue,
+) -> tuple[dict[str, int], list[int]]:
+    """The presence flow's decision: events → decisions, each under the purpose of its
+    zone's kind. Returns each event zone's store and the notification ids recorded."""
+    stores: dict[str, int] = {}
+    ids: list[int] = []
+    for kind, purpose in PURPOSES.items():
+        group = [e for e in events if kind_of(e.zone) == kind]
+        if not group:
+            continue
+        found, notes = on_zone_events(
+            session,
+            user_id=user_id,
+            events=group,
+            store_of=store_of,
+            purpose=purpose,
+            policy_version=policy_version,
+            enqueue=enqueue,
+        )
+        stores.update(found)
+        ids.extend(n.id for n in notes)
+    return stores, ids
 
 
 def list_notifications(

@@ -7,11 +7,11 @@ from datetime import UTC, datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from accounts.service import Staff
 from beacons.models import Beacon, BeaconStatus
 from geofence import repository as geofence_repository
 from geofence.models import Geofence
 from kernel.errors import Invalid
+from kernel.principal import Staff
 from offers import repository
 from offers.models import Offer
 from offers.schemas import OfferCreate, OfferUpdate

@@ -9,7 +9,9 @@
 3. the source's pure step: what it observed → the new presence and its events;
 4. after commit, save the presence and unlock (one round trip, fenced by the lock's
    token); a failed transaction leaves presence as it was, so the phone's retry counts;
-5. the decision on the events, in this transaction, by the purpose of each zone's kind.
+5. the decision on the events, in this transaction: a :class:`DecideEvents` the caller
+   hands in (``notifications.service.decide_events``), so presence, which every source
+   and the decision build on, imports neither.
 """
 
 from __future__ import annotations
@@ -17,21 +19,25 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Generic, TypeVar
+from typing import Generic, Protocol, TypeVar
 
 from sqlalchemy.orm import Session
 
 from kernel.db import after_commit, hold_until_closed
-from notifications.service import Enqueue, on_zone_events
-from preferences.core import Purpose
-from presence.core import Presence, ZoneEvent, expire, kind_of
+from presence.core import Presence, ZoneEvent, expire
 from presence.store import Held, PresenceStore
 
 R = TypeVar("R")
 StoreOf = Callable[[str], int | None]
 
-# Which consent a zone's events are decided under, by the zone's kind.
-PURPOSES = {"geofence": Purpose.LOCATION_OFFERS, "beacon": Purpose.BEACON_PROXIMITY}
+
+class DecideEvents(Protocol):
+    """The decision on a user's zone events: each event zone's store, and the ids of the
+    notifications recorded."""
+
+    def __call__(
+        self, session: Session, *, user_id: int, events: Sequence[ZoneEvent], store_of: StoreOf
+    ) -> tuple[dict[str, int], list[int]]: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,8 +88,7 @@ def advance_presence(
     step: Callable[[Presence], Stepped[R]],
     now: float,
     store_of: StoreOf,
-    policy_version: str,
-    enqueue: Enqueue,
+    decide: DecideEvents,
 ) -> Advanced[R]:
     """Lock → load → timeouts → ``step`` → save after commit → decision."""
     lease = _Lease(presence, presence.acquire(user_id))
@@ -96,45 +101,8 @@ def advance_presence(
         # Runs before the transaction's holds close, so still under the lock.
         after_commit(session, lambda: lease.commit(stepped.presence))
     events = [*timeouts, *stepped.events]
-    stores, notes = decide(
-        session,
-        user_id=user_id,
-        events=events,
-        store_of=store_of,
-        policy_version=policy_version,
-        enqueue=enqueue,
-    )
+    stores, notes = decide(session, user_id=user_id, events=events, store_of=store_of)
     return Advanced(stepped.result, events, stores, notes)
-
-
-def decide(
-    session: Session,
-    *,
-    user_id: int,
-    events: Sequence[ZoneEvent],
-    store_of: StoreOf,
-    policy_version: str,
-    enqueue: Enqueue,
-) -> tuple[dict[str, int], list[int]]:
-    """Events → the decision, each under the purpose of its zone's kind."""
-    stores: dict[str, int] = {}
-    ids: list[int] = []
-    for kind, purpose in PURPOSES.items():
-        group = [e for e in events if kind_of(e.zone) == kind]
-        if not group:
-            continue
-        found, notes = on_zone_events(
-            session,
-            user_id=user_id,
-            events=group,
-            store_of=store_of,
-            purpose=purpose,
-            policy_version=policy_version,
-            enqueue=enqueue,
-        )
-        stores.update(found)
-        ids.extend(n.id for n in notes)
-    return stores, ids
 
 
 def expire_stale(
@@ -144,8 +112,7 @@ def expire_stale(
     presence: PresenceStore,
     now: float,
     store_of: StoreOf,
-    policy_version: str,
-    enqueue: Enqueue,
+    decide: DecideEvents,
 ) -> Advanced[None]:
     """The beat job's step for one user: nothing observed, so only the timeouts; saved
     even without any, so the stale index forgets a user whose presence moved on."""
@@ -156,6 +123,5 @@ def expire_stale(
         step=lambda state: Stepped(None, state, (), save=True),
         now=now,
         store_of=store_of,
-        policy_version=policy_version,
-        enqueue=enqueue,
+        decide=decide,
     )

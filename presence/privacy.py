@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from kernel.personal_data import register_redis
 from presence.core import Presence
 from presence.store import KEY
-from kernel.personal_data import register_redis
 
 register_redis("presence", KEY.format("{user_id}"), "vicinity:lock:presence:{user_id}")
 

@@ -13,11 +13,11 @@ from sqlalchemy.orm import Session
 import privacy.domains  # noqa: F401 - loads every domain's registrations
 from beacons.privacy import export_tracks
 from beacons.store import SightingStore
+from kernel import personal_data as registry
 from kernel.config import Settings
 from kernel.db import Base, after_commit
 from presence.privacy import export_presence
 from presence.store import PresenceStore
-from kernel import personal_data as registry
 
 
 def registered_tables() -> list[registry.PersonalTable]:

@@ -13,6 +13,7 @@ from kernel.config import Settings, get_settings
 from server import runtime as runtime_module
 from server.celery import celery_app
 from server.celery import configure as configure_celery
+from server.docs import install_docs, operation_id
 from server.handlers import ERROR_RESPONSES, install_error_handlers
 from server.limits import BodyLimit
 from server.routers import ROUTERS
@@ -66,9 +67,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description=DESCRIPTION,
         lifespan=lifespan,
         license_info={"name": "AGPL-3.0-or-later"},
+        generate_unique_id_function=operation_id,
+        docs_url=None,
+        redoc_url=None,
     )
     install_error_handlers(app)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    install_docs(app)
     for router in ROUTERS:
         app.include_router(router, responses=ERROR_RESPONSES)
     return app

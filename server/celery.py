@@ -9,7 +9,7 @@ from celery import Celery
 
 from kernel.config import Settings, get_settings
 
-TASKS = ["notifications.tasks", "beacons.tasks", "privacy.tasks", "presence.tasks"]
+TASKS = ["notifications.tasks", "beacons.tasks", "privacy.tasks", "server.jobs"]
 celery_app = Celery("vicinity", include=TASKS)
 
 

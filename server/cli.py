@@ -17,11 +17,12 @@ from sqlalchemy.orm import Session
 from typer.core import TyperGroup
 
 from accounts.models import ApiKey
-from accounts.service import Role, create_api_key, list_api_keys, revoke_api_key, rotate_api_key
+from accounts.service import create_api_key, list_api_keys, revoke_api_key, rotate_api_key
 from beacons.fieldtool.cli import app as beacons_app
 from kernel.config import get_settings
 from kernel.db import make_engine, make_session_factory, unit_of_work
 from kernel.errors import DomainError
+from kernel.principal import Role
 from preferences.segments import seed_taxonomy
 from server.migrate import SchemaNotReady, missing_database, require_schema, upgrade
 

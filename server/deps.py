@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from functools import partial
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -10,17 +11,14 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
 from accounts.models import User
-from accounts.service import (
-    API_KEY_PREFIX,
-    USER_TOKEN_PREFIX,
-    Role,
-    Staff,
-    staff_for_key,
-    user_for_token,
-)
+from accounts.service import API_KEY_PREFIX, USER_TOKEN_PREFIX, staff_for_key, user_for_token
 from accounts.tokens import AppCaller, user_tokens
 from kernel.db import unit_of_work
 from kernel.errors import Forbidden, Unauthorized
+from kernel.principal import Role, Staff
+from notifications.service import decide_events
+from notifications.tasks import enqueue_delivery
+from presence.flow import DecideEvents
 from server.runtime import Runtime
 
 
@@ -33,6 +31,14 @@ async def get_runtime(request: Request) -> Runtime:
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 
 
+def decision(runtime: Runtime) -> DecideEvents:
+    """The decision the presence flow hands its events to: wired here, in the app, so the
+    event sources (geofences, beacons) never import the notifications domain."""
+    return partial(
+        decide_events, policy_version=runtime.settings.policy_version, enqueue=enqueue_delivery
+    )
+
+
 def get_session(runtime: RuntimeDep) -> Iterator[Session]:
     """The request owns the transaction: services flush, this commits (or rolls back)."""
     with unit_of_work(runtime.sessions) as session:
@@ -42,7 +48,17 @@ def get_session(runtime: RuntimeDep) -> Iterator[Session]:
 # Function scope: commit before the response is sent, so a failed commit is an error answer.
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 
-_bearer = HTTPBearer(auto_error=False, description="`vu_…` user token or `vk_…` API key")
+# Two schemes, so clients and the docs see which credential each operation takes.
+_user_bearer = HTTPBearer(
+    auto_error=False,
+    scheme_name="UserToken",
+    description="App user: the `vu_…` token from `POST /v1/users`.",
+)
+_staff_bearer = HTTPBearer(
+    auto_error=False,
+    scheme_name="StaffKey",
+    description="Store staff, field tech or operator: a `vk_…` API key.",
+)
 
 
 def _credential(creds: HTTPAuthorizationCredentials | None) -> str:
@@ -53,7 +69,7 @@ def _credential(creds: HTTPAuthorizationCredentials | None) -> str:
 
 def current_user(
     session: SessionDep,
-    creds: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    creds: Annotated[HTTPAuthorizationCredentials | None, Depends(_user_bearer)],
 ) -> User:
     token = _credential(creds)
     if token.startswith(API_KEY_PREFIX):
@@ -64,7 +80,7 @@ def current_user(
 
 
 async def app_caller(
-    creds: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    creds: Annotated[HTTPAuthorizationCredentials | None, Depends(_user_bearer)],
 ) -> AppCaller:
     """The hot paths' caller, without a thread-pool hop: from the token cache (at most a
     second old, see ``accounts.tokens``), else resolved in the endpoint's own hop."""
@@ -78,7 +94,7 @@ async def app_caller(
 
 def current_staff(
     session: SessionDep,
-    creds: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    creds: Annotated[HTTPAuthorizationCredentials | None, Depends(_staff_bearer)],
 ) -> Staff:
     token = _credential(creds)
     if token.startswith(USER_TOKEN_PREFIX):

@@ -5,9 +5,9 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from accounts.service import Role, Staff
 from kernel.errors import Forbidden, NotFound
 from kernel.pagination import keyset
+from kernel.principal import Role, Staff
 from stores.models import Store
 
 Scope = frozenset[int] | None

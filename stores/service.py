@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
-from accounts.service import Role, Staff
 from kernel import versions
 from kernel.db import AfterCommit, after_commit
 from kernel.errors import Forbidden, NotFound
+from kernel.principal import Role, Staff
 from stores import repository
 from stores.models import Store
 

@@ -9,9 +9,10 @@ from typing import Any
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
-from accounts.service import Role, create_api_key
+from accounts.service import create_api_key
 from kernel.config import Settings
 from kernel.db import unit_of_work
+from kernel.principal import Role
 
 PARIS = (2.3470, 48.8600)  # lon, lat
 M_PER_DEG_LAT = 111_195.0

@@ -10,9 +10,10 @@ import pytest
 from sqlalchemy.orm import Session, sessionmaker
 from typer.testing import CliRunner, Result
 
-from accounts.service import Role, staff_for_key
+from accounts.service import staff_for_key
 from kernel.config import get_settings
 from kernel.errors import Unauthorized
+from kernel.principal import Role
 from server.cli import app
 from tests.factories import api_key
 

@@ -6,9 +6,9 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
-from accounts.service import Role
 from beacons.models import Beacon
 from kernel.db import unit_of_work
+from kernel.principal import Role
 from tests.beacons.factories import ibeacon, new_beacon
 from tests.factories import PARIS, api_key, auth, new_store
 

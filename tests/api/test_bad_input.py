@@ -9,8 +9,8 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
-from accounts.service import Role
 from kernel.config import Settings
+from kernel.principal import Role
 from tests.factories import PARIS, api_key, auth, feature, fix, new_shopper, new_store, square
 
 BOWTIE = {

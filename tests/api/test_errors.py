@@ -6,8 +6,8 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
-from accounts.service import Role
 from kernel.config import Settings
+from kernel.principal import Role
 from kernel.text import known_time_zones
 from server.handlers import ERROR_CODES
 from tests.factories import api_key, auth, new_shopper

@@ -9,8 +9,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from accounts.service import Role
 from kernel.config import Settings
+from kernel.principal import Role
 from notifications.models import Notification
 from presence.store import RedisPresenceStore
 from server.runtime import Runtime

@@ -9,10 +9,10 @@ from fastapi.testclient import TestClient
 from sqlalchemy import update
 from sqlalchemy.orm import Session, sessionmaker
 
-from accounts.service import Role
 from beacons.models import Beacon
 from kernel.config import Settings
 from kernel.db import unit_of_work
+from kernel.principal import Role
 from tests.beacons.factories import ibeacon, new_beacon, new_shop, report, sighting
 from tests.factories import (
     PARIS,

@@ -10,8 +10,8 @@ from uuid import UUID
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
-from accounts.service import Role
 from beacons.frames import APPLE_COMPANY_ID, EddystoneTlm, IBeacon
+from kernel.principal import Role
 from tests.factories import PARIS, api_key, auth, new_store
 
 SHOE_UUID = UUID("f7826da6-4fa2-4e98-8024-bc5b71e0893e")

@@ -5,9 +5,9 @@ from __future__ import annotations
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
-from accounts.service import Role
 from beacons.frames import EddystoneEid, EddystoneUid
 from kernel.config import Settings
+from kernel.principal import Role
 from tests.beacons.factories import (
     SHOE_AISLE,
     ibeacon,

@@ -17,7 +17,6 @@ from bleak.exc import BleakError
 from sqlalchemy.orm import Session, sessionmaker
 from typer.testing import CliRunner
 
-from accounts.service import Role
 from beacons.fieldtool.adverts import Advert
 from beacons.fieldtool.board import ScanBoard
 from beacons.fieldtool.scan import NoAdapter, gather
@@ -25,6 +24,7 @@ from beacons.frames import APPLE_COMPANY_ID, EDDYSTONE_SERVICE_UUID, AltBeacon, 
 from beacons.models import Beacon
 from kernel.config import Settings
 from kernel.db import unit_of_work
+from kernel.principal import Role
 from server.app import create_app
 from server.cli import app
 from tests.beacons.factories import SHOE_UUID, tlm_hex

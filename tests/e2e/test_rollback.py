@@ -6,18 +6,21 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
+from functools import partial
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
-from accounts.service import Role, user_for_token
+from accounts.service import user_for_token
 from beacons import sightings as beacons
 from beacons.sighting_schemas import SightingBatch, to_sightings
 from geofence.core import Fix
 from geofence.service import report_locations
 from kernel.config import Settings
 from kernel.db import unit_of_work
+from kernel.principal import Role
+from notifications.service import decide_events
 from notifications.tasks import enqueue_delivery
 from presence.core import Presence
 from server.runtime import Runtime
@@ -75,9 +78,10 @@ def test_fixes_of_a_failed_request_are_not_consumed(
             presence=runtime.presence,
             rules=runtime.screening,
             max_batch=settings.max_batch,
-            policy_version=settings.policy_version,
             now=time.time(),
-            enqueue=enqueue_delivery,
+            decide=partial(
+                decide_events, policy_version=settings.policy_version, enqueue=enqueue_delivery
+            ),
         )
         return bool(outcome.notification_ids)
 
@@ -120,7 +124,9 @@ def test_sightings_of_a_failed_request_are_not_taken_for_replays(
             max_batch=settings.max_batch,
             policy_version=settings.policy_version,
             now=time.time(),
-            enqueue=enqueue_delivery,
+            decide=partial(
+                decide_events, policy_version=settings.policy_version, enqueue=enqueue_delivery
+            ),
         )
         return bool(outcome.tracked.events)
 

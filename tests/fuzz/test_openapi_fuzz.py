@@ -19,9 +19,9 @@ from hypothesis import HealthCheck, settings
 from schemathesis.checks import not_a_server_error
 from sqlalchemy import Engine, text
 
-from accounts.service import Role
 from kernel.config import Settings
 from kernel.db import make_session_factory, unit_of_work
+from kernel.principal import Role
 from preferences.segments import seed_taxonomy
 from server.app import create_app
 from tests.conftest import truncate

@@ -9,9 +9,9 @@ from fastapi.testclient import TestClient
 from shapely.geometry import Point
 from sqlalchemy.orm import Session, sessionmaker
 
-from accounts.service import Role
 from geofence.placement import check_near_store
 from kernel.errors import Invalid
+from kernel.principal import Role
 from tests.factories import PARIS, api_key, auth, feature, new_geofence, new_store, offset, square
 
 

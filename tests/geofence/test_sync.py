@@ -14,7 +14,6 @@ from redis.backoff import NoBackoff
 from redis.retry import Retry
 from sqlalchemy.orm import Session, sessionmaker
 
-from accounts.service import Role, Staff
 from geofence.core import GeofenceIndex
 from geofence.service import create_geofence
 from geofence.sync import IndexSync
@@ -22,6 +21,7 @@ from kernel import versions
 from kernel.broadcast import Broadcast
 from kernel.config import Settings
 from kernel.db import unit_of_work
+from kernel.principal import Role, Staff
 from server.app import create_app
 from server.runtime import Runtime
 from tests.factories import (

@@ -11,12 +11,12 @@ from shapely.geometry import Point
 from sqlalchemy import delete, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from accounts.service import Role
 from beacons.models import Beacon
 from geofence.models import Geofence
 from kernel import versions
 from kernel.config import Settings
 from kernel.db import unit_of_work, utcnow
+from kernel.principal import Role
 from server.app import create_app
 from server.runtime import Runtime
 from tests.factories import PARIS, api_key, new_geofence, new_store, square

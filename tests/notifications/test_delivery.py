@@ -12,8 +12,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from accounts.models import Device
-from accounts.service import Role
 from kernel.config import Settings
+from kernel.principal import Role
 from notifications.models import Delivery, Notification
 from notifications.tasks import deliver_notification
 from server.app import create_app

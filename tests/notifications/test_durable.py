@@ -12,9 +12,10 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
-from accounts.service import Role, user_for_token
+from accounts.service import user_for_token
 from kernel.config import Settings
 from kernel.db import after_commit, unit_of_work
+from kernel.principal import Role
 from notifications.delivery import Outcomes, deliver, settle, sweep
 from notifications.models import Notification
 from notifications.tasks import enqueue_delivery

@@ -5,7 +5,7 @@ from collections.abc import Iterator
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
-from accounts.service import Role
+from kernel.principal import Role
 from tests.factories import api_key
 from tests.preferences.world import restore_taxonomy
 

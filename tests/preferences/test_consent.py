@@ -11,9 +11,9 @@ from sqlalchemy import event, func, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session, sessionmaker
 
-from accounts.service import Role
 from kernel.config import Settings
 from kernel.db import unit_of_work
+from kernel.principal import Role
 from preferences.models import ConsentRecord
 from server.app import create_app
 from tests.factories import api_key, auth, new_shopper, set_consent

@@ -7,8 +7,8 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
-from accounts.service import Role
 from kernel.config import Settings
+from kernel.principal import Role
 from tests.factories import api_key, auth, new_shopper
 from tests.fcm_standin import FcmStandIn
 from tests.preferences.world import clock, open_shop, visit

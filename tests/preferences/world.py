@@ -11,8 +11,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import delete
 from sqlalchemy.orm import Session, sessionmaker
 
-from accounts.service import Role
 from kernel.db import unit_of_work
+from kernel.principal import Role
 from preferences.models import Segment
 from preferences.segments import seed_taxonomy
 from tests.factories import (

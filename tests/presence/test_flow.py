@@ -5,24 +5,27 @@ from __future__ import annotations
 
 import time
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any
 
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from accounts.service import Role, user_for_token
+from accounts.service import user_for_token
 from geofence.core import Fix
 from geofence.models import Geofence
 from geofence.service import report_locations
 from kernel.config import Settings
 from kernel.db import unit_of_work
+from kernel.principal import Role
 from notifications.models import Notification
+from notifications.service import decide_events
 from notifications.tasks import enqueue_delivery
 from presence.core import Presence, Transition
 from presence.store import LOCK_KEY, STALE_KEY, RedisPresenceStore
-from presence.tasks import expire_presence
 from server.celery import celery_app
+from server.jobs import expire_presence
 from server.runtime import Runtime
 from tests.factories import (
     PARIS,
@@ -122,9 +125,10 @@ def test_a_transaction_outliving_its_lease_neither_fails_nor_overwrites_newer_pr
             presence=store,
             rules=runtime.screening,
             max_batch=settings.max_batch,
-            policy_version=settings.policy_version,
             now=time.time(),
-            enqueue=enqueue_delivery,
+            decide=partial(
+                decide_events, policy_version=settings.policy_version, enqueue=enqueue_delivery
+            ),
         )
         assert [e.transition for e in outcome.tracked.events] == [Transition.ENTER]
         # The transaction stalls past its lease; another request takes the lock and saves.

@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
-from accounts.service import Role
+from kernel.principal import Role
 from tests.factories import api_key
 
 

@@ -1,13 +1,20 @@
-"""Presence beat job. Thin: find the users whose zones went stale, run the flow for each."""
+"""Scheduled jobs that span domains, wired here in the app.
+
+``presence.expire``: find the users whose zones went stale and run the presence flow for
+each, with the geofence index to place zones and the decision on the EXITs. Presence sits
+below both, so the job that joins them lives in the app. Thin, like every task.
+"""
 
 from __future__ import annotations
 
 import logging
 import time
+from functools import partial
 
 from geofence.tracking import zone_stores
 from kernel.db import unit_of_work
 from kernel.errors import Busy
+from notifications.service import decide_events
 from notifications.tasks import enqueue_delivery
 from presence.flow import expire_stale
 from server.celery import celery_app
@@ -33,8 +40,11 @@ def expire_presence() -> int:
                     presence=rt.presence,
                     now=now,
                     store_of=zone_stores(rt.index),
-                    policy_version=rt.settings.policy_version,
-                    enqueue=enqueue_delivery,
+                    decide=partial(
+                        decide_events,
+                        policy_version=rt.settings.policy_version,
+                        enqueue=enqueue_delivery,
+                    ),
                 )
         except Busy:
             # A request of theirs is running: it sends the timeouts itself if still due.

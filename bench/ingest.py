@@ -28,25 +28,30 @@ import os
 import secrets
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import httpx
 import numpy as np
-import psycopg
 import shapely
 
 from accounts.models import Device, User
 from accounts.service import USER_TOKEN_PREFIX, hash_secret
+from bench.stack import (
+    Server,
+    celery,
+    cpu_s,
+    database,
+    redis,
+    rss_bytes,
+    serve,
+)
 from demo.shops import load_shops
 from geofence.models import Geofence
 from kernel.config import Settings
@@ -63,63 +68,6 @@ BIG_FENCES = 100_000
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 LOADGEN = HERE / "loadgen.mjs"
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def _wait(check: Callable[[], bool], what: str, timeout_s: float = 120.0) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not check():
-        if time.monotonic() > deadline:
-            raise RuntimeError(f"{what} did not come up within {timeout_s:.0f} s")
-        time.sleep(0.1)
-
-
-@contextmanager
-def _database() -> Iterator[str]:
-    name = f"vicinity_bench_ingest_{os.getpid()}"
-    host, user = os.environ.get("PGHOST", "127.0.0.1"), os.environ.get("PGUSER", "postgres")
-    admin = f"host={host} user={user} dbname=postgres"
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{name}"')
-    with psycopg.connect(f"host={host} user={user} dbname={name}", autocommit=True) as conn:
-        conn.execute("CREATE EXTENSION IF NOT EXISTS postgis")
-    try:
-        yield f"postgresql+psycopg://{user}@{host}/{name}"
-    finally:
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
-@contextmanager
-def _redis(workdir: Path) -> Iterator[str]:
-    port = _free_port()
-    args = ["--bind", "127.0.0.1", "--port", str(port), "--save", "", "--appendonly", "no"]
-    args += ["--dir", str(workdir), "--logfile", str(workdir / "redis.log")]
-    proc = subprocess.Popen(["redis-server", *args])
-    try:
-        import redis
-
-        client = redis.Redis(port=port)
-
-        def up() -> bool:
-            try:
-                return bool(client.ping())
-            except redis.ConnectionError:
-                return False
-
-        _wait(up, "redis-server", 10)
-        client.close()
-        yield f"redis://127.0.0.1:{port}/0"
-    finally:
-        proc.terminate()
-        proc.wait(10)
 
 
 @dataclass(frozen=True)
@@ -200,111 +148,13 @@ def _grow_fences(url: str, total: int) -> None:
 # --- processes -------------------------------------------------------------------------
 
 
-def _tree(pid: int) -> list[int]:
-    pids, todo = [], [pid]
-    while todo:
-        p = todo.pop()
-        pids.append(p)
-        try:
-            kids = Path(f"/proc/{p}/task/{p}/children").read_text().split()
-        except OSError:
-            kids = []
-        todo.extend(int(k) for k in kids)
-    return pids
-
-
-def _cpu_s(pids: list[int]) -> float:
-    ticks = os.sysconf("SC_CLK_TCK")
-    total = 0
-    for p in pids:
-        try:
-            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        total += int(fields[11]) + int(fields[12])  # utime, stime
-    return total / ticks
-
-
-def _rss_bytes(pid: int) -> int:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) * 1024
-    return 0
-
-
-@dataclass
-class Server:
-    name: str
-    base: str
-    proc: subprocess.Popen[bytes]
-
-    def pids(self) -> list[int]:
-        return _tree(self.proc.pid)
-
-    def worker_pids(self) -> list[int]:
-        # With --workers N uvicorn's supervisor only watches the spawned workers; with one
-        # worker it serves itself.
-        kids = [p for p in self.pids() if "spawn_main" in _cmdline(p)]
-        return kids or [self.proc.pid]
-
-
-def _cmdline(pid: int) -> str:
-    try:
-        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
-    except OSError:
-        return ""
-
-
-@contextmanager
-def _serve(name: str, factory: str, env: dict[str, str], workers: int) -> Iterator[Server]:
-    port = _free_port()
-    cmd = [sys.executable, "-m", "uvicorn", factory, "--factory", "--port", str(port)]
-    cmd += ["--workers", str(workers), "--log-level", "warning", "--no-access-log"]
-    proc = subprocess.Popen(cmd, env=env, cwd=ROOT)
-    base = f"http://127.0.0.1:{port}"
-
-    def healthy() -> bool:
-        if proc.poll() is not None:
-            raise RuntimeError(f"{name} server exited with {proc.returncode}")
-        try:
-            return httpx.get(f"{base}/health", timeout=1).status_code == 200
-        except httpx.TransportError:
-            return False
-
-    try:
-        _wait(healthy, f"{name} server")
-        if workers > 1:  # every worker up (each loads the index), not just the first
-            _wait(lambda: len(Server(name, base, proc).worker_pids()) >= workers, name)
-            time.sleep(0.5 * workers)
-        yield Server(name, base, proc)
-    finally:
-        proc.terminate()
-        proc.wait(30)
-
-
-@contextmanager
-def _celery(env: dict[str, str], workdir: Path) -> Iterator[None]:
-    cmd = [sys.executable, "-m", "celery", "-A", "server.celery", "worker"]
-    cmd += ["--concurrency", "1", "--loglevel", "warning", "--without-gossip", "--without-mingle"]
-    with (workdir / "celery.log").open("wb") as log:
-        proc = subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
-    try:
-        yield
-    finally:
-        proc.terminate()
-        proc.wait(30)
-
-
-# --- load ------------------------------------------------------------------------------
-
-
 def _load(
     server: Server, plan: dict[str, Any], workdir: Path, profile: Path | None = None
 ) -> dict[str, Any]:
     path = workdir / f"plan-{server.name}.json"
     path.write_text(json.dumps({"base": server.base, **plan}))
     pids = server.pids()
-    cpu0 = _cpu_s(pids)
+    cpu0 = cpu_s(pids)
     spy = None
     if profile is not None:  # py-spy (dev extra): GIL-holding samples of the first worker
         venv_spy = Path(sys.executable).with_name("py-spy")
@@ -323,7 +173,7 @@ def _load(
     if spy is not None:
         spy.wait(60)
     result: dict[str, Any] = json.loads(out.stdout)
-    result["cpu_ms_per_request"] = (_cpu_s(pids) - cpu0) * 1000 / max(1, result["requests"])
+    result["cpu_ms_per_request"] = (cpu_s(pids) - cpu0) * 1000 / max(1, result["requests"])
     bad = result["errors"] + sum(n for s, n in result["statuses"].items() if s != "200")
     if bad:
         print(f"    ! {server.name}: {bad} failed requests, e.g. {result['sample']}")
@@ -401,8 +251,8 @@ def main(argv: list[str] | None = None) -> None:
         return
     with ExitStack() as stack:
         workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="vbench-")))
-        url = stack.enter_context(_database())
-        redis_url = stack.enter_context(_redis(workdir))
+        url = stack.enter_context(database())
+        redis_url = stack.enter_context(redis(workdir))
         env = {
             **os.environ,
             "VICINITY_DATABASE_URL": url,
@@ -418,7 +268,7 @@ def main(argv: list[str] | None = None) -> None:
             f" servers; {opts.runs} runs of {opts.duration_s:g} s; min/median/max"
         )
         print(f"  seeded in {time.perf_counter() - t:.1f} s; load {os.getloadavg()}")
-        stack.enter_context(_celery(env, workdir))
+        stack.enter_context(celery(env, workdir))
         base_plan = {
             "path": "/v1/me/locations",
             "kind": "locations",
@@ -431,12 +281,12 @@ def main(argv: list[str] | None = None) -> None:
         rss_5k = 0
         for workers in opts.workers:
             with (
-                _serve("vicinity", "server.app:create_app", env, workers) as vic,
-                _serve("naive", "bench.naive_app:create_app", env, workers) as naive,
+                serve("vicinity", "server.app:create_app", env, workers) as vic,
+                serve("naive", "bench.naive_app:create_app", env, workers) as naive,
             ):
                 servers = [vic, naive]
                 if workers == 1:
-                    rss_5k = _rss_bytes(vic.worker_pids()[0])
+                    rss_5k = rss_bytes(vic.worker_pids()[0])
                 # Every shopper enters its home shop once; warm both servers' pools.
                 warm = {**base_plan, "mode": "each", "batch": 1, "hop": 0}
                 _round(servers, warm, workdir, {})
@@ -459,8 +309,8 @@ def main(argv: list[str] | None = None) -> None:
                 _report_rates("(c) batches of 100 fixes", batches, per=100)
         if 1 in opts.workers:
             _grow_fences(url, BIG_FENCES)
-            with _serve("vicinity", "server.app:create_app", env, 1) as vic:
-                rss_big = _rss_bytes(vic.worker_pids()[0])
+            with serve("vicinity", "server.app:create_app", env, 1) as vic:
+                rss_big = rss_bytes(vic.worker_pids()[0])
             per_fence = (rss_big - rss_5k) / (BIG_FENCES - FENCES)
             print(
                 f"\n  (e) worker RSS: {rss_5k / 2**20:.0f} MiB at {FENCES:,} fences,"

@@ -1,8 +1,11 @@
-"""Typed factories: keys, stores, geofences, offers and shoppers, built through the API."""
+"""Typed factories: keys, stores, geofences, offers and shoppers, built through the API,
+and the usual world: a shop (store, staff key, geofence, offer) for shoppers to visit."""
 
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -129,3 +132,53 @@ def walk_in(
         fix(*offset(start[0], start[1], i * step_m, 0.0), first + timedelta(seconds=10 * i))
         for i in range(steps)
     ]
+
+
+# The usual world.
+
+
+@dataclass(frozen=True, slots=True)
+class Shop:
+    store_id: int
+    staff: str
+    center: tuple[float, float]
+    offer_id: int
+    geofence_id: int
+
+
+def open_shop(
+    client: TestClient,
+    sessions: sessionmaker[Session],
+    *,
+    name: str,
+    east_m: float,
+    segments: list[str],
+    fence_name: str = "Shop",
+    **offer: Any,
+) -> Shop:
+    """A store ``east_m`` east of PARIS with a 40 m geofence and one offer."""
+    operator = api_key(sessions, Role.OPERATOR)
+    store_id = new_store(client, operator, name)
+    staff = api_key(sessions, Role.STORE, [store_id])
+    center = offset(*PARIS, east_m, 0.0)
+    fence = new_geofence(client, staff, store_id, square(*center, 40.0), name=fence_name)
+    offer_id = new_offer(client, staff, store_id, segments, **offer)
+    return Shop(store_id, staff, center, offer_id, fence)
+
+
+def clock(start_s_ago: float = 600.0, step_s: float = 10.0) -> Iterator[datetime]:
+    """Strictly increasing fix times in the recent past, so every fix is fresh and newer."""
+    at = datetime.now(UTC) - timedelta(seconds=start_s_ago)
+    while True:
+        yield at
+        at += timedelta(seconds=step_s)
+
+
+def visit(client: TestClient, token: str, shop: Shop, at: datetime) -> dict[str, Any]:
+    """One fix in the middle of the shop: an ENTER unless the user is already inside."""
+    r = client.post(
+        "/v1/me/locations", json={"fixes": [fix(*shop.center, at)]}, headers=auth(token)
+    )
+    assert r.status_code == 200, r.text
+    body: dict[str, Any] = r.json()
+    return body

@@ -18,16 +18,18 @@ from tests.factories import (
     PARIS,
     api_key,
     auth,
+    clock,
     feature,
     new_geofence,
     new_offer,
     new_shopper,
     new_store,
+    open_shop,
     set_consent,
     square,
+    visit,
 )
 from tests.fcm_standin import FcmStandIn
-from tests.preferences.world import clock, open_shop, visit
 
 
 @pytest.fixture

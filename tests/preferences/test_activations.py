@@ -13,9 +13,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from kernel.config import Settings
 from kernel.db import unit_of_work
 from preferences.models import Activation
-from tests.factories import auth, new_shopper
+from tests.factories import auth, clock, new_shopper, open_shop, visit
 from tests.fcm_standin import FcmStandIn
-from tests.preferences.world import clock, open_shop, visit
 
 
 def _activate(client: TestClient, token: str, segment: str, until: Any) -> Any:

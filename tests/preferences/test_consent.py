@@ -16,9 +16,8 @@ from kernel.db import unit_of_work
 from kernel.principal import Role
 from preferences.models import ConsentRecord
 from server.app import create_app
-from tests.factories import api_key, auth, new_shopper, set_consent
+from tests.factories import api_key, auth, clock, new_shopper, open_shop, set_consent, visit
 from tests.fcm_standin import FcmStandIn
-from tests.preferences.world import clock, open_shop, visit
 
 
 def _publish(

@@ -23,9 +23,8 @@ from preferences.segments import segments_by_slug
 from preferences.service import record_consent, set_delivery_preferences, set_interests
 from presence.core import Transition
 from stores.models import Store
-from tests.factories import auth, new_shopper
+from tests.factories import Shop, auth, clock, new_shopper, open_shop, visit
 from tests.fcm_standin import FcmStandIn
-from tests.preferences.world import Shop, clock, open_shop, visit
 
 
 def _put(client: TestClient, token: str, **body: Any) -> Any:

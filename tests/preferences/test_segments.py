@@ -9,9 +9,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from kernel.config import Settings
 from kernel.principal import Role
-from tests.factories import api_key, auth, new_shopper
+from tests.factories import api_key, auth, clock, new_shopper, open_shop, visit
 from tests.fcm_standin import FcmStandIn
-from tests.preferences.world import clock, open_shop, visit
 
 pytestmark = pytest.mark.usefixtures("taxonomy")
 

@@ -9,8 +9,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from kernel.config import Settings
 from notifications.explain import explain
 from notifications.models import Notification
-from tests.factories import auth, set_consent
-from tests.preferences.world import clock, open_shop, visit
+from tests.factories import auth, clock, open_shop, set_consent, visit
 
 
 def _shopper(client: TestClient, settings: Settings, locale: str, interests: list[str]) -> str:

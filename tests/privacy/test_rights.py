@@ -18,9 +18,8 @@ from accounts.service import hash_secret
 from kernel.config import Settings
 from privacy.service import registered_tables
 from server.models import Base
-from tests.factories import auth, new_shopper
+from tests.factories import Shop, auth, clock, new_shopper, open_shop, visit
 from tests.fcm_standin import FcmStandIn
-from tests.preferences.world import Shop, clock, open_shop, visit
 
 
 class Person:

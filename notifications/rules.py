@@ -1,21 +1,39 @@
-"""Offers in the decision's terms: the active offers of the stores an event touched."""
+"""Offers in the decision's terms: the active offers of the stores an event touched.
+
+They are read at every ENTER, so each process keeps them per store, with what the
+notification's reason quotes (segment labels, the store's name). The copy is checked
+against the ``offers`` version counter (:mod:`kernel.versions`, one primary-key read per
+decision) and dropped whole when it moved: an offer edit, a segment relabelled, a
+geofence redrawn or a store renamed applies to the very next decision in every process.
+Consent and the targeting profile are never cached here.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import threading
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from kernel import versions
 from notifications.decide import OfferRule
-from offers.models import Offer
+from offers.models import OFFERS, Offer
 from presence.core import Transition, ZoneKey
+from stores.models import Store
 
 
-def active_offers(session: Session, *, store_ids: Iterable[int]) -> list[Offer]:
-    """The active offers of these stores, with their segments and geofences loaded."""
-    query = select(Offer).where(Offer.store_id.in_(list(store_ids)), Offer.active.is_(True))
-    return list(session.scalars(query))
+@dataclass(frozen=True, slots=True)
+class OfferView:
+    """An active offer as the decision and its record need it, detached from any session."""
+
+    rule: OfferRule
+    title: str
+    body: str
+    deep_link: str | None
+    store_name: str
+    labels: Mapping[str, Mapping[str, str]]  # slug → {"en", "fr"}
 
 
 def as_rule(o: Offer) -> OfferRule:
@@ -33,3 +51,55 @@ def as_rule(o: Offer) -> OfferRule:
         starts_at=o.starts_at.timestamp() if o.starts_at else None,
         ends_at=o.ends_at.timestamp() if o.ends_at else None,
     )
+
+
+def _load(session: Session, store_ids: list[int]) -> dict[int, list[OfferView]]:
+    names = dict(session.execute(select(Store.id, Store.name).where(Store.id.in_(store_ids))).all())
+    query = select(Offer).where(Offer.store_id.in_(store_ids), Offer.active.is_(True))
+    found: dict[int, list[OfferView]] = {s: [] for s in names}
+    for o in session.scalars(query.order_by(Offer.id)):
+        labels = {s.slug: {"en": s.label_en, "fr": s.label_fr} for s in o.segments}
+        view = OfferView(as_rule(o), o.title, o.body, o.deep_link, names[o.store_id], labels)
+        found[o.store_id].append(view)
+    return found
+
+
+class OfferCache:
+    """Per-store active offers, valid while the ``offers`` counter stays where it was."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._version = -1
+        self._stores: dict[int, list[OfferView]] = {}
+
+    def active(self, session: Session, store_ids: Iterable[int]) -> list[OfferView]:
+        # The counter is read before the rows: a change committed in between leaves
+        # newer rows under the older counter, reloaded at the next check (never staler).
+        version = versions.read(session.connection(), OFFERS)
+        wanted = sorted(set(store_ids))
+        with self._lock:
+            if version != self._version:
+                self._version, self._stores = version, {}
+            missing = [s for s in wanted if s not in self._stores]
+        if missing:
+            loaded = _load(session, missing)
+            with self._lock:
+                if version == self._version:
+                    self._stores.update(loaded)
+        else:
+            loaded = {}
+        with self._lock:
+            stores = {**self._stores, **loaded}
+        return [v for s in wanted for v in stores.get(s, ())]
+
+    def clear(self) -> None:
+        with self._lock:
+            self._version, self._stores = -1, {}
+
+
+cache = OfferCache()
+
+
+def active_offers(session: Session, *, store_ids: Iterable[int]) -> list[OfferView]:
+    """The active offers of these stores (a store that does not exist has none)."""
+    return cache.active(session, store_ids)

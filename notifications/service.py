@@ -14,7 +14,8 @@ from functools import partial
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from accounts.models import User
@@ -23,12 +24,10 @@ from kernel.errors import NotFound
 from kernel.pagination import keyset
 from notifications.decide import Decision, Trigger, decide_all
 from notifications.models import SUPPRESSED, Notification
-from notifications.rules import active_offers, as_rule
-from offers.models import Offer
+from notifications.rules import OfferView, active_offers
 from preferences.core import Purpose
 from preferences.service import targeting_profile
 from presence.core import ZoneEvent, ZoneKey, kind_of
-from stores.models import Store
 
 log = logging.getLogger(__name__)
 
@@ -76,23 +75,21 @@ def _zone_name(session: Session, zone: str) -> tuple[str, str]:
 
 
 def _reason(
-    session: Session, decision: Decision, offer: Offer, store: Store, purpose: Purpose
+    decision: Decision, offer: OfferView, purpose: Purpose, zone: tuple[str, str]
 ) -> dict[str, Any]:
     """Why, frozen at decision time: later relabelling or deletion does not rewrite history.
 
     A suppressed decision also says which preference held it back (``suppressed``).
     """
     segments = sorted(decision.matched)
-    # The matched segments are the offer's own (already loaded), so no query for labels.
-    labels = {
-        s.slug: {"en": s.label_en, "fr": s.label_fr} for s in offer.segments if s.slug in segments
-    }
-    kind, name = _zone_name(session, decision.zone)
+    # The matched segments are the offer's own, labelled in its cached view: no query.
+    labels = {s: dict(offer.labels[s]) for s in segments if s in offer.labels}
+    kind, name = zone
     return {
         "segments": segments,
         "labels": labels,
-        "store": store.name,
-        "store_id": store.id,
+        "store": offer.store_name,
+        "store_id": offer.rule.store_id,
         "offer": offer.title,
         "zone": decision.zone,
         "zone_kind": kind,
@@ -106,34 +103,43 @@ def _reason(
     }
 
 
-def _record(
-    session: Session, user_id: int, decision: Decision, day: date, purpose: Purpose, offer: Offer
-) -> Notification | None:
-    store = session.get(Store, decision.store_id)
-    if store is None:
-        return None
-    note = Notification(
-        user_id=user_id,
-        offer_id=offer.id,
-        store_id=store.id,
-        zone=decision.zone,
-        trigger=decision.transition.value,
-        reason=_reason(session, decision, offer, store, purpose),
-        title=offer.title,
-        body=offer.body,
-        deep_link=offer.deep_link,
-        day=day,
-        status="pending" if decision.suppressed is None else SUPPRESSED,
+def _row(
+    session: Session,
+    user_id: int,
+    decision: Decision,
+    day: date,
+    purpose: Purpose,
+    offer: OfferView,
+) -> dict[str, Any]:
+    return {
+        "user_id": user_id,
+        "offer_id": offer.rule.id,
+        "store_id": offer.rule.store_id,
+        "zone": decision.zone,
+        "trigger": decision.transition.value,
+        "reason": _reason(decision, offer, purpose, _zone_name(session, decision.zone)),
+        "title": offer.title,
+        "body": offer.body,
+        "deep_link": offer.deep_link,
+        "day": day,
+        "status": "pending" if decision.suppressed is None else SUPPRESSED,
         # Only a push is owed a delivery; a suppressed decision is for the inbox only.
-        next_attempt_at=utcnow() if decision.suppressed is None else None,
-    )
-    try:
-        with session.begin_nested():
-            session.add(note)
-    except IntegrityError:
-        # Another process recorded this offer for this user today: the cap holds.
-        return None
-    return note
+        "next_attempt_at": utcnow() if decision.suppressed is None else None,
+    }
+
+
+def _record(session: Session, rows: list[dict[str, Any]]) -> list[Notification]:
+    """Insert the rows in one statement; those another process recorded first are skipped.
+
+    The daily caps are unique indexes: a row that hits one (the same offer recorded for
+    this user today, concurrently) is not inserted and not returned, so the cap holds.
+    """
+    if not rows:
+        return []
+    dialect = session.get_bind().dialect.name
+    insert = sqlite_insert if dialect == "sqlite" else pg_insert
+    statement = insert(Notification).on_conflict_do_nothing().returning(Notification)
+    return list(session.scalars(statement, rows))
 
 
 def on_presence(
@@ -162,18 +168,18 @@ def on_presence(
     )
     if not profile.segments:
         return []
-    # Kept for _record: the rows the rules came from, not a second load per decision.
-    offers = {o.id: o for o in active_offers(session, store_ids={t.store_id for t in wanted})}
-    rules = [as_rule(o) for o in offers.values()]
+    # Cached per process (notifications.rules); kept for the rows' titles and reasons.
+    offers = {o.rule.id: o for o in active_offers(session, store_ids={t.store_id for t in wanted})}
+    rules = [o.rule for o in offers.values()]
     day = _day(at, profile.utc_offset_s)
     today = _today(session, user_id, day)
     decisions = decide_all(profile, wanted, rules, today.sent, today.pushed, today.suppressed)
-    notes = [
-        n
-        for d in decisions
-        if (n := _record(session, user_id, d, day, purpose, offers[d.offer_id])) is not None
-        and d.suppressed is None
-    ]
+    rows = [_row(session, user_id, d, day, purpose, offers[d.offer_id]) for d in decisions]
+    order = {d.offer_id: i for i, d in enumerate(decisions)}
+    notes = sorted(
+        (n for n in _record(session, rows) if n.status != SUPPRESSED),
+        key=lambda n: order[n.offer_id or 0],
+    )
     for note in notes:
         after_commit(session, partial(enqueue, note.id))
     return notes

@@ -20,8 +20,10 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from geofence.models import Geofence
+from kernel import versions
 from kernel.db import Base, UTCDateTime, utcnow
 from preferences.models import Segment
+from stores.models import Store
 
 offer_segments = Table(
     "offer_segments",
@@ -60,6 +62,16 @@ class Offer(Base):
 
     segments: Mapped[list[Segment]] = relationship(secondary=offer_segments, lazy="selectin")
     geofences: Mapped[list[Geofence]] = relationship(secondary=offer_geofences, lazy="selectin")
+
+
+# Processes keep the active offers per store, with the labels and store names a
+# notification's reason quotes (notifications/rules.py): every flush that changes any of
+# them bumps the ``offers`` counter, so each process drops its copy at the next decision.
+OFFERS = "offers"
+versions.watch(Offer, OFFERS)
+versions.watch(Geofence, OFFERS)
+versions.watch(Segment, OFFERS)
+versions.watch(Store, OFFERS, columns=["name"])
 
 
 @event.listens_for(Session, "before_flush")

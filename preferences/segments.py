@@ -133,6 +133,11 @@ def delete_segment(session: Session, *, slug: str) -> None:
 def with_descendants(session: Session, slugs: Iterable[str]) -> frozenset[str]:
     """Choosing a parent covers its children: expand slugs down the taxonomy."""
     rows = session.execute(select(Segment.id, Segment.slug, Segment.parent_id)).all()
+    return expand(rows, slugs)
+
+
+def expand(rows: Iterable[tuple[int, str, int | None]], slugs: Iterable[str]) -> frozenset[str]:
+    """:func:`with_descendants` over taxonomy rows already read: (id, slug, parent_id)."""
     children: dict[int | None, list[tuple[int, str]]] = {}
     ids = {}
     for seg_id, slug, parent_id in rows:

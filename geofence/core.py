@@ -30,7 +30,7 @@ from __future__ import annotations
 import itertools
 import math
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -48,15 +48,72 @@ SOURCE = "geofence"
 OVERLAY_LIMIT = 256
 
 
-@dataclass(frozen=True, slots=True)
 class Fence:
-    """A geofence as the index sees it. ``radius_m`` set means a circle around a Point."""
+    """A geofence as the index sees it. ``radius_m`` set means a circle around a Point.
+
+    Immutable. A circle keeps its centre as two floats and makes its ``Point`` when asked
+    (rarely: hysteresis and screening): at 100,000 fences a GEOS point per circle was a
+    third of a worker's memory per fence.
+    """
+
+    __slots__ = ("_lat", "_lon", "_polygon", "dwell_s", "id", "radius_m", "store_id")
 
     id: int
     store_id: int
-    geometry: BaseGeometry
     radius_m: float | None
     dwell_s: int
+    _polygon: BaseGeometry | None
+    _lon: float
+    _lat: float
+
+    def __init__(
+        self, id: int, store_id: int, geometry: BaseGeometry, radius_m: float | None, dwell_s: int
+    ) -> None:
+        init = object.__setattr__
+        init(self, "id", id)
+        init(self, "store_id", store_id)
+        init(self, "radius_m", radius_m)
+        init(self, "dwell_s", dwell_s)
+        if radius_m is None:
+            init(self, "_polygon", geometry)
+            init(self, "_lon", math.nan)
+            init(self, "_lat", math.nan)
+        else:
+            assert isinstance(geometry, Point)
+            init(self, "_polygon", None)
+            init(self, "_lon", geometry.x)
+            init(self, "_lat", geometry.y)
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError(f"Fence is immutable; cannot set {name}")
+
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError(f"Fence is immutable; cannot delete {name}")
+
+    def _key(self) -> tuple[object, ...]:
+        shape = self._polygon.wkb if self._polygon is not None else (self._lon, self._lat)
+        return (self.id, self.store_id, shape, self.radius_m, self.dwell_s)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Fence) and self._key() == other._key()
+
+    def __hash__(self) -> int:
+        return hash(self._key())
+
+    def __repr__(self) -> str:
+        return (
+            f"Fence(id={self.id}, store_id={self.store_id}, geometry={self.geometry.wkt}, "
+            f"radius_m={self.radius_m}, dwell_s={self.dwell_s})"
+        )
+
+    @property
+    def geometry(self) -> BaseGeometry:
+        return self._polygon if self._polygon is not None else Point(self._lon, self._lat)
+
+    @property
+    def centre(self) -> tuple[float, float]:
+        """A circle's centre (lon, lat); NaNs for a polygon."""
+        return self._lon, self._lat
 
     @property
     def zone(self) -> str:
@@ -65,8 +122,7 @@ class Fence:
     def envelope(self) -> BaseGeometry:
         if self.radius_m is None:
             return self.geometry
-        assert isinstance(self.geometry, Point)
-        lon, lat = self.geometry.x, self.geometry.y
+        lon, lat = self._lon, self._lat
         # 1 % slack so the exact haversine test, not the box, decides at the rim.
         dlat = self.radius_m * 1.01 / M_PER_DEG
         dlon = dlat / max(math.cos(math.radians(min(abs(lat) + dlat, 89.9))), 1e-6)
@@ -75,8 +131,7 @@ class Fence:
     def metres_outside(self, lon: float, lat: float) -> float:
         """How far outside the fence a point is, in metres (0 inside)."""
         if self.radius_m is not None:
-            assert isinstance(self.geometry, Point)
-            d = haversine_m(lon, lat, self.geometry.x, self.geometry.y)
+            d = haversine_m(lon, lat, self._lon, self._lat)
             return max(0.0, float(d) - self.radius_m)
         # Shop-sized shapes: an equirectangular projection around the fix is exact enough.
         kx = math.cos(math.radians(lat)) * M_PER_DEG
@@ -110,6 +165,7 @@ class _Batch:
 
     def __init__(self, lons: NDArray[np.float64], lats: NDArray[np.float64]) -> None:
         self.size = len(lons)
+        self.lons, self.lats = lons, lats
         # One (n, 2) array: shapely.points(x, y) broadcasts first, which costs µs per call.
         self.points = np.asarray(shapely.points(np.column_stack((lons, lats))))
         self.lon_rad = np.radians(lons)
@@ -117,37 +173,143 @@ class _Batch:
         self.cos_lat = np.cos(self.lat_rad)
 
 
-class _Snapshot:
-    """Immutable STRtrees over a list of fences (circles and polygons apart), for batches."""
+def _expand(starts: NDArray[np.intp], counts: NDArray[np.intp]) -> NDArray[np.intp]:
+    """The concatenated ranges ``start .. start + count`` (vectorised)."""
+    total = int(counts.sum())
+    offsets = np.arange(total) - np.repeat(np.cumsum(counts) - counts, counts)
+    return np.asarray(np.repeat(starts, counts) + offsets)
 
-    def __init__(self, fences: Sequence[Fence]) -> None:
-        self.fences = list(fences)
-        self.objects = np.empty(len(self.fences), dtype=object)
-        self.objects[:] = self.fences
-        self.position = {f.id: n for n, f in enumerate(self.fences)}
-        is_circle = np.array([f.radius_m is not None for f in self.fences], dtype=bool)
+
+# Grid cells are numbered (x + _OFFSET) * _SPAN + (y + _OFFSET): a cell of at least
+# _MIN_CELL_DEG keeps |x| and |y| far below _OFFSET, so the numbers never collide.
+_MIN_CELL_DEG = 1e-4
+_FEW = 8  # batches up to this size take the plain-Python path
+_OFFSET = 2**24
+_SPAN = 2**25
+
+
+class _Grid:
+    """Circles by the grid cells their boxes overlap: a point's one cell lists every circle
+    that may hold it. Plain arrays (about 40 B a circle), where an STRtree would hold a box
+    geometry per circle (about 400 B)."""
+
+    def __init__(self, lon: NDArray[np.float64], lat: NDArray[np.float64], r: NDArray[np.float64]):
+        # Cells about a typical circle's radius: a circle's box spans a few cells, and a
+        # point's cell lists little more than the boxes that hold it.
+        typical = float(np.median(r)) if len(r) else 100.0
+        self.cell = max(typical / M_PER_DEG, _MIN_CELL_DEG)
+        # 1 % slack so the exact haversine test, not the box, decides at the rim.
+        dlat = r * 1.01 / M_PER_DEG
+        dlon = dlat / np.maximum(np.cos(np.radians(np.minimum(np.abs(lat) + dlat, 89.9))), 1e-6)
+        x0, x1 = self._cell(lon - dlon), self._cell(lon + dlon)
+        y0, y1 = self._cell(lat - dlat), self._cell(lat + dlat)
+        wide = x1 - x0 + 1
+        counts = wide * (y1 - y0 + 1)
+        owner = np.repeat(np.arange(len(r)), counts)
+        k = _expand(np.zeros(len(r), dtype=np.intp), counts)
+        keys = self._key(x0[owner] + k % wide[owner], y0[owner] + k // wide[owner])
+        order = np.argsort(keys, kind="stable")
+        self.keys, first = np.unique(keys[order], return_index=True)
+        self.start = first.astype(np.int32)
+        self.count = np.diff(np.append(first, len(order))).astype(np.int32)
+        self.members = owner[order].astype(np.int32)
+
+    def _cell(self, degrees: NDArray[np.float64]) -> NDArray[np.int64]:
+        return np.floor(degrees / self.cell).astype(np.int64)
+
+    @staticmethod
+    def _key(x: NDArray[np.int64], y: NDArray[np.int64]) -> NDArray[np.int64]:
+        return np.asarray((x + _OFFSET) * _SPAN + (y + _OFFSET), dtype=np.int64)
+
+    def candidates(self, batch: _Batch) -> tuple[NDArray[np.intp], NDArray[np.intp]]:
+        """(point index, circle index) pairs whose circle's box may hold the point."""
+        if len(self.keys) == 0:
+            empty = np.empty(0, dtype=np.intp)
+            return empty, empty
+        if batch.size <= _FEW:
+            return self._few(batch)
+        wanted = self._key(self._cell(batch.lons), self._cell(batch.lats))
+        at = np.minimum(np.searchsorted(self.keys, wanted), len(self.keys) - 1)
+        counts = np.where(self.keys[at] == wanted, self.count[at], 0).astype(np.intp)
+        points = np.repeat(np.arange(batch.size), counts)
+        members = self.members[_expand(self.start[at].astype(np.intp), counts)]
+        return points, members.astype(np.intp)
+
+    def _few(self, batch: _Batch) -> tuple[NDArray[np.intp], NDArray[np.intp]]:
+        """:meth:`candidates` for a handful of points: a dozen NumPy calls on arrays of one
+        cost more than plain arithmetic and one slice per point."""
+        points, members = [], []
+        for n, (lon, lat) in enumerate(zip(batch.lons.tolist(), batch.lats.tolist(), strict=True)):
+            x, y = math.floor(lon / self.cell), math.floor(lat / self.cell)
+            key = (x + _OFFSET) * _SPAN + (y + _OFFSET)
+            at = int(self.keys.searchsorted(key))
+            if at < len(self.keys) and int(self.keys[at]) == key:
+                start = int(self.start[at])
+                found = self.members[start : start + int(self.count[at])]
+                members.append(found)
+                points.append(np.full(len(found), n, dtype=np.intp))
+        if len(points) == 1:
+            return points[0], members[0].astype(np.intp)
+        if not points:
+            empty = np.empty(0, dtype=np.intp)
+            return empty, empty
+        return np.concatenate(points), np.concatenate(members).astype(np.intp)
+
+
+class _Snapshot:
+    """Immutable indexes over a list of fences, for batches: circles as NumPy columns in a
+    grid, polygons as prepared geometries in an STRtree."""
+
+    def __init__(self, fences: Iterable[Fence]) -> None:
+        listed = list(fences)
+        self.objects = np.empty(len(listed), dtype=object)
+        self.objects[:] = listed
+        ids = np.fromiter((f.id for f in listed), dtype=np.int64, count=len(listed))
+        self.by_id = np.argsort(ids, kind="stable")
+        self.sorted_ids = ids[self.by_id]
+        radius = np.fromiter(
+            (math.nan if f.radius_m is None else f.radius_m for f in listed),
+            dtype=np.float64,
+            count=len(listed),
+        )
+        is_circle = ~np.isnan(radius)
         self.circle_at = np.flatnonzero(is_circle)
         self.polygon_at = np.flatnonzero(~is_circle)
-        circles = [self.fences[n] for n in self.circle_at.tolist()]
-        centres = shapely.get_coordinates([f.geometry for f in circles]).reshape(-1, 2)
+        centres = np.array([listed[n].centre for n in self.circle_at.tolist()], dtype=np.float64)
+        centres = centres.reshape(-1, 2)
         self.circle_lon = np.radians(centres[:, 0])
         self.circle_lat = np.radians(centres[:, 1])
         self.circle_cos_lat = np.cos(self.circle_lat)
-        radius = np.array([f.radius_m for f in circles], dtype=np.float64)
-        self.circle_limit = _haversine_limit(radius)
-        self.circle_tree = shapely.STRtree([f.envelope() for f in circles])
+        self.circle_limit = _haversine_limit(radius[self.circle_at])
+        self.grid = _Grid(centres[:, 0], centres[:, 1], radius[self.circle_at])
         self.polygons = np.empty(len(self.polygon_at), dtype=object)
-        self.polygons[:] = [self.fences[n].geometry for n in self.polygon_at.tolist()]
+        self.polygons[:] = [listed[n].geometry for n in self.polygon_at.tolist()]
         shapely.prepare(self.polygons)
         self.polygon_tree = shapely.STRtree(self.polygons)
 
+    def __len__(self) -> int:
+        return len(self.objects)
+
+    def position(self, fence_id: int) -> int | None:
+        k = int(np.searchsorted(self.sorted_ids, fence_id))
+        if k < len(self.sorted_ids) and self.sorted_ids[k] == fence_id:
+            return int(self.by_id[k])
+        return None
+
+    def fence(self, n: int) -> Fence:
+        found: Fence = self.objects[n]
+        return found
+
+    def fences(self, skip: frozenset[int] = frozenset()) -> Iterator[Fence]:
+        return (f for f in self.objects.tolist() if f.id not in skip)
+
     def hits(self, batch: _Batch) -> tuple[NDArray[np.intp], NDArray[np.intp]]:
         """(point index, fence position) pairs where the point is in the fence, by point."""
-        if not self.fences or batch.size == 0:
+        if len(self.objects) == 0 or batch.size == 0:
             empty = np.empty(0, dtype=np.intp)
             return empty, empty
         # Circles: the haversine formula, compared before its arcsin and square root.
-        pi, ci = self.circle_tree.query(batch.points)
+        pi, ci = self.grid.candidates(batch)
         sin_dlat = np.sin((batch.lat_rad[pi] - self.circle_lat[ci]) * 0.5)
         sin_dlon = np.sin((batch.lon_rad[pi] - self.circle_lon[ci]) * 0.5)
         a = sin_dlat * sin_dlat + batch.cos_lat[pi] * self.circle_cos_lat[ci] * sin_dlon * sin_dlon
@@ -177,14 +339,14 @@ def _view(base: _Snapshot, overlay: dict[int, Fence], hidden: frozenset[int]) ->
     # ``hidden`` holds every id edited since ``base`` (upserted or removed, in ``base`` or
     # not), so counting it, not the overlay, bounds deletions too.
     if len(hidden) >= OVERLAY_LIMIT:
-        base = _Snapshot([f for f in base.fences if f.id not in hidden] + list(overlay.values()))
+        base = _Snapshot(itertools.chain(base.fences(skip=hidden), overlay.values()))
         overlay, hidden = {}, frozenset()
     shown = None
-    gone = [base.position[i] for i in hidden if i in base.position]
+    gone = [n for i in hidden if (n := base.position(i)) is not None]
     if gone:
-        shown = np.ones(len(base.fences), dtype=bool)
+        shown = np.ones(len(base), dtype=bool)
         shown[gone] = False
-    size = len(base.position) - len(gone) + len(overlay)
+    size = len(base) - len(gone) + len(overlay)
     return _View(base, overlay, _Snapshot(list(overlay.values())), hidden, shown, size)
 
 
@@ -207,10 +369,10 @@ class GeofenceIndex:
         view = self._view
         if fence_id in view.overlay:
             return view.overlay[fence_id]
-        position = view.base.position.get(fence_id)
+        position = view.base.position(fence_id)
         if position is None or fence_id in view.hidden:
             return None
-        return view.base.fences[position]
+        return view.base.fence(position)
 
     def upsert(self, fence: Fence) -> None:
         with self._lock:

@@ -11,17 +11,35 @@ The version is also compared at start, on every (re)subscription and every
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
 from typing import Any
 
 import redis
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from geofence.core import GeofenceIndex
-from geofence.service import fence_by_id, load_fences
+from geofence.core import Fence, GeofenceIndex
+from geofence.models import Geofence
+from geofence.service import fence_by_id
 from kernel import versions
 from kernel.broadcast import Broadcast
 
 CHANNEL = "vicinity:geofences"
+LOAD_CHUNK = 2_000  # rows per fetch of a full reload
+
+
+def all_fences(session: Session) -> Iterator[Fence]:
+    """Every geofence, read as plain columns in chunks.
+
+    A full load through ORM instances (each with its state and identity-map entry, all
+    alive until the session closed) left a worker about 1 KiB a fence larger for good at
+    100,000 fences: the freed objects' memory stays fragmented in its heap.
+    """
+    columns = select(
+        Geofence.id, Geofence.store_id, Geofence.geometry, Geofence.radius_m, Geofence.dwell_s
+    ).execution_options(yield_per=LOAD_CHUNK)
+    for row in session.execute(columns):
+        yield Fence(row.id, row.store_id, row.geometry, row.radius_m, row.dwell_s)
 
 
 class IndexSync:
@@ -56,8 +74,7 @@ class IndexSync:
         with self._lock, self._sessions() as session:
             # The version first: fences read after it are at least that new.
             version = versions.read(session.connection(), versions.GEOFENCES)
-            fences = load_fences(session)
-            self._index.replace_all(fences)
+            self._index.replace_all(all_fences(session))
             self._version = version
 
     def reconcile(self) -> bool:

@@ -7,7 +7,6 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from shapely.geometry import mapping
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from geofence import repository
@@ -29,10 +28,6 @@ from stores.service import get_store
 
 def to_fence(row: Geofence) -> Fence:
     return Fence(row.id, row.store_id, row.geometry, row.radius_m, row.dwell_s)
-
-
-def load_fences(session: Session) -> list[Fence]:
-    return [to_fence(g) for g in session.scalars(select(Geofence))]
 
 
 def fence_by_id(session: Session, fence_id: int) -> Fence | None:

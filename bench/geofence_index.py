@@ -31,7 +31,8 @@ from shapely.geometry import Point, Polygon
 from sqlalchemy.engine import make_url
 
 from demo.shops import load_shops
-from geofence.core import M_PER_DEG, Fence, GeofenceIndex, haversine_m
+from geofence.core import Fence, GeofenceIndex
+from geofence.grid import M_PER_DEG, haversine_m
 
 SIZES = (10_000, 100_000)
 FIXES = 200_000

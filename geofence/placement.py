@@ -12,7 +12,7 @@ from shapely.geometry.base import BaseGeometry
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from geofence.core import haversine_m
+from geofence.grid import haversine_m
 from geofence.models import Geofence
 from kernel.errors import Invalid
 

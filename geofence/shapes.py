@@ -11,7 +11,7 @@ from shapely.geometry import MultiPolygon, Point, Polygon, shape
 from shapely.geometry.base import BaseGeometry
 from shapely.validation import explain_validity
 
-from geofence.core import M_PER_DEG
+from geofence.grid import M_PER_DEG
 from kernel.errors import Invalid
 
 MIN_RADIUS_M = 10.0

@@ -1,4 +1,4 @@
-"""Circles are found through a grid of cells (geofence.core._Grid): whatever the batch
+"""Circles are found through a grid of cells (geofence.grid.Grid): whatever the batch
 size, and whatever the circles' sizes, the index finds exactly the fences a brute-force
 haversine and polygon test finds."""
 
@@ -8,7 +8,8 @@ import numpy as np
 import shapely
 from shapely.geometry import Point
 
-from geofence.core import Fence, GeofenceIndex, haversine_m
+from geofence.core import Fence, GeofenceIndex
+from geofence.grid import haversine_m
 from tests.geofence.test_memory import _fences
 
 

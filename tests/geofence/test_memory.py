@@ -16,7 +16,8 @@ import numpy as np
 from shapely.geometry import Point, Polygon
 from shapely.geometry.base import BaseGeometry
 
-from geofence.core import M_PER_DEG, Fence, GeofenceIndex
+from geofence.core import Fence, GeofenceIndex
+from geofence.grid import M_PER_DEG
 
 FENCES = 20_000
 # Python-side bytes, measured 390 B; GEOS memory is bounded by the geometry count below

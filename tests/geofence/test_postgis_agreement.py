@@ -18,7 +18,8 @@ from shapely.geometry import MultiPolygon, Point, Polygon
 from shapely.geometry.base import BaseGeometry
 from sqlalchemy import Connection, create_engine, text
 
-from geofence.core import M_PER_DEG, Fence, GeofenceIndex, haversine_m
+from geofence.core import Fence, GeofenceIndex
+from geofence.grid import M_PER_DEG, haversine_m
 
 LON_MIN, LON_MAX, LAT_MIN, LAT_MAX = 2.25, 2.42, 48.81, 48.90
 RIM_TOLERANCE = 0.005

@@ -5,8 +5,6 @@ from shapely.geometry import MultiPolygon, Point, Polygon
 from shapely.geometry.base import BaseGeometry
 
 from geofence.core import (
-    EARTH_RADIUS_M,
-    M_PER_DEG,
     OVERLAY_LIMIT,
     SOURCE,
     Fence,
@@ -14,10 +12,10 @@ from geofence.core import (
     GeofenceIndex,
     Rejection,
     Screening,
-    haversine_m,
     observe,
     screen,
 )
+from geofence.grid import EARTH_RADIUS_M, M_PER_DEG, haversine_m
 from presence.core import Presence, Transition, ZoneEvent, advance
 
 # Place du Châtelet: every shape below is laid out in metres around it.

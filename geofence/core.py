@@ -18,11 +18,11 @@ Hysteresis: once in a fence, a user stays in it until a fix lies outside by more
 ``max(accuracy_m, exit_margin_m)``, so GPS jitter at a border does not flap.
 
 The index is an immutable snapshot (an STRtree over the polygons, a grid of the circles'
-centres: ``geofence.grid``) plus a small overlay of fences changed since, indexed the same way; a rebuild
-folds the overlay in once it grows. A query reads both through one reference, so an edit
-never shows it half done. Batches of fixes are answered with vectorised Shapely and
-NumPy calls, circles by comparing the haversine term ``a`` with ``sin²(r / 2R)`` (the
-same test as ``d <= r`` without the arcsin); the Python work is one list slice per fix.
+centres: ``geofence.grid``) plus a small overlay of fences changed since, indexed the
+same way; a rebuild folds the overlay in once it grows. A query reads both through one
+reference, so an edit never shows it half done. Batches of fixes are answered with
+vectorised Shapely and NumPy calls, circles by comparing the haversine term ``a`` with
+``sin²(r / 2R)`` (the same test as ``d <= r`` without the arcsin).
 """
 
 from __future__ import annotations

@@ -12,10 +12,13 @@ from typing import Any
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
-from accounts.service import create_api_key
+from accounts.models import User
+from accounts.service import create_api_key, register_user
 from kernel.config import Settings
 from kernel.db import unit_of_work
 from kernel.principal import Role
+from preferences.core import Purpose
+from preferences.service import record_consent, set_interests
 
 PARIS = (2.3470, 48.8600)  # lon, lat
 M_PER_DEG_LAT = 111_195.0
@@ -79,6 +82,25 @@ def new_offer(
     r = client.post(f"/v1/stores/{store_id}/offers", json=body, headers=auth(key))
     assert r.status_code == 201, r.text
     return int(r.json()["id"])
+
+
+def consenting_user(
+    session: Session, settings: Settings, *, timezone: str, interests: list[str]
+) -> tuple[User, str]:
+    """A user who consented to location offers and follows ``interests``, built through
+    the services (for tests that drive the decision below the API)."""
+    user, token = register_user(session, locale="en", timezone=timezone)
+    record_consent(
+        session,
+        user=user,
+        choices={Purpose.LOCATION_OFFERS: True},
+        policy_version=settings.policy_version,
+        default_policy=settings.policy_version,
+        source="test",
+        app_version=None,
+    )
+    set_interests(session, user=user, slugs=interests)
+    return user, token
 
 
 def new_shopper(

@@ -29,7 +29,7 @@ from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
-from accounts.service import register_device, register_user
+from accounts.service import register_device
 from kernel.config import Settings, get_settings
 from kernel.db import make_engine, make_session_factory, unit_of_work
 from notifications.decide import Trigger
@@ -40,12 +40,12 @@ from notifications.tasks import enqueue_delivery
 from offers.models import Offer
 from preferences.core import Purpose
 from preferences.segments import seed_taxonomy, segments_by_slug
-from preferences.service import record_consent, set_interests
 from presence.core import Transition
 from server.celery import configure
 from server.migrate import upgrade
 from stores.models import Store
 from tests.e2e.servers import CeleryWorker, PostgresServer, RedisServer, wait_until
+from tests.factories import consenting_user
 from tests.fcm_standin import FcmStandIn
 
 pytestmark = pytest.mark.drill
@@ -84,17 +84,9 @@ def _street(sessions: sessionmaker[Session], settings: Settings) -> tuple[list[i
         )
         users = []
         for i in range(SHOPPERS):
-            user, _ = register_user(session, locale="en", timezone="Europe/Paris")
-            record_consent(
-                session,
-                user=user,
-                choices={Purpose.LOCATION_OFFERS: True},
-                policy_version=settings.policy_version,
-                default_policy=settings.policy_version,
-                source="drill",
-                app_version=None,
+            user, _ = consenting_user(
+                session, settings, timezone="Europe/Paris", interests=["shoes"]
             )
-            set_interests(session, user=user, slugs=["shoes"])
             register_device(session, user=user, token=f"drill-phone-{i}", platform="android")
             users.append(user.id)
         return [s.id for s in stores], users

@@ -9,7 +9,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from accounts.service import register_device, register_user
+from accounts.service import register_device
 from kernel.config import Settings
 from kernel.db import unit_of_work
 from notifications.decide import Trigger
@@ -18,10 +18,10 @@ from notifications.service import on_presence
 from offers.models import Offer
 from preferences.core import Purpose
 from preferences.segments import segments_by_slug
-from preferences.service import record_consent, set_delivery_preferences, set_interests
+from preferences.service import set_delivery_preferences
 from presence.core import Transition
 from stores.models import Store
-from tests.factories import auth
+from tests.factories import auth, consenting_user
 
 DAY = datetime(2026, 11, 23, tzinfo=UTC)
 
@@ -46,17 +46,9 @@ def _world(sessions: sessionmaker[Session], settings: Settings) -> tuple[int, in
                     segments=segments_by_slug(session, ["shoes"]),
                 )
             )
-        user, token = register_user(session, locale="en", timezone="Europe/London")
-        record_consent(
-            session,
-            user=user,
-            choices={Purpose.LOCATION_OFFERS: True},
-            policy_version=settings.policy_version,
-            default_policy=settings.policy_version,
-            source="test",
-            app_version=None,
+        user, token = consenting_user(
+            session, settings, timezone="Europe/London", interests=["shoes"]
         )
-        set_interests(session, user=user, slugs=["shoes"])
         set_delivery_preferences(
             session,
             user=user,

@@ -11,7 +11,6 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
-from accounts.service import register_user
 from kernel.config import Settings
 from kernel.db import unit_of_work
 from notifications.decide import Trigger
@@ -20,10 +19,10 @@ from notifications.service import on_presence
 from offers.models import Offer
 from preferences.core import Purpose
 from preferences.segments import segments_by_slug
-from preferences.service import record_consent, set_delivery_preferences, set_interests
+from preferences.service import set_delivery_preferences
 from presence.core import Transition
 from stores.models import Store
-from tests.factories import Shop, auth, clock, new_shopper, open_shop, visit
+from tests.factories import Shop, auth, clock, consenting_user, new_shopper, open_shop, visit
 from tests.fcm_standin import FcmStandIn
 
 
@@ -162,17 +161,9 @@ def test_the_daily_cap_counts_the_users_local_calendar_day(
                 segments=segments_by_slug(session, ["shoes"]),
             )
         )
-        user, _ = register_user(session, locale="en", timezone="Pacific/Kiritimati")
-        record_consent(
-            session,
-            user=user,
-            choices={Purpose.LOCATION_OFFERS: True},
-            policy_version=settings.policy_version,
-            default_policy=settings.policy_version,
-            source="test",
-            app_version=None,
+        user, _ = consenting_user(
+            session, settings, timezone="Pacific/Kiritimati", interests=["shoes"]
         )
-        set_interests(session, user=user, slugs=["shoes"])
         set_delivery_preferences(
             session, user=user, max_per_day=1, quiet_hours=None, muted_store_ids=[], timezone=None
         )

@@ -18,7 +18,6 @@ from geofence.models import Geofence
 from geofence.service import report_locations
 from kernel.config import Settings
 from kernel.db import unit_of_work
-from kernel.principal import Role
 from notifications.models import Notification
 from notifications.service import decide_events
 from notifications.tasks import enqueue_delivery
@@ -29,15 +28,11 @@ from server.jobs import expire_presence
 from server.runtime import Runtime
 from tests.factories import (
     PARIS,
-    api_key,
     auth,
     fix,
-    new_geofence,
-    new_offer,
     new_shopper,
-    new_store,
     offset,
-    square,
+    open_shop,
 )
 from tests.fcm_standin import FcmStandIn
 
@@ -58,12 +53,10 @@ def _use_store(client: TestClient, settings: Settings, **options: Any) -> RedisP
 
 
 def _shop(client: TestClient, sessions: sessionmaker[Session], trigger: str = "enter") -> int:
-    operator = api_key(sessions, Role.OPERATOR)
-    store_id = new_store(client, operator)
-    staff = api_key(sessions, Role.STORE, [store_id])
-    new_geofence(client, staff, store_id, square(*PARIS, 40.0))
-    new_offer(client, staff, store_id, ["fashion"], trigger=trigger)
-    return store_id
+    shop = open_shop(
+        client, sessions, name="Boutique", east_m=0.0, segments=["fashion"], trigger=trigger
+    )
+    return shop.store_id
 
 
 def _shopper(

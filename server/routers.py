@@ -7,13 +7,17 @@ from fastapi import APIRouter
 from accounts.api import router as accounts_router
 from beacons.api import me_router as sightings_router
 from beacons.api import router as beacons_router
+from catalogue.api import router as catalogue_router
 from geofence.api import me_router as locations_router
 from geofence.api import router as geofences_router
+from looks.api import router as looks_router
 from notifications.api import router as notifications_router
 from offers.api import router as offers_router
 from preferences.api import router as preferences_router
 from privacy.api import router as privacy_router
+from rewards.api import router as rewards_router
 from server.health import router as health_router
+from social.api import router as social_router
 from stores.api import router as stores_router
 
 ROUTERS: tuple[APIRouter, ...] = (
@@ -23,9 +27,13 @@ ROUTERS: tuple[APIRouter, ...] = (
     locations_router,
     sightings_router,
     notifications_router,
+    social_router,
+    looks_router,
+    rewards_router,
     privacy_router,
     stores_router,
     geofences_router,
     offers_router,
     beacons_router,
+    catalogue_router,
 )

@@ -1,0 +1,1 @@
+"""The catalogue: stores' items and first-class brands"""

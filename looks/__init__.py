@@ -1,0 +1,1 @@
+"""Looks: outfits users post, tagged with catalogue items and brands"""

@@ -1,0 +1,1 @@
+"""Rewards: redemption codes, purchases, attribution and the points ledger"""

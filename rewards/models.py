@@ -1,0 +1,3 @@
+"""Rewards: redemption codes, purchases, attribution and the points ledger: tables."""
+
+from __future__ import annotations

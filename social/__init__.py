@@ -1,0 +1,1 @@
+"""Friends: profiles, invitations, friendships, blocks and favourite shops"""

@@ -5,14 +5,22 @@ from __future__ import annotations
 
 import accounts.privacy
 import beacons.privacy
+import catalogue.privacy
+import looks.privacy
 import notifications.privacy
 import preferences.privacy
 import presence.privacy
+import rewards.privacy
+import social.privacy
 
 DOMAINS = (
     accounts.privacy,
     beacons.privacy,
+    catalogue.privacy,
+    looks.privacy,
     notifications.privacy,
     preferences.privacy,
     presence.privacy,
+    rewards.privacy,
+    social.privacy,
 )

@@ -1,0 +1,3 @@
+"""catalogue: the personal data it keeps, registered for export and erasure."""
+
+from __future__ import annotations

@@ -1,0 +1,3 @@
+"""rewards: the personal data it keeps, registered for export and erasure."""
+
+from __future__ import annotations

@@ -10,6 +10,7 @@ import looks.privacy
 import notifications.privacy
 import preferences.privacy
 import presence.privacy
+import redemptions.privacy
 import rewards.privacy
 import social.privacy
 
@@ -21,6 +22,7 @@ DOMAINS = (
     notifications.privacy,
     preferences.privacy,
     presence.privacy,
+    redemptions.privacy,
     rewards.privacy,
     social.privacy,
 )

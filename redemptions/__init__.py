@@ -1,0 +1,1 @@
+"""Redemption codes: one-time codes for pushed offers, points spending and purchases."""

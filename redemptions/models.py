@@ -1,0 +1,3 @@
+"""Redemption codes: models."""
+
+from __future__ import annotations

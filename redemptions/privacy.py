@@ -1,0 +1,3 @@
+"""Redemption codes: privacy."""
+
+from __future__ import annotations

@@ -162,6 +162,17 @@ class Settings(BaseSettings):
     eid_skew_periods: int = 2
     eid_refresh_every_s: int = 5 * 60
 
+    # Looks (looks/images.py): uploads are also bounded by max_body_bytes.
+    look_image_max_bytes: int = Field(
+        default=1_000_000, ge=1024, description="Largest look image upload, in bytes (413)."
+    )
+    look_image_max_pixels: int = Field(
+        default=25_000_000,
+        ge=1,
+        description="Largest look image, in pixels (width x height); more is refused (422) "
+        "before decoding, so a decompression bomb never fills memory.",
+    )
+
     @model_validator(mode="after")
     def _database_in_var_dir(self) -> Settings:
         # Derived rather than a fixed default, so VICINITY_VAR_DIR moves the database too.

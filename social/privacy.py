@@ -4,16 +4,21 @@ A user's export holds what they made: their profile, invites (without the code's
 their side of each friendship with the friend's display name only, the blocks they made
 and their favourite shops. A block someone else made against them is not theirs to see:
 exporting it would tell a blocked user what the block exists to hide. Erasure removes
-every row that names the user, in either column.
+every row that names the user, in either column. Dead invites are purged a week past
+their expiry.
 """
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from sqlalchemy import delete, or_, select
 from sqlalchemy.orm import Session
 
+from kernel.config import Settings
 from kernel.personal_data import Row, as_row, delete_rows, register
 from social.models import Block, FavouriteStore, FriendInvite, Friendship, Profile
+from social.service import INVITE_RETENTION
 
 
 def _export_profile(session: Session, user_id: int) -> list[Row]:
@@ -35,6 +40,13 @@ def _export_invites(session: Session, user_id: int) -> list[Row]:
 
 def _erase_invites(session: Session, user_id: int) -> int:
     return delete_rows(session, delete(FriendInvite).where(FriendInvite.inviter_id == user_id))
+
+
+def _purge_invites(session: Session, now: datetime, _settings: Settings) -> int:
+    """Invites past expiry by more than the retention period, whatever their state."""
+    return delete_rows(
+        session, delete(FriendInvite).where(FriendInvite.expires_at < now - INVITE_RETENTION)
+    )
 
 
 def _export_friendships(session: Session, user_id: int) -> list[Row]:
@@ -87,7 +99,7 @@ def _erase_favourites(session: Session, user_id: int) -> int:
 
 
 register("profiles", export=_export_profile, erase=_erase_profile)
-register("friend_invites", export=_export_invites, erase=_erase_invites)
+register("friend_invites", export=_export_invites, erase=_erase_invites, purge=_purge_invites)
 register("friendships", export=_export_friendships, erase=_erase_friendships)
 register("blocks", export=_export_blocks, erase=_erase_blocks)
 register("favourite_stores", export=_export_favourites, erase=_erase_favourites)

@@ -1,3 +1,2 @@
-"""catalogue: the personal data it keeps, registered for export and erasure."""
-
-from __future__ import annotations
+"""catalogue: no personal data. Items and brands describe what stores sell; no column
+points at a user, so nothing is registered for export or erasure."""

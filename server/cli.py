@@ -19,7 +19,7 @@ from typer.core import TyperGroup
 from accounts.models import ApiKey
 from accounts.service import create_api_key, list_api_keys, revoke_api_key, rotate_api_key
 from beacons.fieldtool.cli import app as beacons_app
-from catalogue.cli import app as items_app
+from catalogue.cli import items_app
 from kernel.config import get_settings
 from kernel.db import make_engine, make_session_factory, unit_of_work
 from kernel.errors import DomainError
@@ -60,7 +60,6 @@ keys = typer.Typer(
 )
 app.add_typer(keys, name="keys")
 app.add_typer(beacons_app, name="beacons")
-app.add_typer(items_app, name="items")
 
 
 @contextmanager
@@ -77,6 +76,9 @@ def _migrated() -> Iterator[Session]:
             yield session
     finally:
         engine.dispose()
+
+
+app.add_typer(items_app(_migrated), name="items")
 
 
 def _prepare(demo: bool, host: str = "127.0.0.1", port: int = 8000) -> None:

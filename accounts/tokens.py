@@ -2,11 +2,16 @@
 
 ``POST /v1/me/locations`` and ``/v1/me/sightings`` come several times a minute from
 every phone; looking the token up in PostgreSQL each time cost more than matching the
-fixes. A token is remembered for at most :data:`MAX_TTL_S` (one second), so:
+fixes. A token is remembered for :data:`TTL_S` (five minutes), which is safe because
+these paths never act on the cached id alone: each one first locks the user's presence,
+and erasure seals presence before it commits (``presence.store``), so:
 
-* a user erased through this process fails at once (erasure forgets them after commit);
-* a user erased through another process fails within one second, the documented bound;
-* an unknown token is never remembered, so a new user is never refused for a second.
+* an erased user's next fix fails at once, in every process, whatever this cache holds
+  (the seal lives an hour, longer than any entry here);
+* erasure through this process also forgets the user here after commit;
+* an unknown token is never remembered, so a new user is never refused.
+
+User tokens are not revoked any other way: erasure is how a token stops working.
 
 Only the user's id is cached, never consent or preferences: those are read in the
 transaction of every decision, so a withdrawal applies to the very next event.
@@ -26,11 +31,13 @@ from accounts.models import User
 from accounts.service import hash_secret
 from kernel.errors import Unauthorized
 
-MAX_TTL_S = 1.0
+TTL_S = 300.0
+# Below the presence seal's hour, or an erased user's token could outlive the seal.
+MAX_TTL_S = 900.0
 
 
 class TokenCache:
-    def __init__(self, ttl_s: float = MAX_TTL_S, maxsize: int = 100_000) -> None:
+    def __init__(self, ttl_s: float = TTL_S, maxsize: int = 100_000) -> None:
         if not 0 <= ttl_s <= MAX_TTL_S:
             raise ValueError(f"a token may be cached for at most {MAX_TTL_S} s")
         self._cache: TTLCache[str, int] = TTLCache(maxsize, ttl_s, timer=time.monotonic)

@@ -1,11 +1,14 @@
 """Offers in the decision's terms: the active offers of the stores an event touched.
 
-They are read at every ENTER, so each process keeps them per store, with what the
-notification's reason quotes (segment labels, the store's name). The copy is checked
-against the ``offers`` version counter (:mod:`kernel.versions`, one primary-key read per
-decision) and dropped whole when it moved: an offer edit, a segment relabelled, a
+They are read at every ENTER, so each process keeps every active offer, with what the
+notification's reason quotes (segment labels, the store's name), loaded whole in three
+queries: ENTERs land on thousands of stores, and loading them one store at a time cost a
+query per ENTER at a store not seen since the last change. The copy is checked against
+the ``offers`` version counter (:mod:`kernel.versions`, one primary-key read per
+decision) and reloaded whole when it moved: an offer edit, a segment relabelled, a
 geofence redrawn or a store renamed applies to the very next decision in every process.
-Consent and the targeting profile are never cached here.
+Consent and the targeting profile are never cached here. (Memory: about a kilobyte per
+active offer.)
 """
 
 from __future__ import annotations
@@ -53,19 +56,24 @@ def as_rule(o: Offer) -> OfferRule:
     )
 
 
-def _load(session: Session, store_ids: list[int]) -> dict[int, list[OfferView]]:
-    names = dict(session.execute(select(Store.id, Store.name).where(Store.id.in_(store_ids))).all())
-    query = select(Offer).where(Offer.store_id.in_(store_ids), Offer.active.is_(True))
-    found: dict[int, list[OfferView]] = {s: [] for s in names}
-    for o in session.scalars(query.order_by(Offer.id)):
+def _load(session: Session) -> dict[int, list[OfferView]]:
+    """Every active offer, by store (segments and geofences in one select-in each)."""
+    query = (
+        select(Offer, Store.name)
+        .join(Store, Store.id == Offer.store_id)
+        .where(Offer.active.is_(True))
+        .order_by(Offer.id)
+    )
+    found: dict[int, list[OfferView]] = {}
+    for o, store_name in session.execute(query):
         labels = {s.slug: {"en": s.label_en, "fr": s.label_fr} for s in o.segments}
-        view = OfferView(as_rule(o), o.title, o.body, o.deep_link, names[o.store_id], labels)
-        found[o.store_id].append(view)
+        view = OfferView(as_rule(o), o.title, o.body, o.deep_link, store_name, labels)
+        found.setdefault(o.store_id, []).append(view)
     return found
 
 
 class OfferCache:
-    """Per-store active offers, valid while the ``offers`` counter stays where it was."""
+    """Every active offer, valid while the ``offers`` counter stays where it was."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
@@ -76,21 +84,13 @@ class OfferCache:
         # The counter is read before the rows: a change committed in between leaves
         # newer rows under the older counter, reloaded at the next check (never staler).
         version = versions.read(session.connection(), OFFERS)
-        wanted = sorted(set(store_ids))
         with self._lock:
-            if version != self._version:
-                self._version, self._stores = version, {}
-            missing = [s for s in wanted if s not in self._stores]
-        if missing:
-            loaded = _load(session, missing)
+            stores = self._stores if version == self._version else None
+        if stores is None:
+            stores = _load(session)
             with self._lock:
-                if version == self._version:
-                    self._stores.update(loaded)
-        else:
-            loaded = {}
-        with self._lock:
-            stores = {**self._stores, **loaded}
-        return [v for s in wanted for v in stores.get(s, ())]
+                self._version, self._stores = version, stores
+        return [v for s in sorted(set(store_ids)) for v in stores.get(s, ())]
 
     def clear(self) -> None:
         with self._lock:

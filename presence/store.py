@@ -20,6 +20,12 @@ sized generously (seconds, not the milliseconds a request takes) instead of exte
 a watchdog thread, so only a request stalled for that long is fenced out. A lock held by
 another request for more than ``wait_s`` is :class:`~kernel.errors.Busy` (409 with
 ``Retry-After``), never a 500.
+
+Erasure **seals** a user (``seal``, before the deletion commits): a tombstone that both
+scripts check, so no process holds or saves presence for them again, whatever its own
+caches still believe. This is what lets the hot paths remember tokens for minutes
+(``accounts.tokens``): an erased user's next fix is refused in the same round trip that
+would have locked their presence.
 """
 
 from __future__ import annotations
@@ -35,7 +41,7 @@ from typing import Any, Protocol, cast
 import redis
 from cachetools import TTLCache
 
-from kernel.errors import Busy
+from kernel.errors import Busy, Unauthorized
 from presence.core import Presence, stale_since
 
 log = logging.getLogger(__name__)
@@ -43,17 +49,23 @@ log = logging.getLogger(__name__)
 KEY = "vicinity:presence:{}"
 LOCK_KEY = "vicinity:lock:presence:{}"
 STALE_KEY = "vicinity:presence-stale"  # sorted set: user id → when their presence goes stale
+# An erased user: no presence for an hour, longer than any process remembers their token.
+SEALED_KEY = "vicinity:presence-sealed:{}"
 
-# KEYS: lock, presence. ARGV: token, lease ms. → {1, presence or ""} or {0, ""}
+# KEYS: lock, presence, sealed. ARGV: token, lease ms. → {1, presence or ""}, {0, ""} busy,
+# {-1, ""} sealed
 _ACQUIRE = """
+if redis.call('EXISTS', KEYS[3]) == 1 then return {-1, ''} end
 if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then
   return {1, redis.call('GET', KEYS[2]) or ''}
 end
 return {0, ''}
 """
-# KEYS: lock, presence, stale set. ARGV: token, presence, ttl s, stale score or "", user.
+# KEYS: lock, presence, stale set, sealed. ARGV: token, presence, ttl s, stale score or "",
+# user.
 _COMMIT = """
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+if redis.call('EXISTS', KEYS[4]) == 1 then redis.call('DEL', KEYS[1]) return 0 end
 redis.call('SET', KEYS[2], ARGV[2], 'EX', ARGV[3])
 if ARGV[4] == '' then
   redis.call('ZREM', KEYS[3], ARGV[5])
@@ -89,6 +101,10 @@ class PresenceStore(Protocol):
 
     def load(self, user_id: int) -> Presence: ...
     def clear(self, user_id: int) -> None: ...
+    def seal(self, user_id: int) -> None:
+        """Refuse this user's presence from now on (erasure), for ``sealed_s``."""
+        ...
+
     def stale_users(self, *, now: float, limit: int) -> list[int]:
         """Users whose presence holds a zone not observed for more than ``stale_s``."""
         ...
@@ -106,6 +122,11 @@ def _busy(user_id: int) -> Busy:
     return Busy(f"another request is updating user {user_id}'s presence; retry in a second")
 
 
+def _sealed() -> Unauthorized:
+    # Worded as an unknown token: the same answer the database gives once the row is gone.
+    return Unauthorized("unknown or revoked user token")
+
+
 class RedisPresenceStore:
     def __init__(
         self,
@@ -115,8 +136,10 @@ class RedisPresenceStore:
         stale_s: float = 25 * 60,
         lease_s: float = 30.0,
         wait_s: float = 2.0,
+        sealed_s: int = 3600,
     ) -> None:
         self._redis = client
+        self._sealed_s = sealed_s
         self._ttl_s = ttl_s
         self._stale_s = stale_s
         self._lease_ms = int(lease_s * 1000)
@@ -131,13 +154,15 @@ class RedisPresenceStore:
 
     def acquire(self, user_id: int) -> Held:
         token = secrets.token_hex(8)
-        keys = [LOCK_KEY.format(user_id), KEY.format(user_id)]
+        keys = [LOCK_KEY.format(user_id), KEY.format(user_id), SEALED_KEY.format(user_id)]
         deadline = time.monotonic() + self._wait_s
         pause = 0.002
         while True:
             got, raw = self._acquire(keys=keys, args=[token, self._lease_ms])
-            if got:
+            if got == 1:
                 return Held(user_id, token, _load(raw))
+            if got == -1:
+                raise _sealed()
             if time.monotonic() + pause > deadline:
                 raise _busy(user_id)
             time.sleep(pause)  # another request of this user holds it for milliseconds
@@ -146,12 +171,12 @@ class RedisPresenceStore:
     def commit(self, held: Held, presence: Presence) -> bool:
         since = stale_since(presence)
         uid = held.user_id
-        keys = [LOCK_KEY.format(uid), KEY.format(uid), STALE_KEY]
+        keys = [LOCK_KEY.format(uid), KEY.format(uid), STALE_KEY, SEALED_KEY.format(uid)]
         score = "" if since is None else repr(since + self._stale_s)
         args: list[Any] = [held.token, _dump(presence), self._ttl_s, score, uid]
         if self._commit(keys=keys, args=args):
             return True
-        log.warning("presence of user %s not saved: its lock lease ran out (fenced)", uid)
+        log.warning("presence of user %s not saved: lease ran out or user erased", uid)
         return False
 
     def release(self, held: Held) -> None:
@@ -169,6 +194,9 @@ class RedisPresenceStore:
         pipe.delete(KEY.format(user_id))
         pipe.zrem(STALE_KEY, user_id)
         pipe.execute()
+
+    def seal(self, user_id: int) -> None:
+        self._redis.set(SEALED_KEY.format(user_id), 1, ex=self._sealed_s)
 
     def stale_users(self, *, now: float, limit: int) -> list[int]:
         ids = self._redis.zrangebyscore(STALE_KEY, "-inf", now, start=0, num=limit)
@@ -191,11 +219,13 @@ class MemoryPresenceStore:
         stale_s: float = 25 * 60,
         wait_s: float = 2.0,
         maxsize: int = 100_000,
+        sealed_s: int = 3600,
         timer: Any = time.monotonic,
     ) -> None:
         self._stale_s = stale_s
         self._wait_s = wait_s
         self._data: TTLCache[int, Presence] = TTLCache(maxsize, ttl_s, timer=timer)
+        self._sealed: TTLCache[int, bool] = TTLCache(maxsize, sealed_s, timer=timer)
         self._guard = threading.Lock()
         self._locks = [threading.Lock() for _ in range(self.STRIPES)]
 
@@ -211,13 +241,20 @@ class MemoryPresenceStore:
     def acquire(self, user_id: int) -> Held:
         if not self._locks[user_id % self.STRIPES].acquire(timeout=self._wait_s):
             raise _busy(user_id)
+        with self._guard:
+            sealed = user_id in self._sealed
+        if sealed:
+            self.release(Held(user_id, "", Presence()))
+            raise _sealed()
         return Held(user_id, "", self.load(user_id))
 
     def commit(self, held: Held, presence: Presence) -> bool:
         with self._guard:
-            self._data[held.user_id] = presence
+            saved = held.user_id not in self._sealed
+            if saved:
+                self._data[held.user_id] = presence
         self.release(held)
-        return True
+        return saved
 
     def release(self, held: Held) -> None:
         self._locks[held.user_id % self.STRIPES].release()
@@ -229,6 +266,10 @@ class MemoryPresenceStore:
     def clear(self, user_id: int) -> None:
         with self._guard:
             self._data.pop(user_id, None)
+
+    def seal(self, user_id: int) -> None:
+        with self._guard:
+            self._sealed[user_id] = True
 
     def stale_users(self, *, now: float, limit: int) -> list[int]:
         with self._guard:

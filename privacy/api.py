@@ -44,6 +44,7 @@ def erase(session: SessionDep, user: CurrentUser, runtime: RuntimeDep) -> None:
     service.erase_user(
         session,
         user_id=user.id,
+        presence=runtime.presence,
         stores=(runtime.presence, runtime.sightings),
         client=runtime.redis,
     )

@@ -86,13 +86,18 @@ def erase_user(
     session: Session,
     *,
     user_id: int,
+    presence: PresenceStore,
     stores: Sequence[UserStateStore],
     client: redis.Redis | None,
 ) -> dict[str, int]:
     """Delete every registered row about the user, children first, the user row last.
 
-    Redis is cleared once the deletion commits, so a rollback leaves everything in place.
+    Presence is sealed first, before anything commits (``presence.store``): every process
+    refuses the user's next fix at once, however long it remembers their token; if the
+    seal cannot be written, the erasure fails whole. Redis is cleared once the deletion
+    commits, so a rollback leaves everything else in place.
     """
+    presence.seal(user_id)
     counts = {
         entry.table: entry.erase(session, user_id)
         for entry in reversed(registered_tables())

@@ -82,8 +82,9 @@ def current_user(
 async def app_caller(
     creds: Annotated[HTTPAuthorizationCredentials | None, Depends(_user_bearer)],
 ) -> AppCaller:
-    """The hot paths' caller, without a thread-pool hop: from the token cache (at most a
-    second old, see ``accounts.tokens``), else resolved in the endpoint's own hop."""
+    """The hot paths' caller, without a thread-pool hop: from the token cache (valid
+    because those paths lock presence, which erasure seals; see ``accounts.tokens``), else
+    resolved in the endpoint's own hop."""
     token = _credential(creds)
     if token.startswith(API_KEY_PREFIX):
         raise Forbidden("this endpoint is for app users; an API key cannot act as a user")

@@ -9,7 +9,7 @@ import threading
 import pytest
 import redis
 
-from kernel.errors import Busy
+from kernel.errors import Busy, Unauthorized
 from presence.core import Observation, Presence, advance
 from presence.store import KEY, LOCK_KEY, STALE_KEY, MemoryPresenceStore, RedisPresenceStore
 
@@ -113,3 +113,21 @@ def test_memory_store_evicts_expired_entries_without_a_read_and_is_bounded() -> 
         store.commit(store.acquire(user), _inside(1.0))
     assert len(store) == 3
     assert store.load(19) == _inside(1.0)
+
+
+@pytest.mark.parametrize("kind", ["redis", "memory"])
+def test_a_sealed_user_holds_no_presence_again(redis_client: redis.Redis, kind: str) -> None:
+    """Erasure seals presence: the next acquire is refused, and a request that held the
+    lock across the erasure saves nothing."""
+    store = (
+        RedisPresenceStore(redis_client, ttl_s=120)
+        if kind == "redis"
+        else MemoryPresenceStore(ttl_s=120)
+    )
+    during = store.acquire(3)
+    store.seal(3)
+    assert not store.commit(during, _inside(100.0))
+    assert store.load(3) == Presence()
+    with pytest.raises(Unauthorized):
+        store.acquire(3)
+    assert store.acquire(4).presence == Presence()  # others are untouched

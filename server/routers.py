@@ -15,6 +15,7 @@ from notifications.api import router as notifications_router
 from offers.api import router as offers_router
 from preferences.api import router as preferences_router
 from privacy.api import router as privacy_router
+from redemptions.api import router as redemptions_router
 from rewards.api import router as rewards_router
 from server.health import router as health_router
 from social.api import router as social_router
@@ -29,6 +30,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     notifications_router,
     social_router,
     looks_router,
+    redemptions_router,
     rewards_router,
     privacy_router,
     stores_router,

@@ -12,7 +12,7 @@ Domain rules:
   per purchase (``per_purchase_cap``) and by what the creator may still earn at that store
   that UTC day (``per_creator_daily_cap``).
 * Amounts are decimal strings in the currency's major unit ("12.50" EUR); they are kept in
-  minor units, with the ISO 4217 exponent of the currency (2 unless listed below).
+  minor units, with the ISO 4217 decimals of the currency (``catalogue.currencies``).
 """
 
 from __future__ import annotations
@@ -22,21 +22,19 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
 
+from catalogue.currencies import DECIMALS
 from kernel.errors import Invalid
 
-# ISO 4217 currencies whose minor unit is not a hundredth.
-EXPONENTS = {
-    "BHD": 3, "BIF": 0, "CLP": 0, "DJF": 0, "GNF": 0, "IQD": 3, "ISK": 0, "JOD": 3, "JPY": 0,
-    "KMF": 0, "KRW": 0, "KWD": 3, "LYD": 3, "OMR": 3, "PYG": 0, "RWF": 0, "TND": 3, "UGX": 0,
-    "UYI": 0, "VND": 0, "VUV": 0, "XAF": 0, "XOF": 0, "XPF": 0,
-}  # fmt: skip
 MAX_AMOUNT_MINOR = 10**11
 """A billion in major units (more in the 3-decimal currencies' minor units): a larger till
 ticket is a typo or an attack, refused rather than turned into points."""
 
 
 def exponent(currency: str) -> int:
-    return EXPONENTS.get(currency, 2)
+    """Decimals of the currency's minor unit; refuses a code that is not ISO 4217."""
+    if currency not in DECIMALS:
+        raise Invalid(f"currency: {currency!r} is not an ISO 4217 currency code")
+    return DECIMALS[currency]
 
 
 def to_minor(amount: str, currency: str) -> int:

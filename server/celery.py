@@ -9,7 +9,13 @@ from celery import Celery
 
 from kernel.config import Settings, get_settings
 
-TASKS = ["notifications.tasks", "beacons.tasks", "privacy.tasks", "server.jobs"]
+TASKS = [
+    "notifications.tasks",
+    "beacons.tasks",
+    "privacy.tasks",
+    "rewards.tasks",
+    "server.jobs",
+]
 celery_app = Celery("vicinity", include=TASKS)
 
 
@@ -37,6 +43,8 @@ def configure(settings: Settings) -> None:
             "task": "presence.expire",
             "schedule": float(settings.presence_expire_every_s),
         },
+        # Points past their store's return window become spendable.
+        "rewards.release_pending": {"task": "rewards.release_pending", "schedule": 3600.0},
         # The safety net of push delivery: re-enqueues notifications whose task was lost.
         "notifications.sweep": {
             "task": "notifications.sweep",

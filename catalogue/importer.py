@@ -111,10 +111,10 @@ def _row(
         return Rejected(line, sku, f"{len(record)} fields; the header has {len(header)}")
     try:
         item = _item(cells)
+    except ValidationError as error:  # a ValueError too: first
+        return Rejected(line, sku, _clip(_reasons(error)))
     except ValueError as error:
         return Rejected(line, sku, _clip(str(error)))
-    except ValidationError as error:
-        return Rejected(line, sku, _clip(_reasons(error)))
     if item.sku in seen:
         return Rejected(line, sku, f"SKU {item.sku!r} is also on line {seen[item.sku]}")
     seen[item.sku] = line

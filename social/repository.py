@@ -51,7 +51,7 @@ def display_names(session: Session, user_ids: Iterable[int]) -> dict[int, str]:
     rows = session.execute(
         select(Profile.user_id, Profile.display_name).where(Profile.user_id.in_(ids))
     )
-    return dict(rows.tuples().all())
+    return dict(rows.all())
 
 
 def favourite_store_ids(session: Session, user_id: int) -> set[int]:
@@ -107,7 +107,7 @@ def store_names(session: Session, store_ids: Iterable[int]) -> dict[int, str]:
     if not ids:
         return {}
     rows = session.execute(select(Store.id, Store.name).where(Store.id.in_(ids)))
-    return dict(rows.tuples().all())
+    return dict(rows.all())
 
 
 def invite_by_hash(session: Session, code_hash: str) -> FriendInvite | None:

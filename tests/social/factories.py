@@ -53,7 +53,10 @@ def invite(client: TestClient, who: Person) -> dict[str, Any]:
 
 
 def accept(client: TestClient, who: Person, code: str) -> httpx.Response:
-    return client.post("/v1/me/friends/accept", json={"code": code}, headers=who.headers)
+    response: httpx.Response = client.post(
+        "/v1/me/friends/accept", json={"code": code}, headers=who.headers
+    )
+    return response
 
 
 def befriend(client: TestClient, a: Person, b: Person) -> None:

@@ -63,7 +63,9 @@ def run_import(transaction: Transaction, path: Path, store_id: int) -> ImportRep
     as a whole, or a failure while writing, leaves the catalogue untouched."""
     parsed = parse_csv(read_file(path))
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn())
-    with Progress(*columns, console=errors, transient=True) as bar:
+    # Drawn on a terminal only: a pipe or a log file gets the report alone.
+    quiet = not errors.is_terminal
+    with Progress(*columns, console=errors, transient=True, disable=quiet) as bar:
         task = bar.add_task(f"importing {path.name}", total=len(parsed.rows))
         with transaction() as session:
             return import_items(

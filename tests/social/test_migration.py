@@ -1,0 +1,90 @@
+"""Migration 0009 builds the social tables the models describe, on SQLite and PostGIS,
+and takes them away again."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import Engine, inspect, make_url, text
+from sqlalchemy.exc import IntegrityError
+
+from kernel.config import Settings
+from kernel.db import make_engine
+from server.migrate import alembic_config, upgrade
+from server.models import Base
+
+TABLES = {"profiles", "friend_invites", "friendships", "blocks", "favourite_stores"}
+
+
+@pytest.fixture(params=["sqlite", "postgis"])
+def fresh_engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
+    """An empty database of each kind (migrations must run on both)."""
+    if request.param == "sqlite":
+        engine = make_engine(Settings(database_url=f"sqlite:///{tmp_path}/m.db", var_dir=tmp_path))
+        yield engine
+        engine.dispose()
+        return
+    test_url = make_url(request.getfixturevalue("database_url"))
+    name = f"{test_url.database}_m0009"
+    admin = make_engine(Settings(database_url=test_url.render_as_string(False), var_dir=tmp_path))
+    with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.execute(text(f"DROP DATABASE IF EXISTS {name}"))
+        conn.execute(text(f"CREATE DATABASE {name}"))
+    url = test_url.set(database=name).render_as_string(False)
+    engine = make_engine(Settings(database_url=url, var_dir=tmp_path))
+    yield engine
+    engine.dispose()
+    with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+    admin.dispose()
+
+
+def _downgrade(engine: Engine, revision: str) -> None:
+    with engine.begin() as conn:
+        config = alembic_config()
+        config.attributes["connection"] = conn
+        command.downgrade(config, revision)
+
+
+def test_the_tables_match_the_models_and_go_away_on_downgrade(fresh_engine: Engine) -> None:
+    upgrade(fresh_engine, "0009")
+    assert set(inspect(fresh_engine).get_table_names()) >= TABLES
+    with fresh_engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
+    ours = [d for d in diff if TABLES & {getattr(x, "name", None) for x in _tables_in(d)}]
+    assert ours == []
+
+    with fresh_engine.begin() as conn:
+        conn.execute(
+            text("INSERT INTO users (id, token_hash, locale, timezone, created_at) "
+                 "VALUES (1, 'h', 'en', 'UTC', '2026-01-01 00:00:00+00:00')")
+        )  # fmt: skip
+    with pytest.raises(IntegrityError), fresh_engine.begin() as conn:
+        conn.execute(
+            text("INSERT INTO friendships (user_id, friend_id, created_at) "
+                 "VALUES (1, 1, '2026-01-01 00:00:00+00:00')")
+        )  # fmt: skip
+
+    _downgrade(fresh_engine, "0008")
+    assert not set(inspect(fresh_engine).get_table_names()) & TABLES
+    upgrade(fresh_engine)
+
+
+def _tables_in(diff: object) -> list[object]:
+    """The table objects an autogenerate diff entry mentions (entries nest as tuples)."""
+    found: list[object] = []
+    stack = [diff]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, tuple | list):
+            stack.extend(item)
+        elif hasattr(item, "columns") and hasattr(item, "name"):
+            found.append(item)
+        elif hasattr(item, "table"):
+            found.append(item.table)
+    return found

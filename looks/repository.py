@@ -109,7 +109,7 @@ def candidate_looks(
                 LookTag.brand_id.in_(select(sold.c.brand_id)),
             ),
         )
-    ).tuples()
+    )
     looks: dict[int, tuple[int, datetime]] = {}
     segments: defaultdict[int, set[int]] = defaultdict(set)
     for look_id, creator_id, created_at, segment_id in rows:
@@ -124,7 +124,7 @@ def candidate_looks(
             select(LookOpen.creator_id, func.count())
             .where(LookOpen.user_id == viewer_id, LookOpen.creator_id.in_(creators))
             .group_by(LookOpen.creator_id)
-        ).tuples()
+        ).all()
     )
     names = display_names(session, creators)
     return [

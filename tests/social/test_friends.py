@@ -248,3 +248,12 @@ def test_friends_page_by_friend_id(client: TestClient, ann: Person) -> None:
 def test_friends_endpoints_are_for_app_users(client: TestClient) -> None:
     assert client.get("/v1/me/friends").status_code == 401
     assert client.post("/v1/me/friends/invites").status_code == 401
+
+
+def test_a_lone_surrogate_is_refused_not_a_500(client: TestClient, ann: Person) -> None:
+    r = client.put(
+        "/v1/me/profile",
+        content=b'{"display_name": "Ann \\ud800"}',
+        headers={**ann.headers, "Content-Type": "application/json"},
+    )
+    assert r.status_code in (400, 422), r.text

@@ -37,7 +37,7 @@ def _out(listed: Listed, runtime: RuntimeDep) -> CodeOut:
     description="Offer codes (one per pushed offer), spend codes and purchase tokens, "
     "oldest first; a used code stays listed, with `used_at`, until it expires.",
 )
-def list_codes(
+def list_my_codes(
     session: SessionDep, user: CurrentUser, runtime: RuntimeDep, after: After = 0, limit: Limit = 50
 ) -> Page[CodeOut]:
     rows = service.my_codes(session, user_id=user.id, now=utcnow(), after=after, limit=limit)
@@ -53,7 +53,7 @@ def list_codes(
     response_class=Response,
     responses={200: {"content": {"image/png": {}}, "description": "A PNG image."}},
 )
-def code_qr(code: RedemptionCodePath, session: SessionDep, user: CurrentUser) -> Response:
+def my_code_qr(code: RedemptionCodePath, session: SessionDep, user: CurrentUser) -> Response:
     mine = service.my_code(session, user_id=user.id, code=code)
     return Response(qr.png(mine.code), media_type="image/png")
 
@@ -82,7 +82,7 @@ def create_purchase_token(
     "expired (with when), or its offer was deleted. The store learns nothing about the "
     "shopper.",
 )
-def redeem(
+def redeem_offer_code(
     store_id: IdPath, body: RedemptionCreate, session: SessionDep, staff: CurrentStaff
 ) -> RedemptionOut:
     code, offer = service.redeem_offer(

@@ -1,11 +1,12 @@
 """Posting to the points ledger: the one writer of ``ledger_transfers`` and balances.
 
 Every posting locks the accounts it touches (``SELECT … FOR UPDATE``, in id order, so two
-postings never wait on each other in a circle), skips transfers whose key is already
-posted (replays are no-ops), checks the plan against the locked balances with the pure
-core, then writes each transfer and moves the balances by SQL increments in the same
-flush. The database's CHECK refuses a user's balance below zero even if a path forgot
-the lock; that refusal is a 409, like the core's.
+postings never wait on each other in a circle; a caller that reads a balance first locks
+every account its postings will touch in that one call, for the same reason), skips
+transfers whose key is already posted (replays are no-ops), checks the plan against the
+locked balances with the pure core, then writes each transfer and moves the balances by
+SQL increments in the same flush. The database's CHECK refuses a user's balance below
+zero even if a path forgot the lock; that refusal is a 409, like the core's.
 """
 
 from __future__ import annotations

@@ -111,6 +111,7 @@ def confirm_spend(
     get_store(session, staff=staff, store_id=store_id)
     used = claim(session, code=code, store_id=store_id, kinds={Kind.SPEND.value}, now=now)
     assert used.points is not None, "a spend code always carries its points"
+    ledger.lock(session, [lc.store_liability(store_id), lc.available(store_id, used.user_id)])
     held = ledger.balance(session, lc.available(store_id, used.user_id))
     plan = lc.spend(
         code_id=used.id, store_id=store_id, user_id=used.user_id, points=used.points, held=held

@@ -199,9 +199,10 @@ def _award(
     if chosen is None:
         return
     purchase.look_id, purchase.creator_id = chosen.look_id, chosen.creator_id
-    # The creator's pending account is locked before the day's total is read, so two
-    # purchases at once cannot both fit under the daily cap.
-    ledger.lock(session, [lc.pending(purchase.store_id, chosen.creator_id)])
+    # Every account the award moves is locked (in one statement, in id order) before the
+    # day's total is read: two purchases at once cannot both fit under the daily cap.
+    store_id = purchase.store_id
+    ledger.lock(session, [lc.store_liability(store_id), lc.pending(store_id, chosen.creator_id)])
     day = datetime.combine(now.date(), time(), tzinfo=now.tzinfo)
     earned = repository.earned(
         session, creator_id=chosen.creator_id, store_id=purchase.store_id, since=day
@@ -251,6 +252,17 @@ def refund_purchase(
     if creator is None or found.status == "none":
         session.flush()  # nothing earned, or its earner erased: nothing to take back
         return found
+    # Every account a refund may move, locked at once in id order (no lock taken later
+    # could wait on a poster holding another of them).
+    ledger.lock(
+        session,
+        [
+            lc.store_liability(store_id),
+            lc.store_loss(store_id),
+            lc.pending(store_id, creator),
+            lc.available(store_id, creator),
+        ],
+    )
     args = {"purchase_id": found.id, "store_id": store_id, "creator_id": creator}
 
     def post(plan: list[lc.Transfer]) -> None:

@@ -96,9 +96,9 @@ def opened(session: Session, look_id: int, user_id: int, at: datetime) -> None:
 
 
 def world(
-    client: TestClient, sessions: sessionmaker[Session], *, rule: dict[str, Any] | None = None
+    client: TestClient, sessions: sessionmaker[Session], *, rule: dict[str, Any] | None = RULE
 ) -> World:
-    """A opened nothing; B opened A's look featuring S's item yesterday; S set its rule."""
+    """B opened A's look featuring S's item yesterday; S set ``rule`` (None: no rule)."""
     with unit_of_work(sessions) as session:
         store_id, brand_id, item_id = store_with_item(session)
         creator_id, creator_token = user(session, "Ann")
@@ -106,8 +106,9 @@ def world(
         look_id = look(session, creator_id, item_id=item_id)
         opened(session, look_id, buyer_id, utcnow() - timedelta(days=1))
     key = api_key(sessions, Role.STORE, [store_id])
-    r = client.put(f"/v1/stores/{store_id}/reward-rule", json=rule or RULE, headers=auth(key))
-    assert r.status_code == 200, r.text
+    if rule is not None:
+        r = client.put(f"/v1/stores/{store_id}/reward-rule", json=rule, headers=auth(key))
+        assert r.status_code == 200, r.text
     staff = Staff(key_id=0, role=Role.STORE, store_ids=frozenset({store_id}))
     return World(
         store_id,

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from kernel.config import Settings
 from kernel.db import unit_of_work
-from kernel.errors import Conflict, Invalid, NotFound
+from kernel.errors import Busy, Conflict, Invalid, NotFound
 from offers.models import Offer
 from privacy.service import purge
 from redemptions import service
@@ -170,6 +170,15 @@ def test_a_drawn_code_already_taken_is_drawn_again(
     monkeypatch.setattr(service, "new_code", lambda: next(draws))
     assert offer_code(sessions, shop) == "AAAA2222"
     assert offer_code(sessions, shop) == "BBBB3333"
+
+
+def test_a_run_of_taken_codes_asks_to_retry_rather_than_looping(
+    sessions: sessionmaker[Session], shop: Till, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(service, "new_code", lambda: "AAAA2222")
+    offer_code(sessions, shop)
+    with pytest.raises(Busy, match="try again"):
+        offer_code(sessions, shop)
 
 
 def test_codes_that_expired_unused_are_purged_after_a_week(

@@ -217,3 +217,20 @@ def test_the_command_refuses_in_one_line_and_writes_nothing(
         assert len(result.output.strip().splitlines()) == 1
         assert "Traceback" not in result.output
     assert catalogue(sessions, stores.a) == {}
+
+
+def test_the_command_refuses_a_missing_database(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.delenv("VICINITY_DATABASE_URL", raising=False)
+    monkeypatch.setenv("VICINITY_VAR_DIR", str(tmp_path / "var"))
+    get_settings.cache_clear()
+    good = tmp_path / "good.csv"
+    good.write_bytes(csv_file(*GOOD))
+    try:
+        result = invoke("items", "import", str(good), "--store", "1")
+    finally:
+        get_settings.cache_clear()
+    assert result.exit_code == 2
+    assert result.output.startswith("error: no database at")
+    assert not (tmp_path / "var" / "vicinity.db").exists()

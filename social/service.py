@@ -76,7 +76,7 @@ def create_invite(
     while repository.invite_by_hash(session, hash_secret(code)) is not None:
         code = core.new_code()
     invite = FriendInvite(
-        inviter_id=user.id, code_hash=hash_secret(code), expires_at=now + INVITE_TTL
+        inviter_id=user.id, code_hash=hash_secret(code), expires_at=now + INVITE_TTL, created_at=now
     )
     session.add(invite)
     session.flush()

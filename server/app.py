@@ -14,6 +14,7 @@ from server import runtime as runtime_module
 from server.celery import celery_app
 from server.celery import configure as configure_celery
 from server.docs import install_docs, operation_id
+from server.fastlane import HOT, install_fast_lane
 from server.handlers import ERROR_RESPONSES, install_error_handlers
 from server.limits import BodyLimit
 from server.routers import ROUTERS
@@ -76,4 +77,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_docs(app)
     for router in ROUTERS:
         app.include_router(router, responses=ERROR_RESPONSES)
+    install_fast_lane(app, HOT)
     return app

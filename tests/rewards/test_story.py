@@ -9,7 +9,10 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
 from kernel.db import unit_of_work, utcnow
+from offers.models import Offer
+from redemptions.service import issue_offer_code
 from rewards import service
+from social.models import Friendship
 from tests.factories import auth
 from tests.rewards.factories import (
     RULE,
@@ -183,4 +186,62 @@ def test_a_refund_after_the_window_before_the_job_ran_releases_then_reverses(
     mine = points(client, w.creator_token)
     assert (mine["pending"], mine["available"]) == (0, 0)
     assert [line["kind"] for line in mine["items"]] == ["reverse", "release", "earn"]
+    assert_books_balance(sessions)
+
+
+def test_the_whole_walk_through_the_apps_own_endpoints(
+    client: TestClient, sessions: sessionmaker[Session]
+) -> None:
+    """B opens A's look with ``POST /v1/me/looks/{id}/opened``, asks for a purchase
+    token, shows it at the till; S reports the purchase; A sees the points."""
+    w = world(client, sessions, rule={**RULE, "return_days": 0})
+    with unit_of_work(sessions) as session:  # friends: a look is opened only by a friend
+        session.add_all(
+            [
+                Friendship(user_id=w.creator_id, friend_id=w.buyer_id),
+                Friendship(user_id=w.buyer_id, friend_id=w.creator_id),
+            ]
+        )
+    bob = auth(w.buyer_token)
+    r = client.post(f"/v1/me/looks/{w.look_id}/opened", headers=bob)
+    assert r.status_code == 204, r.text
+    r = client.post("/v1/me/purchase-tokens", json={"store_id": w.store_id}, headers=bob)
+    assert r.status_code == 201, r.text
+    body = purchase(r.json()["code"], spid="till-9")
+    r = client.post(f"/v1/stores/{w.store_id}/purchases", json=body, headers=auth(w.key))
+    assert r.status_code == 201, r.text
+    assert r.json()["points"] == 119
+    with unit_of_work(sessions) as session:
+        service.release_pending(session, now=utcnow())
+    mine = points(client, w.creator_token)
+    assert (mine["pending"], mine["available"]) == (0, 119)
+    assert {line["origin"]["friend"] for line in mine["items"]} == {"Bob"}
+    assert_books_balance(sessions)
+
+
+def test_an_offer_code_confirmed_at_the_till_reports_one_purchase(
+    client: TestClient, sessions: sessionmaker[Session]
+) -> None:
+    w = world(client, sessions)
+    with unit_of_work(sessions) as session:
+        offer = Offer(store_id=w.store_id, title="-20%", body="Boots", trigger="enter")
+        session.add(offer)
+        session.flush()
+        code = issue_offer_code(
+            session,
+            user_id=w.buyer_id,
+            store_id=w.store_id,
+            offer_id=offer.id,
+            notification_id=None,
+            expires_at=None,
+        ).code
+    staff = auth(w.key)
+    r = client.post(f"/v1/stores/{w.store_id}/redemptions", json={"code": code}, headers=staff)
+    assert r.status_code == 200, r.text
+    url = f"/v1/stores/{w.store_id}/purchases"
+    r = client.post(url, json=purchase(code), headers=staff)
+    assert r.status_code == 201, r.text
+    assert r.json()["points"] == 119
+    r = client.post(url, json=purchase(code, spid="till-2"), headers=staff)
+    assert r.status_code == 409, r.text
     assert_books_balance(sessions)

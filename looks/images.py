@@ -73,7 +73,7 @@ class LocalImageStore:
         try:
             return self._path(key).read_bytes()
         except FileNotFoundError:
-            raise NotFound(f"no image {key}") from None
+            raise NotFound("the image file is missing") from None
 
     def delete(self, key: str) -> None:
         self._path(key).unlink(missing_ok=True)

@@ -107,8 +107,12 @@ def rank_looks(
     *,
     labels: Mapping[int, str] | None = None,
 ) -> list[RankedLook]:
-    """Every candidate, best first. ``labels`` names segments in the reasons (a segment
-    without one is called "segment <id>")."""
+    """Every candidate, best first.
+
+    ``consented_segment_ids``: the user's consented segments expanded down the taxonomy
+    (a parent covers its children), as in ``preferences.core.TargetingProfile``.
+    ``labels`` names segments in the reasons (one without is called "segment <id>").
+    """
     named = labels or {}
     ranked = [rank_one(c, consented_segment_ids, now, named) for c in candidates]
     ranked.sort(key=lambda r: (-r.score, r.candidate.look_id))

@@ -33,7 +33,9 @@ def visible_authors(viewer_id: int) -> Select[int]:
 
 
 def own(session: Session, look_id: int, user_id: int) -> Look:
-    look = session.get(Look, look_id)
+    """The user's own look, locked for the change about to be made: two concurrent
+    uploads then replace the image one after the other, and no file is left behind."""
+    look = session.get(Look, look_id, with_for_update=True)
     if look is None or look.user_id != user_id:
         raise NotFound(f"no look {look_id}")
     return look

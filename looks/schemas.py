@@ -107,7 +107,7 @@ class LookUpdate(BaseModel):
     tags: Tags | None = None
 
     @model_validator(mode="after")
-    def _dedupe(self) -> LookUpdate:
+    def _checked(self) -> LookUpdate:
         for name in ("caption", "hashtags", "tags"):
             if name in self.model_fields_set and getattr(self, name) is None:
                 raise ValueError(f'{name} cannot be null; send "" or [] to empty it')

@@ -15,6 +15,8 @@ import re
 import secrets
 import struct
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -94,11 +96,19 @@ def content_type_of(key: str) -> str:
     return next(t for t, ext in EXTENSIONS.items() if ext == extension)
 
 
+@contextmanager
+def _decoder_warnings() -> Iterator[None]:
+    """Pillow only warns of a bomb below twice its own bound: here that is a refusal. It
+    also warns of damaged EXIF (a UserWarning), which is about to be dropped anyway."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        warnings.simplefilter("error", Image.DecompressionBombWarning)
+        yield
+
+
 def _opened(data: bytes, max_pixels: int) -> Image.Image:
     """The image, header read only, once its type and pixel count are acceptable."""
-    with warnings.catch_warnings():
-        # Pillow only warns below twice its own bound; a warning here is a refusal.
-        warnings.simplefilter("error", Image.DecompressionBombWarning)
+    with _decoder_warnings():
         try:
             image = Image.open(io.BytesIO(data), formats=list(CONTENT_TYPES))
         except UnidentifiedImageError:
@@ -146,8 +156,7 @@ def clean_image(data: bytes, max_bytes: int, max_pixels: int) -> tuple[bytes, st
     image = _opened(data, max_pixels)
     fmt = str(image.format)
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
+        with _decoder_warnings():
             image.load()
             upright = ImageOps.exif_transpose(image)
             cleaned = _encoded(upright, fmt)

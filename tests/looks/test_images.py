@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import io
+import struct
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from PIL import ExifTags, Image
 
 from kernel.errors import Invalid, NotFound, PayloadTooLarge
@@ -40,6 +43,16 @@ def test_comments_and_xmp_go_too_and_orientation_is_applied() -> None:
     assert image.size == (20, 40)
     assert b"home address" not in cleaned
     assert b"xmpmeta" not in cleaned
+
+
+def test_damaged_exif_is_dropped_like_any_other() -> None:
+    # An IFD entry (Make) claiming 5,000 bytes at an offset past the end: Pillow warns.
+    entry = struct.pack("<HHII", 0x010F, 2, 5000, 0xFFFF)
+    exif = b"Exif\0\0II*\0" + struct.pack("<IH", 8, 1) + entry + struct.pack("<I", 0)
+    out = io.BytesIO()
+    Image.new("RGB", (8, 8)).save(out, "JPEG", exif=exif)
+    cleaned, _ = clean_image(out.getvalue(), MB, PIXELS)
+    assert dict(Image.open(io.BytesIO(cleaned)).getexif()) == {}
 
 
 @pytest.mark.parametrize(("fmt", "content_type"), [("PNG", "image/png"), ("WEBP", "image/webp")])
@@ -98,3 +111,32 @@ def test_the_local_store_keeps_files_by_generated_key(tmp_path: Path) -> None:
         store.open(key)
     with pytest.raises(ValueError, match="not an image key"):
         store.open("../../etc/passwd")
+
+
+VALID = [jpeg_with_gps(), image_bytes("PNG", mode="P"), image_bytes("WEBP", mode="RGBA")]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.sampled_from(VALID),
+    st.lists(st.tuples(st.integers(0, 10_000), st.integers(0, 255)), max_size=8),
+    st.integers(0, 10_000),
+)
+def test_damaged_images_are_a_422_never_a_crash(
+    source: bytes, flips: list[tuple[int, int]], cut: int
+) -> None:
+    data = bytearray(source)
+    for at, value in flips:
+        data[at % len(data)] = value
+    try:
+        cleaned, content_type = clean_image(bytes(data[: max(1, len(data) - cut)]), MB, PIXELS)
+    except Invalid:
+        return
+    assert content_type in {"image/jpeg", "image/png", "image/webp"}
+    assert dict(Image.open(io.BytesIO(cleaned)).getexif()) == {}
+
+
+@given(st.binary(max_size=2000))
+def test_random_bytes_are_a_422_never_a_crash(data: bytes) -> None:
+    with pytest.raises(Invalid):
+        clean_image(data, MB, PIXELS)

@@ -61,6 +61,12 @@ def lock(session: Session, accounts: Iterable[lc.Account]) -> dict[lc.Account, L
     return {wanted[row.key]: row for row in rows}
 
 
+def peek(session: Session, account: lc.Account) -> int:
+    """The account's balance as committed now, without locking or opening it."""
+    found = session.scalar(select(LedgerAccount.balance).where(LedgerAccount.key == account.key))
+    return found or 0
+
+
 def balance(session: Session, account: lc.Account) -> int:
     """The account's balance, locking it (zero for an account never opened)."""
     row = lock(session, [account]).get(account)

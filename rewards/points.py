@@ -95,7 +95,7 @@ def request_spend(
     (422) beyond what is available there now; the confirmation checks again."""
     if session.get(Store, store_id) is None:
         raise NotFound(f"no store {store_id}")
-    held = ledger.balance(session, lc.available(store_id, user_id))
+    held = ledger.peek(session, lc.available(store_id, user_id))
     if points > held:
         raise Invalid(f"points: only {held} points are available at store {store_id}")
     return issue_spend_code(session, user_id=user_id, store_id=store_id, points=points, now=now)

@@ -17,7 +17,7 @@ from redemptions.service import issue_spend_code
 from rewards import points, service
 from rewards.schemas import PurchaseIn
 from tests.conftest import truncate
-from tests.rewards.factories import RULE, assert_books_balance, purchase, token, world
+from tests.rewards.factories import RULE, assert_books_balance, books, purchase, token, world
 
 Op = tuple[str, int]
 OPS = st.lists(
@@ -60,11 +60,13 @@ def test_any_sequence_keeps_the_books(
                     )
                     reported.append(data)
                 elif op == "replay" and reported:
+                    before = books(sessions)
                     data = reported[n % len(reported)]
                     _, created = service.report_purchase(
                         session, staff=w.staff, store_id=w.store_id, data=data, now=now
                     )
                     assert not created
+                    assert books(sessions) == before
                 elif op in ("refund", "late_refund") and reported:
                     service.refund_purchase(
                         session,

@@ -245,3 +245,21 @@ def test_an_offer_code_confirmed_at_the_till_reports_one_purchase(
     r = client.post(url, json=purchase(code, spid="till-2"), headers=staff)
     assert r.status_code == 409, r.text
     assert_books_balance(sessions)
+
+
+def test_ledger_lines_page_newest_first(
+    client: TestClient, sessions: sessionmaker[Session]
+) -> None:
+    w = world(client, sessions)
+    body = purchase(token(sessions, w.buyer_id, w.store_id))
+    client.post(f"/v1/stores/{w.store_id}/purchases", json=body, headers=auth(w.key))
+    client.post(f"/v1/stores/{w.store_id}/purchases/till-1/refund", headers=auth(w.key))
+    me = auth(w.creator_token)
+    first = client.get("/v1/me/points", params={"limit": 1}, headers=me).json()
+    assert [line["kind"] for line in first["items"]] == ["void"]
+    after = {"limit": 1, "after": first["next_after"]}
+    second = client.get("/v1/me/points", params=after, headers=me).json()
+    assert [line["kind"] for line in second["items"]] == ["earn"]
+    after["after"] = second["next_after"]
+    assert client.get("/v1/me/points", params=after, headers=me).json()["items"] == []
+    assert client.get("/v1/me/points", params={"limit": 0}, headers=me).status_code == 422

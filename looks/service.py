@@ -33,11 +33,11 @@ def _tags(session: Session, tags: Sequence[TagIn]) -> list[LookTag]:
     item_ids = [i for i, _ in unique if i is not None]
     brand_ids = [b for _, b in unique if b is not None]
     active = {i.id for i in items_by_ids(session, item_ids) if i.active}
-    missing = [f"item {i}" for i in item_ids if i not in active]
+    missing = [f"no active item {i}" for i in item_ids if i not in active]
     known = {b.id for b in brands_by_ids(session, brand_ids)}
-    missing += [f"brand {b}" for b in brand_ids if b not in known]
+    missing += [f"no brand {b}" for b in brand_ids if b not in known]
     if missing:
-        raise Invalid(f"tags: no such active {', '.join(missing)} in the catalogue")
+        raise Invalid(f"tags: {', '.join(missing)} in the catalogue")
     return [LookTag(item_id=i, brand_id=b) for i, b in unique]
 
 
@@ -98,8 +98,8 @@ def set_image(
     max_pixels: int,
 ) -> Look:
     """Replaces the look's image (upload or URL) with the cleaned upload."""
+    data, content_type = clean_image(upload, max_bytes, max_pixels)  # before taking the lock
     look = repository.own(session, look_id, user.id)
-    data, content_type = clean_image(upload, max_bytes, max_pixels)
     key = new_key(content_type)
     images.put(key, data)
     after_rollback(session, lambda: images.delete(key))

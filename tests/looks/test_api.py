@@ -50,7 +50,7 @@ def test_unknown_or_inactive_tags_are_named(
     r = client.post("/v1/me/looks", json={"tags": tags}, headers=world.ann.auth)
     assert r.status_code == 422
     assert r.json()["detail"] == (
-        f"tags: no such active item {gone}, item 999999, brand 888888 in the catalogue"
+        f"tags: no active item {gone}, no active item 999999, no brand 888888 in the catalogue"
     )
     r = client.get("/v1/me/looks", headers=world.ann.auth)
     assert r.json()["items"] == []

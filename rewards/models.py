@@ -123,6 +123,8 @@ class Purchase(Base):
     __tablename__ = "purchases"
     __table_args__ = (
         UniqueConstraint("store_id", "store_purchase_id", name="uq_purchases_store_purchase_id"),
+        # A shopper's code reports one purchase.
+        UniqueConstraint("code_id", name="uq_purchases_code_id"),
         CheckConstraint(PURCHASE_STATES, name="ck_purchases_status"),
         CheckConstraint("amount_minor > 0 AND points >= 0", name="ck_purchases_amounts"),
         Index("ix_purchases_status_available_at", "status", "available_at"),

@@ -59,19 +59,21 @@ def _erase_accounts(session: Session, user_id: int) -> int:
     return _updated(session, statement)
 
 
+_BUYERS = frozenset(
+    {"buyer_id", "code_id", "store_purchase_id", "fingerprint", "amount_minor", "currency", "items"}
+)
+"""What a purchase says about its buyer, left out of the creator's export."""
+
+
 def _export_purchases(session: Session, user_id: int) -> list[Row]:
-    """As buyer: the purchase; as the look's creator: what it earned, not who bought."""
+    """As buyer: the purchase; as the look's creator: what it earned them, never who
+    bought what for how much."""
     found = session.scalars(
         select(Purchase)
         .where(or_(Purchase.buyer_id == user_id, Purchase.creator_id == user_id))
         .order_by(Purchase.id)
     )
-    return [
-        as_row(p)
-        if p.buyer_id == user_id
-        else as_row(p, exclude=frozenset({"buyer_id", "code_id"}))
-        for p in found
-    ]
+    return [as_row(p) if p.buyer_id == user_id else as_row(p, exclude=_BUYERS) for p in found]
 
 
 def _erase_purchases(session: Session, user_id: int) -> int:

@@ -138,14 +138,13 @@ def report_purchase(
     attributed to; the same ``store_purchase_id`` again returns the first (``False``)."""
     get_store(session, staff=staff, store_id=store_id)
     rule_row = repository.rule(session, store_id)
-    currency = DEFAULT_CURRENCY if rule_row is None else rule_row.currency
     amount_minor = core.to_minor(data.amount, data.currency)
     fingerprint = _fingerprint(data, amount_minor)
     found = repository.purchase(session, store_id, data.store_purchase_id)
     if found is not None:
         return _replay(found, fingerprint), False
-    if data.currency != currency:
-        raise Invalid(f"currency: store {store_id} rewards purchases in {currency}")
+    if rule_row is not None and data.currency != rule_row.currency:
+        raise Invalid(f"currency: store {store_id} rewards purchases in {rule_row.currency}")
     items = _items(session, store_id, data.items)
     try:
         code = _claim_buyer_code(session, code=data.code, store_id=store_id, now=now)

@@ -123,3 +123,9 @@ def test_a_store_without_a_rule_records_purchases_but_awards_nothing(
     assert (r.json()["configured"], r.json()["points_per_unit"]) == (False, 0)
     got = report(client, sessions, w)
     assert (got["points"], got["status"], got["attributed"]) == (0, "none", False)
+    # Whatever its currency: without a rule there is nothing to convert.
+    body = {**purchase(token(sessions, w.buyer_id, w.store_id), spid="t2"), "currency": "JPY"}
+    body["amount"] = "5990"
+    r = client.post(f"/v1/stores/{w.store_id}/purchases", json=body, headers=auth(w.key))
+    assert r.status_code == 201, r.text
+    assert (r.json()["amount_minor"], r.json()["points"]) == (5990, 0)

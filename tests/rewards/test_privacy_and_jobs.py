@@ -49,7 +49,7 @@ def test_the_export_holds_accounts_lines_and_purchases_never_the_buyer_for_the_c
     assert [line["kind"] for line in account["lines"]] == ["earn"]
     [earned] = mine["purchases"]
     assert earned["points"] == 119
-    assert "buyer_id" not in earned
+    assert not {"buyer_id", "amount_minor", "items"} & set(earned)
     theirs = _export(client, w.buyer_token)
     assert theirs["ledger_accounts"] == []
     assert theirs["purchases"][0]["buyer_id"] == w.buyer_id

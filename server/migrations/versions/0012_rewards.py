@@ -92,6 +92,7 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(["look_id"], ["looks.id"], ondelete="SET NULL"),
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("store_id", "store_purchase_id", name="uq_purchases_store_purchase_id"),
+        sa.UniqueConstraint("code_id", name="uq_purchases_code_id"),
     )
     with op.batch_alter_table("purchases", schema=None) as batch_op:
         batch_op.create_index("ix_purchases_buyer_id", ["buyer_id"], unique=False)

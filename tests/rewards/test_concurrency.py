@@ -99,3 +99,31 @@ def test_the_same_purchase_reported_twice_at_once_is_recorded_once(
     assert sum(1 for r in results if isinstance(r, tuple) and r[2]) == 1
     assert books(sessions)[0] == 1
     assert_books_balance(sessions)
+
+
+def test_parallel_confirmations_over_http_cannot_overdraw(
+    client: TestClient, sessions: sessionmaker[Session]
+) -> None:
+    w = world(client, sessions, rule={**RULE, "return_days": 0})
+    body = purchase(token(sessions, w.buyer_id, w.store_id))
+    client.post(f"/v1/stores/{w.store_id}/purchases", json=body, headers=auth(w.key))
+    with unit_of_work(sessions) as session:
+        service.release_pending(session, now=utcnow())
+    me = auth(w.creator_token)
+    codes = []
+    for _ in range(PARALLEL):  # each asked for while 119 were available
+        r = client.post(
+            "/v1/me/points/spend", json={"store_id": w.store_id, "points": 40}, headers=me
+        )
+        assert r.status_code == 201, r.text
+        codes.append(r.json()["code"])
+    url = f"/v1/stores/{w.store_id}/points/redemptions"
+
+    def confirm(code: str) -> Callable[[], int]:
+        return lambda: client.post(url, json={"code": code}, headers=auth(w.key)).status_code
+
+    statuses = at_once([confirm(c) for c in codes])
+    assert sorted(statuses, key=str) == [201, 201, 409, 409, 409, 409]
+    r = client.get("/v1/me/points", headers=me)
+    assert r.json()["available"] == 39
+    assert_books_balance(sessions)

@@ -6,7 +6,6 @@ import time
 from datetime import UTC, datetime
 
 from fastapi import APIRouter, status
-from starlette.concurrency import run_in_threadpool
 
 from beacons import registry, sightings
 from beacons.schemas import (
@@ -159,7 +158,7 @@ async def report_sightings(
     heard = to_sightings(body.sightings)
 
     def report() -> sightings.SightingOutcome:
-        # One thread-pool hop for the blocking work (registry reads, Redis, the decision).
+        # One hop to the hot threads for the blocking work (registry, Redis, the decision).
         with unit_of_work(runtime.sessions) as session:
             return sightings.report_sightings(
                 session,
@@ -176,7 +175,7 @@ async def report_sightings(
                 decide=decision(runtime),
             )
 
-    outcome = await run_in_threadpool(report)
+    outcome = await runtime.blocking(report)
     tracked = outcome.tracked
     return SightingReport(
         accepted=tracked.accepted,

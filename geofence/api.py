@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from fastapi import APIRouter, status
-from starlette.concurrency import run_in_threadpool
 
 from geofence import service
 from geofence.core import Fix
@@ -143,7 +142,7 @@ async def report_locations(
     fixes = [Fix(f.lon, f.lat, f.accuracy_m, f.recorded_at.timestamp()) for f in body.fixes]
 
     def report() -> service.LocationOutcome:
-        # One thread-pool hop for all the blocking work (Redis, then PostgreSQL only if
+        # One hop to the hot threads for all the blocking work (Redis, then PostgreSQL if
         # something changed: the session connects on its first statement).
         with unit_of_work(runtime.sessions) as session:
             return service.report_locations(
@@ -158,7 +157,7 @@ async def report_locations(
                 decide=decision(runtime),
             )
 
-    outcome = await run_in_threadpool(report)
+    outcome = await runtime.blocking(report)
     events = [
         ZoneEventOut(
             zone=e.zone,

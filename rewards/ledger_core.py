@@ -17,6 +17,8 @@ Domain rules:
   points as far as they go (available → liability); what was already spent is
   the store's loss (store loss → liability), never a negative balance.
 * Spending at a store: available → that store's liability, no more than is available.
+* A user who erases their account forfeits what they hold: each of their accounts →
+  the store's liability.
 """
 
 from __future__ import annotations
@@ -46,6 +48,7 @@ class TransferKind(StrEnum):
     REVERSE = "reverse"
     LOSS = "loss"
     SPEND = "spend"
+    FORFEIT = "forfeit"
 
 
 @dataclass(frozen=True, slots=True, order=True)
@@ -191,6 +194,24 @@ def spend(*, code_id: int, store_id: int, user_id: int, points: int, held: int) 
             store_liability(store_id),
             points,
             f"spend:{code_id}",
+        )
+    ]
+
+
+def forfeit(*, account: Account, account_id: int, held: int) -> list[Transfer]:
+    """What an erased user held goes back to the store (keyed by the account's row id:
+    its key changes when the user is pseudonymised)."""
+    if account.kind not in USER_KINDS:
+        raise ValueError("only a user's points are forfeited")
+    if held == 0:
+        return []
+    return [
+        Transfer(
+            TransferKind.FORFEIT,
+            account,
+            store_liability(account.store_id),
+            held,
+            f"forfeit:{account_id}",
         )
     ]
 

@@ -28,7 +28,7 @@ from kernel.db import Base, UTCDateTime, utcnow
 
 ACCOUNT_KINDS = "kind IN ('store_liability', 'store_loss', 'user_pending', 'user_available')"
 NOT_NEGATIVE = "balance >= 0 OR kind IN ('store_liability', 'store_loss')"
-TRANSFER_KINDS = "kind IN ('earn', 'release', 'void', 'reverse', 'loss', 'spend')"
+TRANSFER_KINDS = "kind IN ('earn', 'release', 'void', 'reverse', 'loss', 'spend', 'forfeit')"
 PURCHASE_STATES = "status IN ('none', 'pending', 'available', 'voided', 'reversed')"
 
 

@@ -3,7 +3,8 @@ they made or earned from.
 
 Erasure keeps the rows, pseudonymised: a store's books must still balance after a user
 leaves, so the user's accounts and purchases lose their user ids (and an account its
-key, which names the user) while every line and balance stays.
+key, which names the user) while every line stays. What the user held is forfeited back
+to each store first (a ``forfeit`` transfer): nobody could spend it any more.
 """
 
 from __future__ import annotations
@@ -14,7 +15,10 @@ from typing import cast as typed
 from sqlalchemy import CursorResult, String, cast, or_, select, update
 from sqlalchemy.orm import Session
 
+from kernel.db import utcnow
 from kernel.personal_data import Row, as_row, register
+from rewards import ledger
+from rewards import ledger_core as lc
 from rewards.models import LedgerAccount, LedgerTransfer, Purchase
 
 
@@ -41,7 +45,20 @@ def _updated(session: Session, statement: Any) -> int:
     return int(typed(CursorResult[Any], session.execute(statement)).rowcount)
 
 
+def _forfeit(session: Session, user_id: int) -> None:
+    mine = session.scalars(select(LedgerAccount).where(LedgerAccount.user_id == user_id))
+    accounts = {lc.Account(lc.AccountKind(a.kind), a.store_id, user_id): a.id for a in mine}
+    rows = ledger.lock(session, [*accounts, *(lc.store_liability(a.store_id) for a in accounts)])
+    plan = [
+        t
+        for account, account_id in accounts.items()
+        for t in lc.forfeit(account=account, account_id=account_id, held=rows[account].balance)
+    ]
+    ledger.post(session, plan, now=utcnow())
+
+
 def _erase_accounts(session: Session, user_id: int) -> int:
+    _forfeit(session, user_id)
     # "user_available:<store>:erased:<account id>": unique still, naming no one.
     key = (
         LedgerAccount.kind

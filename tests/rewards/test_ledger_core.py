@@ -175,3 +175,17 @@ def test_any_sequence_keeps_the_books_balanced_and_users_above_zero(sequence: li
             assert balance == entries
             assert balance >= 0 or account.kind in lc.MAY_GO_NEGATIVE
         assert sum(balances.values()) == 0
+
+
+def test_an_erased_user_forfeits_what_they_hold_to_the_store() -> None:
+    [t] = lc.forfeit(account=lc.available(2, 3), account_id=8, held=30)
+    assert (t.kind, t.source, t.destination, t.amount, t.key) == (
+        TransferKind.FORFEIT,
+        lc.available(2, 3),
+        lc.store_liability(2),
+        30,
+        "forfeit:8",
+    )
+    assert lc.forfeit(account=lc.pending(2, 3), account_id=9, held=0) == []
+    with pytest.raises(ValueError, match="user's"):
+        lc.forfeit(account=lc.store_loss(2), account_id=1, held=5)

@@ -31,5 +31,6 @@ overdraw it (the second is a 409 and its code stays unused).
 For other packages: ``service.report_purchase``, ``service.refund_purchase``,
 ``service.release_pending``, ``points.my_points``, ``points.request_spend``,
 ``points.confirm_spend``, and the pure ``ledger_core`` and ``core``. Erasure keeps the
-books and pseudonymises the user (``privacy``).
+books: what the user held is forfeited back to each store, then their accounts and
+purchases are pseudonymised (``privacy``).
 """

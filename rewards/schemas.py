@@ -164,7 +164,7 @@ class Origin(BaseModel):
 
 class LineOut(BaseModel):
     id: int
-    kind: str = Field(description="earn, release, void, reverse or spend.")
+    kind: str = Field(description="earn, release, void, reverse, spend (or forfeit).")
     store_id: int
     pending_change: int
     available_change: int

@@ -38,8 +38,8 @@ class LookCandidate:
     creator_name: str
     created_at: float
     """Epoch seconds."""
-    segment_ids: frozenset[int]
-    """Segments of the look's tagged items at this store."""
+    segments: frozenset[str]
+    """Segments (slugs) of the look's tagged items at this store."""
     opens_of_creator: int
     """How many of the creator's looks the user opened."""
 
@@ -64,10 +64,10 @@ def _age(seconds: float) -> str:
     return f"{days} day{'s' if days != 1 else ''} ago"
 
 
-def _interest(shared: frozenset[int], labels: Mapping[int, str]) -> str:
+def _interest(shared: frozenset[str], labels: Mapping[str, str]) -> str:
     if not shared:
         return "shares none of your interests"
-    names = sorted(labels.get(s, f"segment {s}") for s in shared)
+    names = sorted(labels.get(s, s) for s in shared)
     listed = names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
     return f"shares {listed} with your interests"
 
@@ -80,12 +80,12 @@ def _opens(opens: int, name: str) -> str:
 
 def rank_one(
     c: LookCandidate,
-    consented_segment_ids: frozenset[int],
+    consented: frozenset[str],
     now: float,
-    labels: Mapping[int, str],
+    labels: Mapping[str, str],
 ) -> RankedLook:
-    shared = c.segment_ids & consented_segment_ids
-    interest = INTEREST_BONUS + len(shared) / len(c.segment_ids) if shared else 0.0
+    shared = c.segments & consented
+    interest = INTEREST_BONUS + len(shared) / len(c.segments) if shared else 0.0
     age = max(0.0, now - c.created_at)
     freshness = 2.0 ** (-age / HALF_LIFE_S)
     familiarity = OPENS_WEIGHT * min(math.log1p(max(0, c.opens_of_creator)), OPENS_CAP)
@@ -102,18 +102,18 @@ def rank_one(
 
 def rank_looks(
     candidates: Iterable[LookCandidate],
-    consented_segment_ids: frozenset[int],
+    consented: frozenset[str],
     now: float,
     *,
-    labels: Mapping[int, str] | None = None,
+    labels: Mapping[str, str] | None = None,
 ) -> list[RankedLook]:
     """Every candidate, best first.
 
-    ``consented_segment_ids``: the user's consented segments expanded down the taxonomy
-    (a parent covers its children), as in ``preferences.core.TargetingProfile``.
-    ``labels`` names segments in the reasons (one without is called "segment <id>").
+    ``consented``: the user's consented segment slugs expanded down the taxonomy (a
+    parent covers its children), as ``preferences.core.TargetingProfile.segments``.
+    ``labels`` names segments in the reasons (one without is called by its slug).
     """
     named = labels or {}
-    ranked = [rank_one(c, consented_segment_ids, now, named) for c in candidates]
+    ranked = [rank_one(c, consented, now, named) for c in candidates]
     ranked.sort(key=lambda r: (-r.score, r.candidate.look_id))
     return ranked

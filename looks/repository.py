@@ -15,6 +15,7 @@ from kernel.errors import NotFound
 from kernel.pagination import keyset
 from looks.models import Look, LookOpen, LookTag
 from looks.rank import LookCandidate
+from preferences.models import Segment
 from social.models import Block, Friendship
 from social.repository import blocked_either_way, display_names, friend_ids
 
@@ -100,9 +101,10 @@ def candidate_looks(
     """
     sold = select(Item).where(Item.store_id == store_id, Item.active.is_(True)).subquery()
     rows = session.execute(
-        select(Look.id, Look.user_id, Look.created_at, Item.segment_id)
+        select(Look.id, Look.user_id, Look.created_at, Segment.slug)
         .join(LookTag, LookTag.look_id == Look.id)
         .outerjoin(Item, Item.id == LookTag.item_id)
+        .outerjoin(Segment, Segment.id == Item.segment_id)
         .where(
             Look.user_id.in_(visible_authors(viewer_id)),
             Look.created_at >= now - timedelta(days=max_age_days),
@@ -113,11 +115,11 @@ def candidate_looks(
         )
     )
     looks: dict[int, tuple[int, datetime]] = {}
-    segments: defaultdict[int, set[int]] = defaultdict(set)
-    for look_id, creator_id, created_at, segment_id in rows:
+    segments: defaultdict[int, set[str]] = defaultdict(set)
+    for look_id, creator_id, created_at, slug in rows:
         looks[look_id] = (creator_id, created_at)
-        if segment_id is not None:
-            segments[look_id].add(segment_id)
+        if slug is not None:
+            segments[look_id].add(slug)
     if not looks:
         return []
     creators = {creator for creator, _ in looks.values()}
@@ -135,7 +137,7 @@ def candidate_looks(
             creator_id=creator_id,
             creator_name=names.get(creator_id, "a friend"),
             created_at=created_at.timestamp(),
-            segment_ids=frozenset(segments[look_id]),
+            segments=frozenset(segments[look_id]),
             opens_of_creator=int(opens.get(creator_id, 0)),
         )
         for look_id, (creator_id, created_at) in sorted(looks.items())

@@ -19,7 +19,6 @@ from tests.looks.factories import (
     brand,
     item,
     person,
-    segment_id,
     set_active,
     store,
 )
@@ -105,10 +104,10 @@ def test_what_the_decision_may_show_and_what_never(sessions: sessionmaker[Sessio
     assert first.creator_name == "Ann"
     assert first.created_at == (NOW - timedelta(days=2)).timestamp()
     # The segments of its items at this store; the jacket sold elsewhere adds none.
-    assert first.segment_ids == {segment_id(sessions, "shoes"), segment_id(sessions, "womenswear")}
+    assert first.segments == {"shoes", "womenswear"}
     assert first.opens_of_creator == 0
     second = found[by_brand]
-    assert second.segment_ids == frozenset()
+    assert second.segments == frozenset()
     assert second.opens_of_creator == 2  # opens of any of Bob's looks count
 
     # A friend who blocked nobody but whom I blocked: same.
@@ -116,9 +115,7 @@ def test_what_the_decision_may_show_and_what_never(sessions: sessionmaker[Sessio
     assert set(candidates(sessions, me, here)) == {shoes_and_dress}
     # The store stops selling Adidas and the dress: the shoes still count.
     set_active(sessions, dress, active=False)
-    assert candidates(sessions, me, here)[shoes_and_dress].segment_ids == {
-        segment_id(sessions, "shoes")
-    }
+    assert candidates(sessions, me, here)[shoes_and_dress].segments == {"shoes"}
     set_active(sessions, stan, active=False)
     assert candidates(sessions, me, here) == {}
 
@@ -133,7 +130,7 @@ def test_candidates_feed_the_ranking(sessions: sessionmaker[Session]) -> None:
     newer_dress = look(sessions, ann, items=(dress,), days_ago=1)
     with unit_of_work(sessions) as session:
         found = candidate_looks(session, viewer_id=me.id, store_id=here, now=NOW)
-    shoes = segment_id(sessions, "shoes")
+    shoes = "shoes"
     ranked = rank_looks(found, frozenset({shoes}), NOW.timestamp(), labels={shoes: "Shoes"})
     assert [r.candidate.look_id for r in ranked] == [older_shoes, newer_dress]
     assert ranked[0].reason == (

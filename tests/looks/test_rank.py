@@ -12,7 +12,7 @@ from looks.rank import HALF_LIFE_S, INTEREST_BONUS, LookCandidate, rank_looks
 
 NOW = 1_800_000_000.0
 DAY = 86_400.0
-FASHION, SHOES, FOOD = 1, 5, 20
+FASHION, SHOES, FOOD = "fashion", "shoes", "food"
 LABELS = {FASHION: "Fashion", SHOES: "Shoes", FOOD: "Food"}
 
 
@@ -22,7 +22,7 @@ def look(look_id: int, **fields: Any) -> LookCandidate:
         creator_id=100 + look_id,
         creator_name="Ann",
         created_at=NOW - DAY,
-        segment_ids=frozenset({FASHION}),
+        segments=frozenset({FASHION}),
         opens_of_creator=0,
     )
     return replace(base, **fields)
@@ -42,7 +42,7 @@ def test_the_reason_says_interest_age_and_opens() -> None:
 
 def test_reasons_for_other_cases() -> None:
     [ranked] = rank_looks(
-        [look(1, created_at=NOW - 90, segment_ids=frozenset({FASHION, SHOES}))],
+        [look(1, created_at=NOW - 90, segments=frozenset({FASHION, SHOES}))],
         frozenset({FASHION, SHOES}),
         NOW,
         labels=LABELS,
@@ -52,7 +52,7 @@ def test_reasons_for_other_cases() -> None:
         "you have not opened Ann's looks yet"
     )
     [unlabelled] = rank_looks([look(1, created_at=NOW + 60)], frozenset({FASHION}), NOW)
-    assert unlabelled.reason.startswith("shares segment 1 with your interests; posted just now")
+    assert unlabelled.reason.startswith("shares fashion with your interests; posted just now")
     [none] = rank_looks([look(1, created_at=NOW - 3 * 3600)], frozenset({FOOD}), NOW)
     assert none.reason.startswith("shares none of your interests; posted 3 hours ago")
 
@@ -60,7 +60,7 @@ def test_reasons_for_other_cases() -> None:
 def test_shared_interest_outranks_freshness_and_familiarity() -> None:
     stale_but_shared = look(1, created_at=NOW - 60 * DAY)
     fresh_familiar_unshared = look(
-        2, created_at=NOW, segment_ids=frozenset({FOOD}), opens_of_creator=10_000
+        2, created_at=NOW, segments=frozenset({FOOD}), opens_of_creator=10_000
     )
     ranked = rank_looks([fresh_familiar_unshared, stale_but_shared], frozenset({FASHION}), NOW)
     assert [r.candidate.look_id for r in ranked] == [1, 2]
@@ -97,7 +97,7 @@ candidates = st.lists(
         creator_id=st.integers(1, 5),
         creator_name=st.sampled_from(["Ann", "Bob"]),
         created_at=st.floats(NOW - 400 * DAY, NOW + DAY),
-        segment_ids=st.frozensets(st.sampled_from([FASHION, SHOES, FOOD])),
+        segments=st.frozensets(st.sampled_from([FASHION, SHOES, FOOD])),
         opens_of_creator=st.integers(0, 10_000),
     ),
     unique_by=lambda c: c.look_id,
@@ -114,5 +114,5 @@ def test_deterministic_whatever_the_input_order(
     keys = [(-r.score, r.candidate.look_id) for r in ranked]
     assert keys == sorted(keys)
     for r in ranked:
-        shared = bool(r.candidate.segment_ids & consented)
+        shared = bool(r.candidate.segments & consented)
         assert (r.score >= INTEREST_BONUS) == shared

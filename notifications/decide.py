@@ -1,4 +1,4 @@
-"""Which offers a presence event earns a user: pure matching, no I/O, no clock.
+"""Which offers and friends' looks a presence event earns a user: pure, no I/O, no clock.
 
 The only thing the decision knows about a person is their :class:`TargetingProfile`:
 the segments they consented to and opted into (already expanded down the taxonomy)
@@ -31,6 +31,14 @@ Such a decision
 
 A muted store yields nothing at all, not even a suppressed record: muting says "do not
 tell me about this store", and an inbox entry would be telling.
+
+Friends' looks. With the ``friends_looks`` consent, an ENTER or DWELL at a store may also
+push one friend's look featuring that store's items (:class:`LookRule`, already ranked by
+``looks.rank``: the best one not pushed today). Looks obey the same rules as offers (one
+per look per day, mutes, quiet hours) and **compete for the same daily cap**, in a fixed
+order at each event: the store's offers matching the user's interests first, then the
+look. Each decision names the candidates it was weighed against (``competed``), so the
+explanation can say which one won the last slot and why.
 """
 
 from __future__ import annotations
@@ -60,6 +68,21 @@ class OfferRule:
 
 
 @dataclass(frozen=True, slots=True)
+class LookRule:
+    """A friend's look featuring items or brands sold at a store, ranked for this user by
+    ``looks.rank``: the decision sees no friend, only the look, its rank and the
+    consented segments it shares."""
+
+    id: int
+    store_id: int
+    score: float
+    shared: frozenset[str]
+
+
+PUSH_TRANSITIONS_FOR_LOOKS = frozenset({Transition.ENTER, Transition.DWELL})
+
+
+@dataclass(frozen=True, slots=True)
 class Trigger:
     zone: str
     store_id: int
@@ -77,7 +100,7 @@ class Suppression(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class Decision:
-    offer_id: int
+    offer_id: int | None
     store_id: int
     zone: str
     transition: Transition
@@ -86,6 +109,22 @@ class Decision:
     suppressed: Suppression | None = None
     """Set when the user's preferences held the push back: record it, never send it."""
     timeout: bool = False  # from a Trigger's timeout
+    look_id: int | None = None
+    competed: tuple[str, ...] = ()
+    """The other candidates at the same event, as ``offer:<id>`` / ``look:<id>``."""
+
+    @property
+    def key(self) -> str:
+        return f"look:{self.look_id}" if self.look_id is not None else f"offer:{self.offer_id}"
+
+
+@dataclass(frozen=True, slots=True)
+class _Candidate:
+    key: str
+    offer_id: int | None
+    look_id: int | None
+    matched: frozenset[str]
+    rule: str
 
 
 def decide_all(
@@ -95,12 +134,17 @@ def decide_all(
     sent_today: frozenset[int],
     pushed_today: int = 0,
     suppressed_today: frozenset[int] = frozenset(),
+    *,
+    looks: Iterable[LookRule] = (),
+    looks_sent_today: frozenset[int] = frozenset(),
+    looks_suppressed_today: frozenset[int] = frozenset(),
 ) -> list[Decision]:
-    """Sends and suppressed decisions, in trigger order.
+    """Sends and suppressed decisions, in trigger order (offers, then the look).
 
     ``sent_today``: offers already pushed on the user's local day; ``pushed_today``: how
     many pushes that day in all; ``suppressed_today``: offers already recorded as suppressed
-    that day (not recorded again).
+    that day (not recorded again); the ``looks_…`` sets are the same for looks. ``looks``
+    are only considered with the ``friends_looks`` consent (``profile.friends_looks``).
     """
     if not profile.segments:
         return []
@@ -108,22 +152,20 @@ def decide_all(
     by_store: dict[int, list[OfferRule]] = {}
     for offer in offers:
         by_store.setdefault(offer.store_id, []).append(offer)
-    taken = set(sent_today)
-    held = set(suppressed_today)
+    ranked_looks: dict[int, list[LookRule]] = {}
+    if profile.friends_looks:
+        for look in sorted(looks, key=lambda x: (-x.score, x.id)):
+            ranked_looks.setdefault(look.store_id, []).append(look)
+    taken = {f"offer:{o}" for o in sent_today} | {f"look:{x}" for x in looks_sent_today}
+    held = {f"offer:{o}" for o in suppressed_today} | {f"look:{x}" for x in looks_suppressed_today}
     decisions: list[Decision] = []
     sends = 0
     for trig in triggers:
         if trig.store_id in profile.muted_store_ids:
             continue
+        candidates = _candidates(profile, trig, by_store, ranked_looks, taken)
         quiet = profile.quiet_at(trig.at)
-        for offer in by_store.get(trig.store_id, ()):
-            if offer.id in taken or offer.trigger != trig.transition:
-                continue
-            if offer.zones is not None and trig.zone not in offer.zones:
-                continue
-            matched = offer.segments & profile.segments
-            if not matched or not offer.active_at(trig.at):
-                continue
+        for cand in candidates:
             why = (
                 Suppression.QUIET_HOURS
                 if quiet
@@ -132,24 +174,53 @@ def decide_all(
                 else None
             )
             if why is None:
-                taken.add(offer.id)
+                taken.add(cand.key)
                 sends += 1
-            elif offer.id in held:
+            elif cand.key in held:
                 continue
             else:
-                held.add(offer.id)
+                held.add(cand.key)
             decisions.append(
                 Decision(
-                    offer.id,
-                    offer.store_id,
+                    cand.offer_id,
+                    trig.store_id,
                     trig.zone,
                     trig.transition,
-                    matched,
+                    cand.matched,
+                    rule=cand.rule,
                     suppressed=why,
                     timeout=trig.timeout,
+                    look_id=cand.look_id,
+                    competed=tuple(c.key for c in candidates if c is not cand),
                 )
             )
     return decisions
+
+
+def _candidates(
+    profile: TargetingProfile,
+    trig: Trigger,
+    by_store: dict[int, list[OfferRule]],
+    looks: dict[int, list[LookRule]],
+    taken: set[str],
+) -> list[_Candidate]:
+    """What may be pushed for this event, in the order the daily cap serves them."""
+    found = []
+    for offer in by_store.get(trig.store_id, ()):
+        key = f"offer:{offer.id}"
+        if key in taken or offer.trigger != trig.transition:
+            continue
+        if offer.zones is not None and trig.zone not in offer.zones:
+            continue
+        matched = offer.segments & profile.segments
+        if matched and offer.active_at(trig.at):
+            found.append(_Candidate(key, offer.id, None, matched, "one_per_offer_per_day"))
+    if trig.transition in PUSH_TRANSITIONS_FOR_LOOKS:
+        look = next((x for x in looks.get(trig.store_id, ()) if f"look:{x.id}" not in taken), None)
+        if look is not None:
+            key = f"look:{look.id}"
+            found.append(_Candidate(key, None, look.id, look.shared, "one_per_look_per_day"))
+    return found
 
 
 def decide(

@@ -47,6 +47,25 @@ class Notification(Base):
             postgresql_where=_IS_SUPPRESSED,
             sqlite_where=_IS_SUPPRESSED,
         ),
+        # The same two caps for friends' looks: one push per look per day.
+        Index(
+            "uq_notification_look_sent_day",
+            "user_id",
+            "look_id",
+            "day",
+            unique=True,
+            postgresql_where=_NOT_SUPPRESSED,
+            sqlite_where=_NOT_SUPPRESSED,
+        ),
+        Index(
+            "uq_notification_look_suppressed_day",
+            "user_id",
+            "look_id",
+            "day",
+            unique=True,
+            postgresql_where=_IS_SUPPRESSED,
+            sqlite_where=_IS_SUPPRESSED,
+        ),
         Index("ix_notifications_due", "status", "next_attempt_at"),
     )
 
@@ -54,6 +73,11 @@ class Notification(Base):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     offer_id: Mapped[int | None] = mapped_column(
         ForeignKey("offers.id", ondelete="SET NULL"), nullable=True
+    )
+    # A friend's look pushed instead of an offer (offer_id is then null). The looks table
+    # by name: the looks domain sits below notifications and is not imported here.
+    look_id: Mapped[int | None] = mapped_column(
+        ForeignKey("looks.id", ondelete="SET NULL"), nullable=True
     )
     store_id: Mapped[int | None] = mapped_column(
         ForeignKey("stores.id", ondelete="SET NULL"), nullable=True

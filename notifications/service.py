@@ -23,6 +23,7 @@ from kernel.db import after_commit, utcnow
 from kernel.errors import NotFound
 from kernel.pagination import keyset
 from notifications.decide import Decision, Trigger, decide_all
+from notifications.looks import LookChoices, look_choices, look_row, store_name
 from notifications.models import SUPPRESSED, Notification
 from notifications.rules import OfferView, active_offers
 from preferences.core import Purpose
@@ -44,21 +45,26 @@ class _Today:
     sent: frozenset[int]
     pushed: int
     suppressed: frozenset[int]
+    looks_sent: frozenset[int]
+    looks_suppressed: frozenset[int]
 
 
 def _today(session: Session, user_id: int, day: date) -> _Today:
-    """The offers pushed to the user that day, how many pushes in all, and the offers held
-    back (suppressed decisions are neither pushes nor the offer's daily slot)."""
+    """The offers and looks pushed to the user that day, how many pushes in all, and those
+    held back (suppressed decisions are neither pushes nor the daily slot)."""
     rows = session.execute(
-        select(Notification.offer_id, Notification.status).where(
+        select(Notification.offer_id, Notification.look_id, Notification.status).where(
             Notification.user_id == user_id, Notification.day == day
         )
     ).all()
-    pushed = [offer for offer, status in rows if status != SUPPRESSED]
+    sent = [r for r in rows if r.status != SUPPRESSED]
+    held = [r for r in rows if r.status == SUPPRESSED]
     return _Today(
-        sent=frozenset(o for o in pushed if o is not None),
-        pushed=len(pushed),
-        suppressed=frozenset(o for o, status in rows if status == SUPPRESSED and o is not None),
+        sent=frozenset(r.offer_id for r in sent if r.offer_id is not None),
+        pushed=len(sent),
+        suppressed=frozenset(r.offer_id for r in held if r.offer_id is not None),
+        looks_sent=frozenset(r.look_id for r in sent if r.look_id is not None),
+        looks_suppressed=frozenset(r.look_id for r in held if r.look_id is not None),
     )
 
 
@@ -75,7 +81,11 @@ def _zone_name(session: Session, zone: str) -> tuple[str, str]:
 
 
 def _reason(
-    decision: Decision, offer: OfferView, purpose: Purpose, zone: tuple[str, str]
+    decision: Decision,
+    offer: OfferView,
+    purpose: Purpose,
+    zone: tuple[str, str],
+    competed: list[str],
 ) -> dict[str, Any]:
     """Why, frozen at decision time: later relabelling or deletion does not rewrite history.
 
@@ -99,7 +109,43 @@ def _reason(
         **({"exit": "timeout"} if decision.timeout else {}),
         "rule": decision.rule,
         "purpose": purpose.value,
+        "competed": competed,
         **({"suppressed": decision.suppressed.value} if decision.suppressed else {}),
+    }
+
+
+def _offer_row(
+    session: Session,
+    user_id: int,
+    decision: Decision,
+    day: date,
+    purpose: Purpose,
+    offer: OfferView,
+    competed: list[str],
+) -> dict[str, Any]:
+    zone = _zone_name(session, decision.zone)
+    return {
+        "user_id": user_id,
+        "offer_id": offer.rule.id,
+        "look_id": None,
+        "store_id": offer.rule.store_id,
+        "zone": decision.zone,
+        "trigger": decision.transition.value,
+        "reason": _reason(decision, offer, purpose, zone, competed),
+        "title": offer.title,
+        "body": offer.body,
+        "deep_link": offer.deep_link,
+        "day": day,
+    }
+
+
+def _owed(row: dict[str, Any], decision: Decision) -> dict[str, Any]:
+    # Only a push is owed a delivery; a suppressed decision is for the inbox only.
+    pushed = decision.suppressed is None
+    return {
+        **row,
+        "status": "pending" if pushed else SUPPRESSED,
+        "next_attempt_at": utcnow() if pushed else None,
     }
 
 
@@ -109,23 +155,33 @@ def _row(
     decision: Decision,
     day: date,
     purpose: Purpose,
-    offer: OfferView,
+    offers: dict[int, OfferView],
+    looks: LookChoices,
 ) -> dict[str, Any]:
-    return {
-        "user_id": user_id,
-        "offer_id": offer.rule.id,
-        "store_id": offer.rule.store_id,
-        "zone": decision.zone,
-        "trigger": decision.transition.value,
-        "reason": _reason(decision, offer, purpose, _zone_name(session, decision.zone)),
-        "title": offer.title,
-        "body": offer.body,
-        "deep_link": offer.deep_link,
-        "day": day,
-        "status": "pending" if decision.suppressed is None else SUPPRESSED,
-        # Only a push is owed a delivery; a suppressed decision is for the inbox only.
-        "next_attempt_at": utcnow() if decision.suppressed is None else None,
-    }
+    """A decision's row: its offer or look, and the candidates it was weighed against."""
+
+    def label(key: str) -> str:
+        kind, _, ident = key.partition(":")
+        if kind == "offer":
+            return f"the offer “{offers[int(ident)].title}”"
+        return f"a look by {looks.ranked[int(ident)].candidate.creator_name}"
+
+    competed = [label(k) for k in decision.competed]
+    if decision.look_id is None:
+        offer = offers[decision.offer_id or 0]
+        row = _offer_row(session, user_id, decision, day, purpose, offer, competed)
+    else:
+        row = look_row(
+            decision,
+            looks.ranked[decision.look_id],
+            user_id=user_id,
+            day=day,
+            store=store_name(session, decision.store_id),
+            labels=looks.labels,
+            zone=_zone_name(session, decision.zone),
+            competed=competed,
+        )
+    return _owed(row, decision)
 
 
 def _record(session: Session, rows: list[dict[str, Any]]) -> list[Notification]:
@@ -171,14 +227,25 @@ def on_presence(
     # Cached per process (notifications.rules); kept for the rows' titles and reasons.
     offers = {o.rule.id: o for o in active_offers(session, store_ids={t.store_id for t in wanted})}
     rules = [o.rule for o in offers.values()]
+    looks = look_choices(session, user_id=user_id, profile=profile, triggers=wanted)
     day = _day(at, profile.utc_offset_s)
     today = _today(session, user_id, day)
-    decisions = decide_all(profile, wanted, rules, today.sent, today.pushed, today.suppressed)
-    rows = [_row(session, user_id, d, day, purpose, offers[d.offer_id]) for d in decisions]
-    order = {d.offer_id: i for i, d in enumerate(decisions)}
+    decisions = decide_all(
+        profile,
+        wanted,
+        rules,
+        today.sent,
+        today.pushed,
+        today.suppressed,
+        looks=looks.rules,
+        looks_sent_today=today.looks_sent,
+        looks_suppressed_today=today.looks_suppressed,
+    )
+    rows = [_row(session, user_id, d, day, purpose, offers, looks) for d in decisions]
+    order = {d.key: i for i, d in enumerate(decisions)}
     notes = sorted(
         (n for n in _record(session, rows) if n.status != SUPPRESSED),
-        key=lambda n: order[n.offer_id or 0],
+        key=lambda n: order[f"look:{n.look_id}" if n.look_id else f"offer:{n.offer_id}"],
     )
     for note in notes:
         after_commit(session, partial(enqueue, note.id))

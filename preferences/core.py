@@ -89,8 +89,10 @@ class TargetingProfile:
     """Everything the decision knows about a person, and all it may ever know.
 
     ``segments``: consented interests and active activations, expanded down the taxonomy.
-    The rest are delivery preferences; ``utc_offset_s`` is the user's offset at the event,
-    so quiet hours and the daily cap follow their local clock.
+    ``friends_looks``: the ``friends_looks`` consent is in force too, so a friend's look
+    may be pushed beside the offers. The rest are delivery preferences; ``utc_offset_s``
+    is the user's offset at the event, so quiet hours and the daily cap follow their
+    local clock.
     """
 
     segments: frozenset[str]
@@ -98,6 +100,7 @@ class TargetingProfile:
     quiet_hours: QuietHours | None = None
     utc_offset_s: int = 0
     muted_store_ids: frozenset[int] = frozenset()
+    friends_looks: bool = False
 
     def local_minute(self, at: float) -> int:
         return int((at + self.utc_offset_s) // 60) % MINUTES_PER_DAY

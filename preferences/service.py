@@ -6,10 +6,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import delete, func, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from accounts.models import User
 from kernel.db import utcnow
@@ -303,23 +304,30 @@ def targeting_profile(
     Four reads: the user with their latest consent line and delivery preferences, the
     policy history, the taxonomy marked with what the user chose, the muted stores.
     """
-    latest = (
-        select(func.max(ConsentRecord.id))
-        .where(ConsentRecord.user_id == user_id, ConsentRecord.purpose == purpose.value)
-        .scalar_subquery()
-    )
+
+    def latest(of: Purpose) -> Any:
+        return (
+            select(func.max(ConsentRecord.id))
+            .where(ConsentRecord.user_id == user_id, ConsentRecord.purpose == of.value)
+            .scalar_subquery()
+        )
+
+    looks = aliased(ConsentRecord)
     prefs = DeliveryPreferences
     row = session.execute(
         select(
             User.timezone,
             ConsentRecord.granted,
             ConsentRecord.policy_version,
+            looks.granted.label("looks_granted"),
+            looks.policy_version.label("looks_version"),
             prefs.max_per_day,
             prefs.quiet_start_min,
             prefs.quiet_end_min,
         )
         .select_from(User)
-        .outerjoin(ConsentRecord, ConsentRecord.id == latest)
+        .outerjoin(ConsentRecord, ConsentRecord.id == latest(purpose))
+        .outerjoin(looks, looks.id == latest(Purpose.FRIENDS_LOOKS))
         .outerjoin(prefs, prefs.user_id == User.id)
         .where(User.id == user_id)
     ).first()
@@ -328,6 +336,9 @@ def targeting_profile(
     history = policy_history(session, default_policy=default_policy)
     if not history.in_force(purpose=purpose.value, granted=row.granted, version=row.policy_version):
         return TargetingProfile(frozenset())
+    friends_looks = bool(row.looks_granted) and history.in_force(
+        purpose=Purpose.FRIENDS_LOOKS.value, granted=row.looks_granted, version=row.looks_version
+    )
     segments = _chosen_segments(session, user_id)
     if not segments:
         return TargetingProfile(frozenset())
@@ -341,6 +352,7 @@ def targeting_profile(
         quiet_hours=quiet,
         utc_offset_s=utc_offset_s(row.timezone, at),
         muted_store_ids=frozenset(muted),
+        friends_looks=friends_looks,
     )
 
 

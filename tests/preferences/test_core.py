@@ -110,13 +110,14 @@ def test_the_daily_cap_counts_what_was_already_sent_that_day() -> None:
     assert decide(paused, TRIGGERS, OFFERS, frozenset()) == []
 
 
-def test_the_profile_holds_segments_and_delivery_preferences_only() -> None:
+def test_the_profile_holds_segments_delivery_preferences_and_consents_only() -> None:
     assert list(TargetingProfile.__dataclass_fields__) == [
         "segments",
         "max_per_day",
         "quiet_hours",
         "utc_offset_s",
         "muted_store_ids",
+        "friends_looks",
     ]
 
 

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from accounts.service import register_device, register_user
 from kernel.config import Settings
 from kernel.db import unit_of_work
-from notifications.decide import OfferRule, Trigger, decide
+from notifications.decide import LookRule, OfferRule, Trigger, decide, decide_all
 from notifications.models import Notification
 from notifications.service import on_presence
 from offers.models import Offer
@@ -102,7 +102,23 @@ def test_decide_takes_a_profile_and_events_only() -> None:
             "quiet_hours",
             "utc_offset_s",
             "muted_store_ids",
+            "friends_looks",
         }
+    # The full decision adds what was already decided today and friends' looks, seen as
+    # ranked looks (id, store, score, shared segments), never as a friend.
+    assert set(decide_all.__annotations__) == {
+        "profile",
+        "triggers",
+        "offers",
+        "sent_today",
+        "pushed_today",
+        "suppressed_today",
+        "looks",
+        "looks_sent_today",
+        "looks_suppressed_today",
+        "return",
+    }
+    assert [f.name for f in dataclasses.fields(LookRule)] == ["id", "store_id", "score", "shared"]
 
 
 # decide() directly.

@@ -21,9 +21,13 @@ from sqlalchemy.orm import Session
 
 from accounts.models import Device
 from accounts.service import drop_token
+from kernel.config import Settings
 from kernel.db import after_commit
 from notifications.models import OWED, Delivery, Notification
 from notifications.push import PushMessage, PushOutcome, PushResult, PushSender
+from offers.models import Offer
+from redemptions import qr
+from redemptions.service import buy_now_link, issue_offer_code
 
 log = logging.getLogger(__name__)
 
@@ -46,17 +50,35 @@ class DeliveryResult:
     retry_after_s: float | None
 
 
-def _message(note: Notification, token: str) -> PushMessage:
+def _data(session: Session, note: Notification, settings: Settings) -> dict[str, str]:
+    """What the app receives beside the text. A pushed offer carries its one-time
+    redemption code (issued here, once per notification: a retried delivery finds the
+    same code), the text its QR code encodes and a buy-now deep link; a friend's look
+    carries its id, for the app to open it."""
     data = {"notification_id": str(note.id), "offer_id": str(note.offer_id or "")}
     if note.deep_link:
         data["deep_link"] = note.deep_link
-    return PushMessage(
-        token=token,
-        title=note.title,
-        body=note.body,
-        data=data,
-        collapse_key=f"offer-{note.offer_id}",
-    )
+    if note.look_id is not None:
+        data["look_id"] = str(note.look_id)
+    offer = None if note.offer_id is None else session.get(Offer, note.offer_id)
+    if offer is not None:
+        code = issue_offer_code(
+            session,
+            user_id=note.user_id,
+            store_id=offer.store_id,
+            offer_id=offer.id,
+            notification_id=note.id,
+            expires_at=offer.ends_at,
+        )
+        data["redemption_code"] = code.code
+        data["redemption_qr"] = qr.payload(code.code)
+        data["buy_now"] = buy_now_link(settings, offer_id=offer.id, code=code.code)
+    return data
+
+
+def _message(note: Notification, token: str, data: dict[str, str]) -> PushMessage:
+    kind = f"look-{note.look_id}" if note.look_id is not None else f"offer-{note.offer_id}"
+    return PushMessage(token=token, title=note.title, body=note.body, data=data, collapse_key=kind)
 
 
 Outcomes = dict[str, PushResult]
@@ -78,6 +100,7 @@ def deliver(
     max_attempts: int,
     now: datetime,
     outcomes: Outcomes,
+    settings: Settings,
 ) -> DeliveryResult:
     """Send a notification to each of its user's devices, at most once per device.
 
@@ -97,7 +120,8 @@ def deliver(
             session.add(known[device.token])
     todo = [d for d in known.values() if d.status in ("pending", "retry")]
     if todo:
-        results = sender.send([_message(note, d.token) for d in todo])
+        data = _data(session, note, settings)
+        results = sender.send([_message(note, d.token, data) for d in todo])
         outcomes.update(zip((d.token for d in todo), results, strict=True))
     return _apply(session, note, known, outcomes, max_attempts, now)
 

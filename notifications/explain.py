@@ -23,7 +23,19 @@ _RULES = {
         "au plus une notification par offre et par jour, hors de vos heures calmes "
         "et dans votre limite quotidienne",
     ),
+    "one_per_look_per_day": (
+        "at most one push per look per day, outside your quiet hours and within your daily limit",
+        "au plus une notification par look et par jour, hors de vos heures calmes "
+        "et dans votre limite quotidienne",
+    ),
 }
+# How offers and looks share the daily limit (notifications.decide).
+_ORDER = (
+    "when the limit leaves room for fewer, the store's offers matching your interests "
+    "come before friends' looks",
+    "quand la limite laisse moins de place, les offres du magasin qui correspondent à vos "
+    "centres d'intérêt passent avant les looks de vos amis",
+)
 _PURPOSES = {
     "location_offers": ("offers near you", "les offres près de vous"),
     "beacon_proximity": ("in-store beacon offers", "les offres des balises en magasin"),
@@ -99,14 +111,51 @@ def explain(note: Notification, locale: str) -> str:
     purpose_id = reason.get("purpose", "")
     purpose = _PURPOSES.get(purpose_id, (purpose_id, purpose_id))[lang]
     lead = _lead(note, lang)
+    competed = _competed(reason.get("competed", []), lang)
+    if reason.get("kind") == "look":
+        return _look(reason, lead, verb, store, zone, purpose, rule, lang) + competed
     if fr:
         consent = f", et que vous avez accepté {purpose}" if purpose else ""
         return (
             f"{lead} parce que vous {verb} {store} ({zone}), que cette offre vise "
             f"{_join(segments, 'et')}, que vous suivez{consent} ; règle : {rule}."
-        )
+        ) + competed
     consent = f", and you agreed to {purpose}" if purpose else ""
     return (
         f"{lead} because you {verb} {store} ({zone}), this offer targets "
         f"{_join(segments, 'and')}, which you follow{consent}; rule: {rule}."
+    ) + competed
+
+
+def _competed(others: list[str], lang: int) -> str:
+    if not others:
+        return ""
+    if lang:
+        return f" Elle a été mise en balance avec {_join(others, 'et')} ; {_ORDER[1]}."
+    return f" It was weighed against {_join(others, 'and')}; {_ORDER[0]}."
+
+
+def _look(
+    reason: dict[str, str],
+    lead: str,
+    verb: str,
+    store: str,
+    zone: str,
+    purpose: str,
+    rule: str,
+    lang: int,
+) -> str:
+    """A friend's look: who posted it (display name only), why it ranked first."""
+    friend = reason.get("friend", "")
+    ranking = reason.get("ranking", "")
+    if lang:
+        return (
+            f"{lead} parce que vous {verb} {store} ({zone}) et qu'un look de {friend} "
+            f"présente des articles vendus là ; classé premier parmi les looks de vos amis "
+            f"({ranking}) ; vous avez accepté {purpose} ; règle : {rule}."
+        )
+    return (
+        f"{lead} because you {verb} {store} ({zone}) and a look by {friend} features items "
+        f"sold there; it ranked first among your friends' looks ({ranking}); you agreed to "
+        f"{purpose}; rule: {rule}."
     )

@@ -49,24 +49,28 @@ def look_choices(
     if not profile.friends_looks or not wanted:
         return NONE
     at = wanted[0].at
-    ranked: dict[int, RankedLook] = {}
-    rules: list[LookRule] = []
     now = datetime.fromtimestamp(at, UTC)
-    for store_id in sorted({t.store_id for t in wanted}):
-        found = candidate_looks(session, viewer_id=user_id, store_id=store_id, now=now)
-        for r in rank_looks(found, profile.segments, at):
-            if r.candidate.look_id in ranked:  # featured at two stores: ranked once
-                continue
-            ranked[r.candidate.look_id] = r
-            shared = r.candidate.segments & profile.segments
-            rules.append(LookRule(r.candidate.look_id, store_id, r.score, shared))
-    slugs = {s for r in ranked.values() for s in r.candidate.segments}
+    found = {
+        store_id: candidate_looks(session, viewer_id=user_id, store_id=store_id, now=now)
+        for store_id in sorted({t.store_id for t in wanted})
+    }
+    slugs = {s for cands in found.values() for c in cands for s in c.segments}
     labels: Labels = {}
     if slugs:
         rows = session.execute(
             select(Segment.slug, Segment.label_en, Segment.label_fr).where(Segment.slug.in_(slugs))
         )
         labels = {slug: {"en": en, "fr": fr} for slug, en, fr in rows}
+    english = {slug: names["en"] for slug, names in labels.items()}
+    ranked: dict[int, RankedLook] = {}
+    rules: list[LookRule] = []
+    for store_id, cands in found.items():
+        for r in rank_looks(cands, profile.segments, at, labels=english):
+            if r.candidate.look_id in ranked:  # featured at two stores: ranked once
+                continue
+            ranked[r.candidate.look_id] = r
+            shared = r.candidate.segments & profile.segments
+            rules.append(LookRule(r.candidate.look_id, store_id, r.score, shared))
     return LookChoices(ranked, rules, labels)
 
 

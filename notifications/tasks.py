@@ -81,6 +81,7 @@ def deliver_notification(self: Any, notification_id: int) -> Any:
                 max_attempts=rt.settings.push_max_retries,
                 now=datetime.now(UTC),
                 outcomes=outcomes,
+                settings=rt.settings,
             )
     except TRANSIENT as error:
         if outcomes:

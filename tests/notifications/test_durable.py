@@ -210,6 +210,7 @@ def test_a_send_whose_commit_failed_is_recorded_not_sent_again(
             max_attempts=5,
             now=datetime.now(UTC),
             outcomes=outcomes,
+            settings=runtime.settings,
         )
         session.rollback()
     assert fcm_standin.requests_count == 1

@@ -26,7 +26,7 @@ from stores.models import Store
 @pytest.fixture
 def sqlite(tmp_path: Path) -> Iterator[Engine]:
     engine = make_engine(Settings(database_url=f"sqlite:///{tmp_path}/v.db", var_dir=tmp_path))
-    upgrade(engine, "0011")
+    upgrade(engine)
     yield engine
     engine.dispose()
 

@@ -15,4 +15,5 @@ BENCHMARKS = {
     "locations": "bench.locations_api",
     "beacons": "bench.beacons",
     "ingest": "bench.ingest",
+    "decisions": "bench.decisions",
 }

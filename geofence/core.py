@@ -40,7 +40,7 @@ from numpy.typing import NDArray
 from shapely.geometry import Point
 from shapely.geometry.base import BaseGeometry
 
-from geofence.grid import M_PER_DEG, Batch, Grid, haversine_limit, haversine_m
+from geofence.grid import EARTH_RADIUS_M, M_PER_DEG, Batch, Grid, haversine_limit, haversine_m
 from presence.core import Observation, ZoneKey, kind_of
 
 SOURCE = "geofence"
@@ -206,6 +206,29 @@ class _Snapshot:
         order = np.argsort(pi, kind="stable")
         return pi[order], fi[order]
 
+    def near(
+        self, lon: float, lat: float, radius_m: float
+    ) -> tuple[NDArray[np.intp], NDArray[np.float64]]:
+        """Positions of the fences within ``radius_m`` of the point, and how far each is
+        (metres outside it, 0 inside). Circles: the haversine distance to the centre less
+        the radius (recovered from ``circle_limit``, so no per-fence memory is added)."""
+        lon_r, lat_r = math.radians(lon), math.radians(lat)
+        sin_dlat = np.sin((self.circle_lat - lat_r) * 0.5)
+        sin_dlon = np.sin((self.circle_lon - lon_r) * 0.5)
+        a = sin_dlat * sin_dlat + math.cos(lat_r) * self.circle_cos_lat * sin_dlon * sin_dlon
+        central = np.arcsin(np.sqrt(np.minimum(a, 1.0))) - np.arcsin(np.sqrt(self.circle_limit))
+        circle_d = np.maximum(2 * EARTH_RADIUS_M * central, 0.0)
+        close = circle_d <= radius_m
+        box = Fence(0, 0, Point(lon, lat), radius_m, 0).envelope()
+        gi = self.polygon_tree.query(box)
+        polygon_d = np.array(
+            [self.fence(int(self.polygon_at[g])).metres_outside(lon, lat) for g in gi.tolist()],
+            dtype=np.float64,
+        )
+        kept = polygon_d <= radius_m
+        positions = np.concatenate([self.circle_at[close], self.polygon_at[gi[kept]]])
+        return positions, np.concatenate([circle_d[close], polygon_d[kept]])
+
 
 @dataclass(frozen=True, slots=True)
 class _View:
@@ -274,6 +297,20 @@ class GeofenceIndex:
         view = _view(_Snapshot(list(fences)), {}, frozenset())
         with self._lock:
             self._view = view
+
+    def near(self, lon: float, lat: float, radius_m: float) -> list[tuple[Fence, float]]:
+        """The fences within ``radius_m`` metres of a point, nearest first (metres outside
+        each, 0 inside; ties by id). For "what is around me", not the hot path."""
+        view = self._view
+        at, metres = view.base.near(lon, lat, radius_m)
+        if view.shown is not None:
+            shown = view.shown[at]
+            at, metres = at[shown], metres[shown]
+        found = list(zip(view.base.objects[at].tolist(), metres.tolist(), strict=True))
+        if view.overlay:
+            at, metres = view.extra.near(lon, lat, radius_m)
+            found += zip(view.extra.objects[at].tolist(), metres.tolist(), strict=True)
+        return sorted(found, key=lambda hit: (hit[1], hit[0].id))
 
     def containing(
         self,

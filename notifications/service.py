@@ -284,7 +284,11 @@ def on_zone_events(
 
 
 # Which consent a zone's events are decided under, by the zone's kind.
-PURPOSES = {"geofence": Purpose.LOCATION_OFFERS, "beacon": Purpose.BEACON_PROXIMITY}
+PURPOSES = {
+    "geofence": Purpose.LOCATION_OFFERS,
+    "beacon": Purpose.BEACON_PROXIMITY,
+    "nfc": Purpose.BEACON_PROXIMITY,
+}
 
 
 def decide_events(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import catalogue.models  # noqa: F401 - its tables join the metadata
 import looks.models  # noqa: F401 - its tables join the metadata
+import nfc.models  # noqa: F401 - its tables join the metadata
 import redemptions.models  # noqa: F401 - its tables join the metadata
 import rewards.models  # noqa: F401 - its tables join the metadata
 import social.models  # noqa: F401 - its tables join the metadata

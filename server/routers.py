@@ -11,6 +11,8 @@ from catalogue.api import router as catalogue_router
 from geofence.api import me_router as locations_router
 from geofence.api import router as geofences_router
 from looks.api import router as looks_router
+from nfc.api import me_router as taps_router
+from nfc.api import router as nfc_router
 from notifications.api import router as notifications_router
 from offers.api import router as offers_router
 from preferences.api import router as preferences_router
@@ -27,6 +29,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     preferences_router,
     locations_router,
     sightings_router,
+    taps_router,
     notifications_router,
     social_router,
     looks_router,
@@ -37,5 +40,6 @@ ROUTERS: tuple[APIRouter, ...] = (
     geofences_router,
     offers_router,
     beacons_router,
+    nfc_router,
     catalogue_router,
 )

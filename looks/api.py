@@ -5,13 +5,14 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, File, Response, UploadFile, status
+from fastapi import APIRouter, Depends, File, Query, Response, UploadFile, status
 
 from kernel.ids import IdPath
 from kernel.pagination import After, Limit, Page, next_cursor
-from looks import service
+from looks import nearby, service
 from looks.images import CONTENT_TYPES, ImageStore, local_store
 from looks.models import Look
+from looks.nearby import MAX_RADIUS_M, MAX_STORES, NearbyStoreOut
 from looks.schemas import LookCreate, LookOut, LookUpdate, SuggestionOut, SuggestionsIn
 from server.deps import CurrentUser, RuntimeDep, SessionDep
 
@@ -166,3 +167,31 @@ def get_image(look_id: IdPath, session: SessionDep, user: CurrentUser, images: I
 )
 def opened(look_id: IdPath, session: SessionDep, user: CurrentUser) -> None:
     service.record_open(session, viewer=user, look_id=look_id, now=datetime.now(UTC))
+
+
+@router.get(
+    "/v1/me/nearby",
+    summary="Stores near a point",
+    description="Stores with a geofence within `radius_m` metres of the point, nearest "
+    "first (`distance_m`: to the nearest geofence, 0 inside), at most `limit`: whether I "
+    "favour each, how many of my friends do, and my friends' looks featuring its items or "
+    "brands (newest first, at most 3; friends neither blocked). Never a friend's location.",
+)
+def nearby_stores(
+    session: SessionDep,
+    user: CurrentUser,
+    runtime: RuntimeDep,
+    lat: Annotated[float, Query(ge=-90, le=90, allow_inf_nan=False, description="Latitude.")],
+    lon: Annotated[float, Query(ge=-180, le=180, allow_inf_nan=False, description="Longitude.")],
+    radius_m: Annotated[int, Query(ge=1, le=MAX_RADIUS_M, description="Metres.")] = 500,
+    limit: Annotated[int, Query(ge=1, le=MAX_STORES, description="Most stores listed.")] = 20,
+) -> list[NearbyStoreOut]:
+    return nearby.nearby_stores(
+        session,
+        user=user,
+        index=runtime.index,
+        lat=lat,
+        lon=lon,
+        radius_m=radius_m,
+        limit=limit,
+    )

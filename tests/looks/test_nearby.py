@@ -57,7 +57,8 @@ def town(client: TestClient, sessions: sessionmaker[Session]) -> Town:
     dress = item(sessions, ids[1], "Linen Dress", brand_id=lumen, segment="womenswear")
     item(sessions, ids[2], "Scarf", brand_id=lumen)
     old_coat = item(sessions, ids[2], "Old Coat", active=False)
-    return Town(ann, bob, carl, eve, *ids, dress, lumen, old_coat)
+    depot, atelier, boutique, comptoir = ids
+    return Town(ann, bob, carl, eve, depot, atelier, boutique, comptoir, dress, lumen, old_coat)
 
 
 def look(

@@ -107,13 +107,19 @@ def _prepare(demo: bool, host: str = "127.0.0.1", port: int = 8000) -> None:
             f"API docs:       [link]{base}/docs[/]\n"
             f"Operator key:   {access.operator_key}\n"
             f"Store key:      {access.store_key}  (store {access.store_id})\n"
-            f"Shopper token:  {access.user_token}  (consented, device registered)",
+            f"Shopper token:  {access.user_token}  (consented, device registered)\n"
+            f"Catalogue:      {access.items} items at store {access.store_id}, reward rule set\n"
+            f"Friend:         {access.friend}, whose look {access.look_id} tags one of them",
             title="Vicinity demo",
         )
     )
     now = "'$(date -u +%FT%TZ)'"
     fix = f'{{"lat":{lat:.6f},"lon":{lon:.6f},"accuracy_m":10,"recorded_at":"{now}"}}'
-    console.print("Walk the shopper into the store, then read the outbox:", style="bold")
+    console.print(
+        f"Walk the shopper into the store, then read the outbox (the store's offer and "
+        f"{access.friend}'s look):",
+        style="bold",
+    )
     console.print(
         f"curl -s -X POST {base}/v1/me/locations -H 'Authorization: Bearer {access.user_token}' "
         f"-H 'Content-Type: application/json' -d '{{\"fixes\":[{fix}]}}'",

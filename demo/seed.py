@@ -177,7 +177,8 @@ def _befriend(session: Session, friend: User, shopper: User) -> None:
 
 
 def demo_access(session: Session, *, policy_version: str) -> DemoAccess:
-    """Fresh demo keys (older demo keys are revoked) and a consenting demo shopper."""
+    """Fresh demo keys (older demo keys are revoked) and a new consenting demo shopper,
+    Ann's friend; the store's items, rule, Ann and her look are seeded once."""
     session.execute(
         update(ApiKey)
         .where(ApiKey.name.startswith(DEMO_KEY_PREFIX), ApiKey.revoked_at.is_(None))

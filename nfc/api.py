@@ -12,8 +12,15 @@ from geofence.tracking import zone_stores
 from kernel.ids import IdPath
 from kernel.pagination import After, Limit, Page, next_cursor
 from nfc import service
-from nfc.schemas import TagCreate, TagOut, TapIn, TapOut
-from server.deps import CurrentStaff, CurrentUser, RuntimeDep, SessionDep, decision
+from nfc.schemas import RedeemedOut, TagCreate, TagOut, TapIn, TapOut
+from server.deps import (
+    CurrentStaff,
+    CurrentUser,
+    RuntimeDep,
+    SessionDep,
+    decision,
+    present_code,
+)
 
 router = APIRouter(tags=["nfc"])
 me_router = APIRouter(prefix="/v1/me", tags=["me"])
@@ -62,6 +69,14 @@ def report_tap(body: TapIn, session: SessionDep, user: CurrentUser, runtime: Run
     404 for an unknown tag, 409 for a tap already reported, 422 for a `tapped_at` too
     old or too far ahead."""
     settings = runtime.settings
+    redeemed = None
+    if body.code is not None:
+        # The code first: a refused code fails the whole tap, nothing recorded.
+        tag = service.find_tag(session, uid=body.uid, store_id=body.store_id)
+        offer_id, at = present_code(
+            session, user_id=user.id, code=body.code, store_id=tag.store_id, now=datetime.now(UTC)
+        )
+        redeemed = RedeemedOut(code=body.code.upper(), offer_id=offer_id, redeemed_at=at)
     outcome = service.report_tap(
         session,
         user_id=user.id,
@@ -91,4 +106,5 @@ def report_tap(body: TapIn, session: SessionDep, user: CurrentUser, runtime: Run
             for e in outcome.events
         ],
         notifications=outcome.notification_ids,
+        redeemed=redeemed,
     )

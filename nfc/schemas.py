@@ -9,7 +9,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstra
 
 from geofence.schemas import ZoneEventOut
 from kernel.ids import DbId
-from kernel.text import no_control_chars
+from kernel.text import Slug, no_control_chars
 from kernel.times import Timestamp
 from nfc.core import PLACEMENT_MAX, normalise_uid, zone_of
 from nfc.models import NfcTag
@@ -75,6 +75,18 @@ class TapIn(BaseModel):
         description="The store the app believes the tag is in (e.g. from the tag's NDEF "
         "link); a tag of another store is then unknown (404).",
     )
+    code: Slug | None = Field(
+        default=None,
+        description="An offer's redemption code to present at this store (`GET /v1/me/codes`):"
+        " used once, like a code the staff confirm. Someone else's, another store's or an "
+        "unknown code is 404, a used or expired one 409; the tap then counts for nothing.",
+    )
+
+
+class RedeemedOut(BaseModel):
+    code: str
+    offer_id: int | None
+    redeemed_at: datetime
 
 
 class TapOut(BaseModel):
@@ -90,3 +102,6 @@ class TapOut(BaseModel):
     placement: str
     events: list[ZoneEventOut]
     notifications: list[int] = Field(description="Ids of the notifications the tap caused.")
+    redeemed: RedeemedOut | None = Field(
+        default=None, description="The code presented with the tap, now used."
+    )

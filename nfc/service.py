@@ -101,6 +101,15 @@ class TapOutcome:
     notification_ids: list[int]
 
 
+def find_tag(session: Session, *, uid: str, store_id: int | None) -> NfcTag:
+    """The tag tapped; unknown, deleted or (when the app names one) another store's: 404."""
+    tag = repository.by_uid(session, uid)
+    if tag is None or (store_id is not None and tag.store_id != store_id):
+        where = "" if store_id is None else f" at store {store_id}"
+        raise NotFound(f"unknown NFC tag {uid}{where}")
+    return tag
+
+
 def report_tap(
     session: Session,
     *,
@@ -118,10 +127,7 @@ def report_tap(
 ) -> TapOutcome:
     """A phone tapped a tag: presence at its store through the one presence flow."""
     at = core.tap_time(tapped_at, now=now, max_age_s=rules.max_age_s, max_skew_s=rules.max_skew_s)
-    tag = repository.by_uid(session, uid)
-    if tag is None or (store_id is not None and tag.store_id != store_id):
-        where = "" if store_id is None else f" at store {store_id}"
-        raise NotFound(f"unknown NFC tag {uid}{where}")
+    tag = find_tag(session, uid=uid, store_id=store_id)
     if not consented(
         session, user_id=user_id, purpose=Purpose.BEACON_PROXIMITY, default_policy=policy_version
     ):

@@ -177,6 +177,20 @@ def claim(
     return found
 
 
+def present(session: Session, *, user_id: int, code: str, store_id: int, now: datetime) -> Code:
+    """An offer code the user's own phone presents by tapping the store's NFC tag: used
+    once like a code confirmed at the till, but only by its owner (another user's code
+    answers like an unknown one, 404). The tag being in the store stands for the staff."""
+    try:
+        wanted = parse_code(code)
+    except ValueError:
+        raise NotFound(f"no such redemption code at store {store_id}") from None
+    found = repository.for_claim(session, code=wanted, store_id=store_id)
+    if found is None or found.user_id != user_id:
+        raise NotFound(f"no redemption code {wanted} at store {store_id}")
+    return claim(session, code=wanted, store_id=store_id, kinds={Kind.OFFER.value}, now=now)
+
+
 def buy_now_link(settings: Settings, *, offer_id: int, code: str) -> str:
     """The app's deep link that opens the offer's checkout with the code filled in,
     in the first configured scheme of the app's own (``https`` cannot name the app)."""

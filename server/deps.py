@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import datetime
 from functools import partial
-from typing import Annotated
+from typing import Annotated, Protocol
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -19,6 +20,7 @@ from kernel.principal import Role, Staff
 from notifications.service import decide_events
 from notifications.tasks import enqueue_delivery
 from presence.flow import DecideEvents
+from redemptions.service import present
 from server.runtime import Runtime
 
 
@@ -37,6 +39,25 @@ def decision(runtime: Runtime) -> DecideEvents:
     return partial(
         decide_events, policy_version=runtime.settings.policy_version, enqueue=enqueue_delivery
     )
+
+
+class PresentCode(Protocol):
+    """A redemption code shown at a store by its owner (an NFC tap): its offer, when."""
+
+    def __call__(
+        self, session: Session, *, user_id: int, code: str, store_id: int, now: datetime
+    ) -> tuple[int | None, datetime]: ...
+
+
+def _present(
+    session: Session, *, user_id: int, code: str, store_id: int, now: datetime
+) -> tuple[int | None, datetime]:
+    used = present(session, user_id=user_id, code=code, store_id=store_id, now=now)
+    return used.offer_id, used.used_at or now
+
+
+# Wired here, in the app, so the NFC domain (below redemptions) never imports them.
+present_code: PresentCode = _present
 
 
 def get_session(runtime: RuntimeDep) -> Iterator[Session]:

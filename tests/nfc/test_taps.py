@@ -208,3 +208,33 @@ def test_staff_keys_do_not_tap(client: TestClient, sessions: sessionmaker[Sessio
     new_tag(client, shop.staff, shop.store_id)
     r = client.post("/v1/me/taps", json=tap_body(COUNTER, seconds_ago(1)), headers=auth(shop.staff))
     assert r.status_code == 403, r.text
+
+
+def test_a_tap_presents_the_pushed_offers_code_once_and_only_its_owners(
+    client: TestClient, sessions: sessionmaker[Session], settings: Settings, fcm_standin: FcmStandIn
+) -> None:
+    shop = _shop(client, sessions)
+    new_tag(client, shop.staff, shop.store_id)
+    token = _shopper(client, settings)
+    tap(client, token, COUNTER, seconds_ago(30))  # the ENTER pushes the offer...
+    [push] = fcm_standin.wait_for(1, timeout=10)
+    code = push["data"]["redemption_code"]  # ...with its one-time code
+    assert push["data"]["redemption_qr"] == f"VICINITY:REDEEM:{code}"
+    assert push["data"]["buy_now"].endswith(f"code={code}")
+    someone = _shopper(client, settings, device="phone-other")
+    stolen = client.post(
+        "/v1/me/taps", json=tap_body(COUNTER, seconds_ago(20), code=code), headers=auth(someone)
+    )
+    assert stolen.status_code == 404, stolen.text
+
+    body = tap(client, token, COUNTER, seconds_ago(10), code=code.lower())
+    assert body["redeemed"]["code"] == code
+    assert body["redeemed"]["offer_id"] == shop.offer_id
+    # Used: a second presentation is refused and the tap records nothing.
+    again = client.post(
+        "/v1/me/taps", json=tap_body(COUNTER, seconds_ago(5), code=code), headers=auth(token)
+    )
+    assert again.status_code == 409, again.text
+    assert "already redeemed" in again.json()["detail"]
+    codes = client.get("/v1/me/codes", headers=auth(token)).json()["items"]
+    assert [(c["code"], c["used_at"] is not None) for c in codes] == [(code, True)]

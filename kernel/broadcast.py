@@ -17,6 +17,7 @@ a tight loop, and logs once per outage rather than once per attempt.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import threading
@@ -153,4 +154,13 @@ class Broadcast:
     def stop(self) -> None:
         self._stop.set()
         if self._thread is not None:
+            self._wake()
             self._thread.join(timeout=2)
+
+    def _wake(self) -> None:
+        """End the listener's wait for a message now rather than at its timeout: a message
+        of our own origin, which it ignores before seeing it should stop."""
+        if self._redis is None:
+            return
+        with contextlib.suppress(redis.RedisError):  # else it stops at its timeout
+            self._redis.publish(self._channel, json.dumps({"origin": self._origin}))

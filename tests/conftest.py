@@ -73,10 +73,23 @@ def migrated_engine(
 
 
 def truncate(engine: Engine) -> None:
-    """Empty every table but the seeded taxonomy."""
+    """Empty every table but the seeded taxonomy, and restart their ids.
+
+    Only the tables a test wrote to are truncated (one query finds them): a TRUNCATE of
+    every table cost a tenth of a second per test.
+    """
     tables = [t.name for t in Base.metadata.sorted_tables if t.name not in KEEP]
     with engine.begin() as conn:
-        conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+        probe = " UNION ALL ".join(f"SELECT '{t}' WHERE EXISTS (SELECT 1 FROM {t})" for t in tables)
+        written = list(conn.execute(text(probe)).scalars())
+        if written:
+            conn.execute(text(f"TRUNCATE {', '.join(written)} CASCADE"))
+        sequences = {f"{t}_id_seq" for t in tables}
+        used = conn.execute(
+            text("SELECT sequencename FROM pg_sequences WHERE last_value IS NOT NULL")
+        ).scalars()
+        for name in sorted(sequences.intersection(used)):
+            conn.execute(text(f"ALTER SEQUENCE {name} RESTART"))
     # The version counters restart with the tables: a process-wide copy checked against
     # them would pass for current with the last test's rows.
     offer_rules.cache.clear()

@@ -48,7 +48,22 @@ class LookCandidate:
 class RankedLook:
     candidate: LookCandidate
     score: float
-    reason: str
+    shared: frozenset[str]
+    age_s: float
+    labels: Mapping[str, str]
+
+    @property
+    def reason(self) -> str:
+        """The ranking in a sentence. Written on demand: the decision ranks every
+        candidate but explains only the one it pushes."""
+        c = self.candidate
+        return "; ".join(
+            (
+                _interest(self.shared, self.labels),
+                f"posted {_age(self.age_s)}",
+                _opens(c.opens_of_creator, c.creator_name),
+            )
+        )
 
 
 def _age(seconds: float) -> str:
@@ -90,14 +105,7 @@ def rank_one(
     freshness = 2.0 ** (-age / HALF_LIFE_S)
     familiarity = OPENS_WEIGHT * min(math.log1p(max(0, c.opens_of_creator)), OPENS_CAP)
     score = round(interest + freshness + familiarity, SCORE_DECIMALS)
-    reason = "; ".join(
-        (
-            _interest(shared, labels),
-            f"posted {_age(age)}",
-            _opens(c.opens_of_creator, c.creator_name),
-        )
-    )
-    return RankedLook(c, score, reason)
+    return RankedLook(c, score, shared, age, labels)
 
 
 def rank_looks(

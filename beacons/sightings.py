@@ -48,6 +48,7 @@ from geofence.tracking import zone_stores
 from kernel.config import Settings
 from kernel.db import after_rollback
 from kernel.errors import PayloadTooLarge
+from kernel.metrics import count_sightings
 from preferences.core import Purpose
 from preferences.service import consented
 from presence.core import Presence, clock_offset
@@ -187,11 +188,13 @@ def report_sightings(
         first = [(replace(s, at_s=s.at_s - shift), row) for s, row in first]
     _note_seen(session, first, rules, now)
     if not first:
+        count_sightings(0, ignored)
         return SightingOutcome(TrackedSightings([], 0, dict(ignored)), {}, [])
     if not consented(
         session, user_id=user_id, purpose=Purpose.BEACON_PROXIMITY, default_policy=policy_version
     ):
         ignored["no_consent"] = len(first)
+        count_sightings(0, ignored)
         return SightingOutcome(TrackedSightings([], 0, dict(ignored)), {}, [])
     placed = [(s, _placed(row)) for s, row in first]
 
@@ -216,4 +219,5 @@ def report_sightings(
     tracked = TrackedSightings(
         done.events, done.result.accepted, dict(ignored), done.result.proximity
     )
+    count_sightings(tracked.accepted, tracked.ignored)
     return SightingOutcome(tracked, done.store_of, done.notification_ids)

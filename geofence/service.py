@@ -18,6 +18,7 @@ from geofence.tracking import Tracked, track_fixes, zone_stores
 from kernel import versions
 from kernel.db import after_commit
 from kernel.errors import PayloadTooLarge
+from kernel.metrics import count_fixes
 from kernel.principal import Staff
 from presence.core import Presence, clock_offset
 from presence.flow import DecideEvents, Stepped, advance_presence
@@ -189,4 +190,5 @@ def report_locations(
         decide=decide,
     )
     tracked = Tracked(done.events, done.result.accepted, done.result.ignored)
+    count_fixes(tracked.accepted, tracked.ignored)
     return LocationOutcome(tracked, done.store_of, done.notification_ids)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -84,6 +85,19 @@ class Settings(BaseSettings):
         default=["https", "vicinity"],
         description="URL schemes an offer's deep link may use (the app's own and https).",
     )
+
+    # Observability (server/metrics.py, server/logs.py).
+    metrics: bool = Field(
+        default=True,
+        description="Serve Prometheus metrics at /metrics, without authentication: keep it "
+        "off the public internet (proxy rule) or turn it off.",
+    )
+    log_format: Literal["auto", "json", "console"] = Field(
+        default="auto",
+        description="Log lines as JSON, or readable console lines; auto = console when stderr "
+        "is a terminal, else JSON.",
+    )
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
     celery_eager: bool = Field(
         default=False, description="Run tasks in-process even with Redis (tests, debugging)."

@@ -23,6 +23,7 @@ from accounts.models import Device
 from accounts.service import drop_token
 from kernel.config import Settings
 from kernel.db import after_commit
+from kernel.metrics import count_push
 from notifications.models import OWED, Delivery, Notification
 from notifications.push import PushMessage, PushOutcome, PushResult, PushSender
 from offers.models import Offer
@@ -173,6 +174,8 @@ def _apply(
         else:
             delivery.status = "failed"
             log.warning("push failed for notification %s: %s", note.id, result.error_code)
+        # Counted as answered, committed or not: the push service has already acted on it.
+        count_push(delivery.status)
     retrying = [d for d in known.values() if d.status == "retry"]
     statuses = {d.status for d in known.values()}
     if not known:

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from accounts.models import User
 from kernel.db import after_commit, utcnow
 from kernel.errors import NotFound
+from kernel.metrics import count_decision
 from kernel.pagination import keyset
 from notifications.decide import Decision, Trigger, decide_all
 from notifications.looks import LookChoices, look_choices, look_row, store_name
@@ -198,6 +199,23 @@ def _record(session: Session, rows: list[dict[str, Any]]) -> list[Notification]:
     return list(session.scalars(statement, rows))
 
 
+def _outcomes(triggers: Sequence[Trigger], decisions: Sequence[Decision]) -> list[tuple[str, str]]:
+    """Each decision's outcome and reason; a trigger nothing was decided on is ``none``."""
+    decided = {(d.zone, d.transition) for d in decisions}
+    quiet = [("none", "no_match") for t in triggers if (t.zone, t.transition) not in decided]
+    made = [("suppressed", d.suppressed) if d.suppressed else ("sent", d.rule) for d in decisions]
+    return [*made, *quiet]
+
+
+def _count_after_commit(session: Session, outcomes: list[tuple[str, str]]) -> None:
+    # A rolled-back request decided nothing.
+    def count() -> None:
+        for outcome, reason in outcomes:
+            count_decision(outcome, reason)
+
+    after_commit(session, count)
+
+
 def on_presence(
     session: Session,
     *,
@@ -223,6 +241,7 @@ def on_presence(
         session, user_id=user_id, purpose=purpose, default_policy=policy_version, at=at
     )
     if not profile.segments:
+        _count_after_commit(session, [("none", "no_consent")] * len(wanted))
         return []
     # Cached per process (notifications.rules); kept for the rows' titles and reasons.
     offers = {o.rule.id: o for o in active_offers(session, store_ids={t.store_id for t in wanted})}
@@ -241,6 +260,7 @@ def on_presence(
         looks_sent_today=today.looks_sent,
         looks_suppressed_today=today.looks_suppressed,
     )
+    _count_after_commit(session, _outcomes(wanted, decisions))
     rows = [_row(session, user_id, d, day, purpose, offers, looks) for d in decisions]
     order = {d.key: i for i, d in enumerate(decisions)}
     notes = sorted(

@@ -24,7 +24,8 @@ from typing import Generic, Protocol, TypeVar
 from sqlalchemy.orm import Session
 
 from kernel.db import after_commit, hold_until_closed
-from presence.core import Presence, ZoneEvent, expire
+from kernel.metrics import count_transition
+from presence.core import Presence, ZoneEvent, expire, kind_of
 from presence.store import Held, PresenceStore
 
 R = TypeVar("R")
@@ -101,8 +102,16 @@ def advance_presence(
         # Runs before the transaction's holds close, so still under the lock.
         after_commit(session, lambda: lease.commit(stepped.presence))
     events = [*timeouts, *stepped.events]
+    if events:
+        after_commit(session, lambda: _count(events))
     stores, notes = decide(session, user_id=user_id, events=events, store_of=store_of)
     return Advanced(stepped.result, events, stores, notes)
+
+
+def _count(events: Sequence[ZoneEvent]) -> None:
+    # Counted once committed: a rolled-back request's transitions did not happen.
+    for event in events:
+        count_transition(kind_of(event.zone), event.transition.value)
 
 
 def expire_stale(

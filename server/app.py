@@ -17,6 +17,8 @@ from server.docs import install_docs, operation_id
 from server.fastlane import HOT, install_fast_lane
 from server.handlers import ERROR_RESPONSES, install_error_handlers
 from server.limits import BodyLimit
+from server.logs import RequestId, configure_logging
+from server.metrics import install_metrics, watch
 from server.routers import ROUTERS
 from server.scheduler import Scheduler
 
@@ -38,6 +40,7 @@ pushes the offers a shopper **consented to**, and nothing else.
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
+    configure_logging(settings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -48,6 +51,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         rt.eids.start(time.time())
         runtime_module.install(rt)
         app.state.runtime = rt
+        watch(rt)
         # One database connection per blocking request: the thread pool is the pool's size.
         to_thread.current_default_thread_limiter().total_tokens = settings.db_pool_size
         # Embedded, no worker or beat exists: this process runs the scheduled jobs itself.
@@ -59,6 +63,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         finally:
             if scheduler is not None:
                 scheduler.stop()
+            watch(None)
             runtime_module.install(None)
             rt.close()
 
@@ -74,6 +79,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     install_error_handlers(app)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    if settings.metrics:
+        install_metrics(app)
+    # Outermost: even a refused body's answer carries the request id.
+    app.add_middleware(RequestId)
     install_docs(app)
     for router in ROUTERS:
         app.include_router(router, responses=ERROR_RESPONSES)

@@ -8,6 +8,7 @@ from __future__ import annotations
 from celery import Celery
 
 from kernel.config import Settings, get_settings
+from server.logs import trace_tasks
 
 TASKS = [
     "notifications.tasks",
@@ -17,6 +18,7 @@ TASKS = [
     "server.jobs",
 ]
 celery_app = Celery("vicinity", include=TASKS)
+trace_tasks()
 
 
 def configure(settings: Settings) -> None:

@@ -21,6 +21,8 @@ from sqlalchemy.orm import Session
 
 from accounts.models import Device
 from accounts.service import drop_token
+from events.core import PUSH_SENT
+from events.service import emit
 from kernel.config import Settings
 from kernel.db import after_commit
 from kernel.metrics import count_push
@@ -165,6 +167,15 @@ def _apply(
         delivery.error_code = result.error_code
         if result.outcome is PushOutcome.SENT:
             delivery.status, delivery.message_id = "sent", result.message_id
+            payload = {"notification_id": note.id, "offer_id": note.offer_id}
+            emit(
+                session,
+                name=PUSH_SENT,
+                store_id=note.store_id,
+                user_id=note.user_id,
+                payload=payload,
+                at=now,
+            )
         elif result.outcome is PushOutcome.DROP_TOKEN:
             delivery.status = "dropped"
             drop_token(session, token=delivery.token)

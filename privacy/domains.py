@@ -6,6 +6,7 @@ from __future__ import annotations
 import accounts.privacy
 import beacons.privacy
 import catalogue.privacy
+import events.privacy
 import looks.privacy
 import notifications.privacy
 import preferences.privacy

@@ -15,6 +15,7 @@ TASKS = [
     "beacons.tasks",
     "privacy.tasks",
     "rewards.tasks",
+    "events.tasks",
     "server.jobs",
 ]
 celery_app = Celery("vicinity", include=TASKS)
@@ -52,6 +53,8 @@ def configure(settings: Settings) -> None:
             "task": "notifications.sweep",
             "schedule": float(settings.notification_sweep_every_s),
         },
+        # The safety net of webhook delivery: re-enqueues deliveries whose task was lost.
+        "events.sweep": {"task": "events.sweep", "schedule": 60.0},
     }
     if settings.redis_url is None or settings.celery_eager:
         celery_app.conf.update(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import catalogue.models  # noqa: F401 - its tables join the metadata
+import events.models  # noqa: F401 - its tables join the metadata
 import looks.models  # noqa: F401 - its tables join the metadata
 import nfc.models  # noqa: F401 - its tables join the metadata
 import redemptions.models  # noqa: F401 - its tables join the metadata

@@ -8,6 +8,7 @@ from accounts.api import router as accounts_router
 from beacons.api import me_router as sightings_router
 from beacons.api import router as beacons_router
 from catalogue.api import router as catalogue_router
+from events.api import router as events_router
 from geofence.api import me_router as locations_router
 from geofence.api import router as geofences_router
 from looks.api import router as looks_router
@@ -42,4 +43,5 @@ ROUTERS: tuple[APIRouter, ...] = (
     beacons_router,
     nfc_router,
     catalogue_router,
+    events_router,
 )

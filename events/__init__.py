@@ -1,0 +1,1 @@
+"""Events out: the event log, the pull feed and signed webhooks."""

@@ -1,0 +1,25 @@
+"""The event log's personal data: events naming a user. Erasure pseudonymises them (the
+user id goes, the store's visit counts stay); deliveries carry no user id of their own
+and build their body from the event at send time, so they follow it."""
+
+from __future__ import annotations
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from events.models import Event
+from kernel.personal_data import Row, as_row, register
+
+
+def _export(session: Session, user_id: int) -> list[Row]:
+    rows = session.scalars(select(Event).where(Event.user_id == user_id).order_by(Event.id))
+    return [as_row(e) for e in rows]
+
+
+def _erase(session: Session, user_id: int) -> int:
+    result = session.execute(update(Event).where(Event.user_id == user_id).values(user_id=None))
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+register("events", export=_export, erase=_erase)
+register("webhook_deliveries", within="events")

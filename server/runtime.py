@@ -6,6 +6,7 @@ Built once per process (API server or Celery worker) from the one ``Settings``.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -52,7 +53,9 @@ class Runtime:
 
     async def blocking(self, work: Callable[[], T]) -> T:
         """Run a hot path's blocking ``work`` off the event loop."""
-        return await asyncio.get_running_loop().run_in_executor(self.hot_threads, work)
+        # In the request's context (an O(1) copy), so its logs carry the request id.
+        run = contextvars.copy_context().run
+        return await asyncio.get_running_loop().run_in_executor(self.hot_threads, run, work)
 
     @property
     def screening(self) -> Screening:

@@ -88,6 +88,25 @@ def test_an_ignored_fix_and_a_second_visit_are_counted_with_their_reasons(
     assert delta(before, after, "vicinity_decisions_total", outcome="none", reason="no_match")
 
 
+def test_a_decision_held_back_by_the_daily_cap_is_counted_as_suppressed(
+    client: TestClient, settings: Settings, sessions: sessionmaker[Session]
+) -> None:
+    first = open_shop(client, sessions, name="Boutique", east_m=0.0, segments=["fashion"])
+    second = open_shop(client, sessions, name="Atelier", east_m=500.0, segments=["fashion"])
+    token = new_shopper(client, settings, interests=["fashion"])
+    prefs = {"max_per_day": 1, "quiet_hours": None, "muted_store_ids": []}
+    r = client.put("/v1/me/preferences", json=prefs, headers=auth(token))
+    assert r.status_code == 200, r.text
+    before = scrape(client)
+    times = clock()
+    assert visit(client, token, first, next(times))["notifications"]
+    assert not visit(client, token, second, next(times))["notifications"]
+    after = scrape(client)
+    held = {"outcome": "suppressed", "reason": "daily_cap"}
+    assert delta(before, after, "vicinity_decisions_total", **held) == 1
+    assert delta(before, after, "vicinity_pushes_total", result="sent") == 1
+
+
 def test_webhook_deliveries_have_a_counter_for_events(client: TestClient) -> None:
     before = scrape(client)
     count_webhook_delivery("delivered")

@@ -142,11 +142,17 @@ def _stamp(headers: dict[str, Any] | None = None, **_: Any) -> None:
         headers["request_id"] = rid
 
 
+def _request_id_of(task: Any) -> str | None:
+    # A worker's request holds a message's headers as attributes, an eager one in
+    # ``headers``; an eager task sent without them runs inside the request, in its context.
+    request = task.request
+    headers = getattr(request, "headers", None) or {}
+    rid = getattr(request, "request_id", None) or headers.get("request_id")
+    return rid or structlog.contextvars.get_contextvars().get("request_id")
+
+
 def _bind(task_id: str, task: Any, **_: Any) -> None:
-    # Eager tasks run inside the request and already see its id; workers read the header.
-    rid = getattr(task.request, "request_id", None) or structlog.contextvars.get_contextvars().get(
-        "request_id"
-    )
+    rid = _request_id_of(task)
     context = {"task": task.name, "task_id": task_id}
     if rid is not None:
         context["request_id"] = rid

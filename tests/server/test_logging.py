@@ -72,6 +72,20 @@ def test_a_missing_or_unsafe_request_id_is_replaced_by_a_fresh_one(
     assert rid.isalnum()
 
 
+@celery_app.task(name="tests.server.logged")  # type: ignore[untyped-decorator]
+def logged() -> None:
+    structlog.get_logger("tests.server").info("working")
+
+
+def test_a_task_binds_the_request_id_of_its_headers_while_it_runs(logs: io.StringIO) -> None:
+    logged.apply(headers={"request_id": "from-header"})
+    logged.apply()
+    working = [line for line in lines(logs) if line["event"] == "working"]
+    assert working[0]["request_id"] == "from-header"
+    assert working[0]["task"] == "tests.server.logged"
+    assert "request_id" not in working[1], "unbound once the task is over"
+
+
 def test_a_task_sent_to_the_broker_carries_the_request_id_in_its_headers(
     settings: Settings, redis_client: redis.Redis
 ) -> None:

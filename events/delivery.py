@@ -22,6 +22,7 @@ from events.core import EVENT_ID_HEADER, SIGNATURE_HEADER, backoff_s, gives_up, 
 from events.models import Event, Webhook
 from events.schemas import EventOut
 from kernel.db import after_commit
+from kernel.metrics import count_webhook_delivery
 
 log = logging.getLogger(__name__)
 
@@ -81,6 +82,9 @@ def attempt(
             retry_in = wait
             delivery.next_attempt_at = now + timedelta(seconds=wait)
     session.flush()
+    count_webhook_delivery(
+        "delivered" if error is None else "retry" if retry_in is not None else "gave_up"
+    )
     return Attempted(delivery.status, retry_in)
 
 

@@ -25,6 +25,8 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
+from events.core import OFFER_REDEEMED
+from events.service import emit
 from kernel.config import Settings
 from kernel.db import utcnow
 from kernel.errors import Busy, Conflict, Invalid, NotFound
@@ -174,6 +176,16 @@ def claim(
     if cast(CursorResult[Any], session.execute(mark)).rowcount != 1:
         raise Conflict(f"code {wanted} was redeemed a moment ago")
     set_committed_value(found, "used_at", now)
+    if found.kind == Kind.OFFER.value:
+        payload = {"offer_id": found.offer_id}
+        emit(
+            session,
+            name=OFFER_REDEEMED,
+            store_id=store_id,
+            user_id=found.user_id,
+            payload=payload,
+            at=now,
+        )
     return found
 
 

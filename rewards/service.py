@@ -10,6 +10,8 @@ from datetime import datetime, time, timedelta
 from sqlalchemy.orm import Session
 
 from catalogue.models import Item
+from events.core import POINTS_EARNED
+from events.service import emit
 from kernel.errors import Conflict, Invalid, NotFound
 from kernel.principal import Staff
 from redemptions import repository as codes
@@ -222,6 +224,16 @@ def _award(
         points=points,
     )
     ledger.post(session, plan, now=now, purchase_id=purchase.id, look_id=chosen.look_id)
+    if points:
+        payload = {"purchase_id": purchase.id, "look_id": chosen.look_id, "points": points}
+        emit(
+            session,
+            name=POINTS_EARNED,
+            store_id=store_id,
+            user_id=chosen.creator_id,
+            payload=payload,
+            at=now,
+        )
 
 
 def get_purchase(

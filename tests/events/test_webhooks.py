@@ -23,6 +23,7 @@ from kernel.db import unit_of_work
 from kernel.principal import Role
 from tests.events.receiver import Receiver
 from tests.factories import Shop, api_key, auth, clock, new_shopper, open_shop, visit
+from tests.redemptions.factories import offer_code, till
 
 
 @pytest.fixture
@@ -229,3 +230,21 @@ def test_erasing_a_user_takes_their_id_out_of_the_events(
         names = session.execute(select(Event.name, Event.user_id)).all()
     assert ("user.entered_geofence", None) in names
     assert all(user_id is None for _, user_id in names)
+
+
+def test_a_redeemed_offer_is_an_event_without_the_shopper_for_the_store(
+    client: TestClient, sessions: sessionmaker[Session], settings: Settings, receiver: Receiver
+) -> None:
+    shop_ = till(client, sessions, settings)
+    subscribe(client, shop_.staff, receiver.url, ["offer.redeemed"], shop_.store_id)
+    code = offer_code(sessions, shop_)
+    path = f"/v1/stores/{shop_.store_id}/redemptions"
+    r = client.post(path, json={"code": code}, headers=auth(shop_.staff))
+    assert r.status_code == 200, r.text
+    [got] = receiver.received
+    body = json.loads(got.body)
+    assert (body["name"], body["user_id"]) == ("offer.redeemed", None)
+    assert body["data"] == {"offer_id": shop_.offer_id}
+    operator = auth(api_key(sessions, Role.OPERATOR))
+    [event] = client.get("/v1/events", headers=operator).json()["items"]
+    assert event["user_id"] == shop_.user_id

@@ -172,8 +172,8 @@ def feed(session: Session, *, staff: Staff, after: int, limit: int) -> list[Even
 def emit_zone_events(
     session: Session, *, user_id: int, events: Sequence[ZoneEventLike], stores: dict[str, int]
 ) -> list[int]:
-    """The presence flow's transitions as events, each with its zone's store (as the
-    decision resolved it). Zones of no store (none known) are logged without one."""
+    """Presence transitions as events, each with its zone's store (as the decision
+    resolved it): called by the decision once it knows the user consented to the purpose."""
     now = datetime.now(UTC)
     rows = [
         NewEvent(

@@ -19,6 +19,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from accounts.models import User
+from events.service import emit_zone_events
 from kernel.db import after_commit, utcnow
 from kernel.errors import NotFound
 from kernel.metrics import count_decision
@@ -243,6 +244,11 @@ def on_presence(
     if not profile.segments:
         _count_after_commit(session, [("none", "no_consent")] * len(wanted))
         return []
+    # To the event log (webhooks, feed) under the same consent as the decision: a user
+    # who did not consent to this purpose leaves no trace there.
+    emit_zone_events(
+        session, user_id=user_id, events=wanted, stores={t.zone: t.store_id for t in wanted}
+    )
     # Cached per process (notifications.rules); kept for the rows' titles and reasons.
     offers = {o.rule.id: o for o in active_offers(session, store_ids={t.store_id for t in wanted})}
     rules = [o.rule for o in offers.values()]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from datetime import datetime
 from functools import partial
 from typing import Annotated, Protocol
@@ -14,14 +14,12 @@ from sqlalchemy.orm import Session
 from accounts.models import User
 from accounts.service import API_KEY_PREFIX, USER_TOKEN_PREFIX, staff_for_key, user_for_token
 from accounts.tokens import AppCaller, user_tokens
-from events.service import emit_zone_events
 from kernel.db import unit_of_work
 from kernel.errors import Forbidden, Unauthorized
 from kernel.principal import Role, Staff
 from notifications.service import decide_events
 from notifications.tasks import enqueue_delivery
-from presence.core import ZoneEvent
-from presence.flow import DecideEvents, StoreOf
+from presence.flow import DecideEvents
 from redemptions.service import present
 from server.runtime import Runtime
 
@@ -37,20 +35,10 @@ RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 
 def decision(runtime: Runtime) -> DecideEvents:
     """The decision the presence flow hands its events to: wired here, in the app, so the
-    event sources (geofences, beacons) never import the notifications or events domains.
-    Each event also goes to the event log (webhooks, feed), in the same transaction."""
-    decide = partial(
+    event sources (geofences, beacons) never import the notifications domain."""
+    return partial(
         decide_events, policy_version=runtime.settings.policy_version, enqueue=enqueue_delivery
     )
-
-    def decide_and_log(
-        session: Session, *, user_id: int, events: Sequence[ZoneEvent], store_of: StoreOf
-    ) -> tuple[dict[str, int], list[int]]:
-        stores, notes = decide(session, user_id=user_id, events=events, store_of=store_of)
-        emit_zone_events(session, user_id=user_id, events=events, stores=stores)
-        return stores, notes
-
-    return decide_and_log
 
 
 class PresentCode(Protocol):

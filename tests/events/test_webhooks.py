@@ -248,3 +248,16 @@ def test_a_redeemed_offer_is_an_event_without_the_shopper_for_the_store(
     operator = auth(api_key(sessions, Role.OPERATOR))
     [event] = client.get("/v1/events", headers=operator).json()["items"]
     assert event["user_id"] == shop_.user_id
+
+
+def test_a_user_without_consent_leaves_no_event(
+    client: TestClient, settings: Settings, sessions: sessionmaker[Session], receiver: Receiver
+) -> None:
+    boutique = shop(client, sessions)
+    operator = api_key(sessions, Role.OPERATOR)
+    subscribe(client, operator, receiver.url, ["user.entered_geofence"], None)
+    token = new_shopper(client, settings, consent=False, interests=["fashion"])
+    entered = visit(client, token, boutique, next(clock()))
+    assert [e["transition"] for e in entered["events"]] == ["enter"]
+    assert client.get("/v1/events", headers=auth(operator)).json()["items"] == []
+    assert receiver.received == []

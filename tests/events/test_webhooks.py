@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -21,6 +21,7 @@ from events.models import Event, WebhookDelivery
 from kernel.config import Settings
 from kernel.db import unit_of_work
 from kernel.principal import Role
+from privacy.service import purge
 from tests.events.receiver import Receiver
 from tests.factories import Shop, api_key, auth, clock, new_shopper, open_shop, visit
 from tests.redemptions.factories import offer_code, till
@@ -261,3 +262,15 @@ def test_a_user_without_consent_leaves_no_event(
     assert [e["transition"] for e in entered["events"]] == ["enter"]
     assert client.get("/v1/events", headers=auth(operator)).json()["items"] == []
     assert receiver.received == []
+
+
+def test_old_events_are_purged_with_the_notifications_retention(
+    client: TestClient, settings: Settings, sessions: sessionmaker[Session]
+) -> None:
+    boutique = shop(client, sessions)
+    visit(client, new_shopper(client, settings, interests=["fashion"]), boutique, next(clock()))
+    later = datetime.now(UTC) + timedelta(days=settings.notification_retention_days + 1)
+    with unit_of_work(sessions) as session:
+        assert purge(session, now=datetime.now(UTC), settings=settings)["events"] == 0
+        assert purge(session, now=later, settings=settings)["events"] == 2
+        assert session.scalars(select(Event)).all() == []

@@ -274,3 +274,24 @@ def test_old_events_are_purged_with_the_notifications_retention(
         assert purge(session, now=datetime.now(UTC), settings=settings)["events"] == 0
         assert purge(session, now=later, settings=settings)["events"] == 2
         assert session.scalars(select(Event)).all() == []
+
+
+def test_the_sweep_waits_out_its_grace_and_skips_what_is_settled(
+    client: TestClient, settings: Settings, sessions: sessionmaker[Session], receiver: Receiver
+) -> None:
+    boutique = shop(client, sessions)
+    subscribe(client, boutique.staff, receiver.url, ["user.entered_geofence"], boutique.store_id)
+    receiver.always = 503
+    visit(client, new_shopper(client, settings, interests=["fashion"]), boutique, next(clock()))
+    [owed] = _deliveries(sessions)
+    due = owed.next_attempt_at
+    enqueued: list[int] = []
+    with unit_of_work(sessions) as session:
+        sweep(session, now=due + timedelta(seconds=30), grace_s=60.0, enqueue=enqueued.append)
+    assert enqueued == []  # its own retry may still come
+    with unit_of_work(sessions) as session:
+        sweep(session, now=due + timedelta(seconds=61), grace_s=60.0, enqueue=enqueued.append)
+    assert enqueued == [owed.id]
+    with unit_of_work(sessions) as session:  # marked due again: not re-enqueued at once
+        sweep(session, now=due + timedelta(seconds=62), grace_s=60.0, enqueue=enqueued.append)
+    assert enqueued == [owed.id]

@@ -19,6 +19,7 @@ DOMAINS = (
     accounts.privacy,
     beacons.privacy,
     catalogue.privacy,
+    events.privacy,
     looks.privacy,
     notifications.privacy,
     preferences.privacy,

@@ -1,30 +1,49 @@
 """From a recorded notification to its user's devices: at most once per device, never lost.
 
-A notification is owed a delivery while it is ``pending`` or ``retrying``. The delivery
-task is enqueued after commit; if that enqueue is lost (a broker blip, a worker killed,
-Redis restarted without the message), :func:`sweep` enqueues it again once it is overdue.
-Enqueueing twice is harmless: :func:`deliver` locks the row and sends only to devices whose
-``Delivery`` is not sent yet, and returns at once for a notification no longer owed.
+A notification is owed a delivery while it is ``pending``, ``retrying`` or ``partial``.
+The delivery task is enqueued after commit; if that enqueue is lost (a broker blip, a
+worker killed, Redis restarted without the message), :func:`sweep` enqueues it again once
+it is overdue.
+
+Send-once claim, per (notification, device): :func:`deliver` runs three steps and holds no
+lock across the network call.
+
+1. :func:`claim`, a short transaction: a conditional UPDATE moves the ``Delivery`` rows
+   still owed (``pending``/``retry``) to ``sending``, stamping ``updated_at`` (the claim
+   time) and a claim token (kept in ``message_id`` until the answer replaces it). Only one
+   worker's UPDATE matches a row, so a duplicated or redelivered task finds nothing to send.
+2. The push, outside any transaction.
+3. :func:`record`, a second short transaction: each answer onto the rows still carrying
+   this claim. If that commit fails, the task keeps the answers and :func:`settle` records
+   them later, without sending again.
+
+A ``sending`` row older than :data:`CLAIM_TIMEOUT_S` has no recorded outcome: its worker
+died mid-send, and it is claimed again (the claim also pushes the notification's
+``next_attempt_at`` past the timeout, so the sweeper comes back for it). The one window
+left: a worker that dies after FCM accepted a message and before the answer was recorded
+(or held past the timeout) makes that message go out twice; the collapse key keeps the
+device from showing it twice.
 """
 
 from __future__ import annotations
 
 import logging
 import random
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import partial
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import and_, or_, select, update
+from sqlalchemy.orm import Session, sessionmaker
 
 from accounts.models import Device
 from accounts.service import drop_token
 from events.core import PUSH_SENT
 from events.service import emit
 from kernel.config import Settings
-from kernel.db import after_commit
+from kernel.db import after_commit, unit_of_work
 from kernel.metrics import count_push
 from notifications.models import OWED, Delivery, Notification
 from notifications.push import PushMessage, PushOutcome, PushResult, PushSender
@@ -36,6 +55,10 @@ log = logging.getLogger(__name__)
 
 BASE_BACKOFF_S = 5.0
 MAX_BACKOFF_S = 3600.0
+CLAIM_TIMEOUT_S = 900.0
+"""Age after which a ``sending`` claim is deemed abandoned (its worker died): well beyond
+one push batch with firebase-admin's HTTP timeout and in-process retries."""
+OWED_DELIVERY = ("pending", "retry")
 SWEEP_BATCH = 1000
 """Most notifications one sweep enqueues; the next sweep takes the rest."""
 
@@ -95,8 +118,84 @@ def _locked(session: Session, notification_id: int) -> Notification | None:
     )
 
 
-def deliver(
+@dataclass(frozen=True, slots=True)
+class Claim:
+    """Deliveries this worker alone may send, and their messages."""
+
+    token: str
+    messages: list[PushMessage]
+
+
+def claim(
+    session: Session, *, notification_id: int, now: datetime, settings: Settings
+) -> Claim | None:
+    """Claim the notification's owed deliveries (one row per device of its user).
+
+    The notification row is locked only for this short transaction: it serialises the
+    creation of delivery rows and of the offer's redemption code. The claim itself is the
+    conditional UPDATE, which only one worker wins per row.
+    """
+    note = _locked(session, notification_id)
+    if note is None or note.status not in OWED:
+        return None
+    known = {d.token for d in note.deliveries}
+    for device in session.scalars(select(Device).where(Device.user_id == note.user_id)):
+        if device.token not in known:
+            known.add(device.token)
+            session.add(Delivery(notification=note, token=device.token, status="pending"))
+    session.flush()
+    claim_token = f"claim:{uuid.uuid4().hex}"
+    stale = now - timedelta(seconds=CLAIM_TIMEOUT_S)
+    tokens = list(
+        session.scalars(
+            update(Delivery)
+            .where(
+                Delivery.notification_id == notification_id,
+                or_(
+                    Delivery.status.in_(OWED_DELIVERY),
+                    and_(Delivery.status == "sending", Delivery.updated_at < stale),
+                ),
+            )
+            .values(status="sending", message_id=claim_token, updated_at=now)
+            .returning(Delivery.token),
+            execution_options={"synchronize_session": False},
+        )
+    )
+    if not tokens:
+        return None
+    # Should this worker die mid-send, the sweeper comes back once the claim is stale.
+    note.next_attempt_at = now + timedelta(seconds=CLAIM_TIMEOUT_S)
+    data = _data(session, note, settings)
+    session.flush()
+    return Claim(claim_token, [_message(note, token, data) for token in sorted(tokens)])
+
+
+def record(
     session: Session,
+    *,
+    notification_id: int,
+    claim_token: str,
+    outcomes: Outcomes,
+    max_attempts: int,
+    now: datetime,
+) -> DeliveryResult:
+    """Record the answers for the rows this claim still holds, then the note's status."""
+    note = _locked(session, notification_id)
+    if note is None:
+        return DeliveryResult(0, 0, None)
+    known = {d.token: d for d in note.deliveries}
+    mine = {
+        token: result
+        for token, result in outcomes.items()
+        if token in known
+        and known[token].status == "sending"
+        and known[token].message_id == claim_token
+    }
+    return _apply(session, note, known, mine, max_attempts, now)
+
+
+def deliver(
+    sessions: sessionmaker[Session],
     *,
     notification_id: int,
     sender: PushSender,
@@ -107,26 +206,25 @@ def deliver(
 ) -> DeliveryResult:
     """Send a notification to each of its user's devices, at most once per device.
 
-    The notification row is locked for the send, so a retried or duplicated task waits
-    and then finds the deliveries already marked sent (or the notification no longer owed).
-    ``outcomes`` receives the push service's answers as soon as they arrive.
+    Claim, send, record: three steps, no transaction open during the send (see the module
+    docstring). ``outcomes`` receives the push service's answers as soon as they arrive,
+    for :func:`settle` should the recording commit fail.
     """
-    note = _locked(session, notification_id)
-    if note is None or note.status not in OWED:
+    with unit_of_work(sessions) as session:
+        claimed = claim(session, notification_id=notification_id, now=now, settings=settings)
+    if claimed is None:
         return DeliveryResult(0, 0, None)
-    known = {d.token: d for d in note.deliveries}
-    for device in session.scalars(select(Device).where(Device.user_id == note.user_id)):
-        if device.token not in known:
-            known[device.token] = Delivery(
-                notification=note, token=device.token, status="pending", attempts=0
-            )
-            session.add(known[device.token])
-    todo = [d for d in known.values() if d.status in ("pending", "retry")]
-    if todo:
-        data = _data(session, note, settings)
-        results = sender.send([_message(note, d.token, data) for d in todo])
-        outcomes.update(zip((d.token for d in todo), results, strict=True))
-    return _apply(session, note, known, outcomes, max_attempts, now)
+    results = sender.send(claimed.messages)
+    outcomes.update(zip((m.token for m in claimed.messages), results, strict=True))
+    with unit_of_work(sessions) as session:
+        return record(
+            session,
+            notification_id=notification_id,
+            claim_token=claimed.token,
+            outcomes=outcomes,
+            max_attempts=max_attempts,
+            now=now,
+        )
 
 
 def settle(
@@ -143,10 +241,11 @@ def settle(
     if note is None:
         return DeliveryResult(0, 0, None)
     known = {d.token: d for d in note.deliveries}
-    for token in outcomes.keys() - known.keys():
-        known[token] = Delivery(notification=note, token=token, status="pending", attempts=0)
-        session.add(known[token])
-    return _apply(session, note, known, outcomes, max_attempts, now)
+    # Rows still claimed: the claim that sent them is the one whose answers these are,
+    # unless it went stale and another worker claimed (and sent) again; either way the
+    # device got it, and recording the first answer is right.
+    answered = {t: r for t, r in outcomes.items() if t in known and known[t].status == "sending"}
+    return _apply(session, note, known, answered, max_attempts, now)
 
 
 def _apply(
@@ -157,16 +256,15 @@ def _apply(
     max_attempts: int,
     now: datetime,
 ) -> DeliveryResult:
-    """Each answer onto its delivery (still pending or retrying), then the note's status."""
+    """Each answer onto its claimed delivery, then the note's status."""
     floor: float | None = None
     for token, result in outcomes.items():
         delivery = known[token]
-        if delivery.status not in ("pending", "retry"):
-            continue
         delivery.attempts += 1
         delivery.error_code = result.error_code
+        delivery.message_id = result.message_id
         if result.outcome is PushOutcome.SENT:
-            delivery.status, delivery.message_id = "sent", result.message_id
+            delivery.status = "sent"
             payload = {"notification_id": note.id, "offer_id": note.offer_id}
             emit(
                 session,
@@ -188,17 +286,24 @@ def _apply(
         # Counted as answered, committed or not: the push service has already acted on it.
         count_push(delivery.status)
     retrying = [d for d in known.values() if d.status == "retry"]
+    # Claimed by another worker, not answered yet: still owed until that worker records.
+    in_flight = [d for d in known.values() if d.status == "sending"]
     statuses = {d.status for d in known.values()}
     if not known:
         note.status = "no_device"
     elif "sent" in statuses:
-        note.status = "sent" if not retrying else "partial"
+        note.status = "sent" if not (retrying or in_flight) else "partial"
     else:
-        note.status = "retrying" if retrying else "failed"
+        note.status = "retrying" if (retrying or in_flight) else "failed"
     retry_after: float | None = None
     if retrying:
         retry_after = backoff_s(max(d.attempts for d in retrying), floor or 0.0)
-    note.next_attempt_at = None if retry_after is None else now + timedelta(seconds=retry_after)
+    next_at = None if retry_after is None else now + timedelta(seconds=retry_after)
+    if in_flight:
+        # The sweeper comes back should that other worker die mid-send.
+        stale_at = now + timedelta(seconds=CLAIM_TIMEOUT_S)
+        next_at = stale_at if next_at is None else min(next_at, stale_at)
+    note.next_attempt_at = next_at
     session.flush()
     sent = sum(1 for d in known.values() if d.status == "sent")
     return DeliveryResult(sent, len(retrying), retry_after)
@@ -210,8 +315,9 @@ def sweep(
     """Enqueue again the notifications overdue by ``age_s``; returns their ids.
 
     Each is marked due again ``age_s`` from now, so a backlog the workers are already
-    draining is not enqueued on every sweep. Rows locked by a delivery in progress are
-    skipped: that delivery settles them.
+    draining is not enqueued on every sweep. Rows locked by a claim or a recording in
+    progress are skipped; a send in progress has pushed its note's due time past the
+    claim timeout.
     """
     ids = list(
         session.scalars(

@@ -68,24 +68,31 @@ def _settle(notification_id: int, outcomes: Outcomes) -> DeliveryResult:
             attempt += 1
 
 
-@celery_app.task(bind=True, name="notifications.deliver", max_retries=None)  # type: ignore[untyped-decorator]
+# Acknowledged only once done, and requeued if the worker process dies: a lost task is
+# never lost; a redelivered one finds the deliveries already claimed (delivery.claim).
+@celery_app.task(  # type: ignore[untyped-decorator]
+    bind=True,
+    name="notifications.deliver",
+    max_retries=None,
+    acks_late=True,
+    reject_on_worker_lost=True,
+)
 def deliver_notification(self: Any, notification_id: int) -> Any:
     rt = current()
     outcomes: Outcomes = {}
     try:
-        with unit_of_work(rt.sessions) as session:
-            result = deliver(
-                session,
-                notification_id=notification_id,
-                sender=rt.push,
-                max_attempts=rt.settings.push_max_retries,
-                now=datetime.now(UTC),
-                outcomes=outcomes,
-                settings=rt.settings,
-            )
+        result = deliver(
+            rt.sessions,
+            notification_id=notification_id,
+            sender=rt.push,
+            max_attempts=rt.settings.push_max_retries,
+            now=datetime.now(UTC),
+            outcomes=outcomes,
+            settings=rt.settings,
+        )
     except TRANSIENT as error:
         if outcomes:
-            # Sent, but the commit failed: record what was sent, do not send it again.
+            # Sent, but the recording failed: record what was sent, do not send it again.
             result = _settle(notification_id, outcomes)
         elif self.request.is_eager:
             # In-process (embedded, tests): no broker to wait on; the sweeper retries.

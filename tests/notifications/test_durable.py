@@ -16,7 +16,7 @@ from accounts.service import user_for_token
 from kernel.config import Settings
 from kernel.db import after_commit, unit_of_work
 from kernel.principal import Role
-from notifications.delivery import Outcomes, deliver, settle, sweep
+from notifications.delivery import Outcomes, claim, settle, sweep
 from notifications.models import Notification
 from notifications.tasks import enqueue_delivery
 from server.app import create_app
@@ -200,19 +200,14 @@ def test_a_send_whose_commit_failed_is_recorded_not_sent_again(
         session.flush()
         note_id = note.id
     runtime = client.app.state.runtime  # type: ignore[attr-defined]
-    outcomes: Outcomes = {}
-    # The database goes away between the send and the commit: the transaction is lost.
-    with sessions() as session:
-        deliver(
-            session,
-            notification_id=note_id,
-            sender=runtime.push,
-            max_attempts=5,
-            now=datetime.now(UTC),
-            outcomes=outcomes,
-            settings=runtime.settings,
+    # Claimed and sent, then the database goes away before the answers are recorded.
+    with unit_of_work(sessions) as session:
+        claimed = claim(
+            session, notification_id=note_id, now=datetime.now(UTC), settings=runtime.settings
         )
-        session.rollback()
+    assert claimed is not None
+    results = runtime.push.send(claimed.messages)
+    outcomes: Outcomes = dict(zip((m.token for m in claimed.messages), results, strict=True))
     assert fcm_standin.requests_count == 1
     assert _note(sessions, note_id).status == "pending"
     with unit_of_work(sessions) as session:

@@ -30,10 +30,11 @@ from __future__ import annotations
 import logging
 import random
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import partial
+from itertools import islice
 
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
@@ -210,21 +211,62 @@ def deliver(
     docstring). ``outcomes`` receives the push service's answers as soon as they arrive,
     for :func:`settle` should the recording commit fail.
     """
+    results = deliver_many(
+        sessions,
+        notification_ids=[notification_id],
+        sender=sender,
+        max_attempts=max_attempts,
+        now=now,
+        outcomes={notification_id: outcomes},
+        settings=settings,
+    )
+    return results[notification_id]
+
+
+def deliver_many(
+    sessions: sessionmaker[Session],
+    *,
+    notification_ids: Sequence[int],
+    sender: PushSender,
+    max_attempts: int,
+    now: datetime,
+    outcomes: dict[int, Outcomes],
+    settings: Settings,
+) -> dict[int, DeliveryResult]:
+    """:func:`deliver` for several notifications with one ``sender.send`` call (which
+    batches by FCM's limit of 500 messages). Claims and records each take one short
+    transaction for all; notification rows are locked in id order, so two workers with
+    overlapping lists cannot deadlock. ``outcomes`` receives the answers by notification.
+    """
+    ids = sorted(set(notification_ids))
     with unit_of_work(sessions) as session:
-        claimed = claim(session, notification_id=notification_id, now=now, settings=settings)
-    if claimed is None:
-        return DeliveryResult(0, 0, None)
-    results = sender.send(claimed.messages)
-    outcomes.update(zip((m.token for m in claimed.messages), results, strict=True))
+        claims = {
+            notification_id: claimed
+            for notification_id in ids
+            if (
+                claimed := claim(
+                    session, notification_id=notification_id, now=now, settings=settings
+                )
+            )
+        }
+    messages = [m for claimed in claims.values() for m in claimed.messages]
+    answers = iter(sender.send(messages) if messages else [])
+    for notification_id, claimed in claims.items():
+        tokens = [m.token for m in claimed.messages]
+        got = dict(zip(tokens, islice(answers, len(tokens)), strict=True))
+        outcomes.setdefault(notification_id, {}).update(got)
+    done = dict.fromkeys(ids, DeliveryResult(0, 0, None))
     with unit_of_work(sessions) as session:
-        return record(
-            session,
-            notification_id=notification_id,
-            claim_token=claimed.token,
-            outcomes=outcomes,
-            max_attempts=max_attempts,
-            now=now,
-        )
+        for notification_id, claimed in claims.items():
+            done[notification_id] = record(
+                session,
+                notification_id=notification_id,
+                claim_token=claimed.token,
+                outcomes=outcomes[notification_id],
+                max_attempts=max_attempts,
+                now=now,
+            )
+    return done
 
 
 def settle(

@@ -18,7 +18,14 @@ import redis
 from sqlalchemy.exc import DBAPIError
 
 from kernel.db import unit_of_work
-from notifications.delivery import DeliveryResult, Outcomes, deliver, settle, sweep
+from notifications.delivery import (
+    DeliveryResult,
+    Outcomes,
+    deliver,
+    deliver_many,
+    settle,
+    sweep,
+)
 from server.celery import celery_app
 from server.runtime import current
 
@@ -113,15 +120,63 @@ def enqueue_delivery(notification_id: int) -> None:
     deliver_notification.delay(notification_id)
 
 
+BATCH_TASK_SIZE = 200
+"""Most notifications one batch task takes: a few devices each, a few FCM batches."""
+
+
+@celery_app.task(  # type: ignore[untyped-decorator]
+    bind=True,
+    name="notifications.deliver_many",
+    max_retries=None,
+    acks_late=True,
+    reject_on_worker_lost=True,
+)
+def deliver_notifications(self: Any, notification_ids: list[int]) -> Any:
+    """Deliver several notifications through one batched send; a notification that needs
+    another attempt goes on as its own :func:`deliver_notification`, at its own time."""
+    rt = current()
+    outcomes: dict[int, Outcomes] = {}
+    try:
+        results = deliver_many(
+            rt.sessions,
+            notification_ids=notification_ids,
+            sender=rt.push,
+            max_attempts=rt.settings.push_max_retries,
+            now=datetime.now(UTC),
+            outcomes=outcomes,
+            settings=rt.settings,
+        )
+    except TRANSIENT as error:
+        if any(outcomes.values()):
+            # Sent, but the recording failed; what was not claimed is left to the sweeper.
+            results = {i: _settle(i, answers) for i, answers in outcomes.items() if answers}
+        elif self.request.is_eager:
+            raise
+        else:
+            log.warning(
+                "delivery of %d notifications hit %r; retrying", len(notification_ids), error
+            )
+            countdown = transient_backoff_s(self.request.retries)
+            raise self.retry(exc=error, countdown=countdown) from None
+    for notification_id, result in results.items():
+        if result.retry_after_s is not None:
+            deliver_notification.apply_async((notification_id,), countdown=result.retry_after_s)
+    return {"sent": sum(r.sent for r in results.values())}
+
+
 @celery_app.task(name="notifications.sweep")  # type: ignore[untyped-decorator]
 def sweep_notifications() -> int:
-    """Enqueue again every notification whose delivery is overdue (see delivery.sweep)."""
+    """Enqueue again every notification whose delivery is overdue (see delivery.sweep), in
+    batch tasks of up to :data:`BATCH_TASK_SIZE`."""
     rt = current()
     with unit_of_work(rt.sessions) as session:
         ids = sweep(
             session,
             now=datetime.now(UTC),
             age_s=rt.settings.notification_sweep_age_s,
-            enqueue=enqueue_delivery,
+            enqueue=lambda _notification_id: None,
         )
+    # Enqueued once committed (as sweep's own after-commit enqueue would be), in batches.
+    for start in range(0, len(ids), BATCH_TASK_SIZE):
+        deliver_notifications.delay(ids[start : start + BATCH_TASK_SIZE])
     return len(ids)

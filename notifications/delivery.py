@@ -64,10 +64,12 @@ SWEEP_BATCH = 1000
 """Most notifications one sweep enqueues; the next sweep takes the rest."""
 
 
-def backoff_s(attempt: int, floor_s: float) -> float:
-    """Exponential backoff with full jitter, never below what the server asked for."""
+def backoff_s(attempt: int, floor_s: float, rng: random.Random | None = None) -> float:
+    """Exponential backoff with full jitter (anywhere in 0..ceiling, so retries of many
+    devices spread out), never below what the server asked for (Retry-After, the quota's
+    minute)."""
     ceiling = min(MAX_BACKOFF_S, BASE_BACKOFF_S * 2**attempt)
-    return max(floor_s, random.uniform(ceiling / 2, ceiling))
+    return max(floor_s, (rng or random).uniform(0.0, ceiling))
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,6 +146,9 @@ def claim(
         if device.token not in known:
             known.add(device.token)
             session.add(Delivery(notification=note, token=device.token, status="pending"))
+    if not known:
+        note.status, note.next_attempt_at = "no_device", None
+        return None
     session.flush()
     claim_token = f"claim:{uuid.uuid4().hex}"
     stale = now - timedelta(seconds=CLAIM_TIMEOUT_S)

@@ -6,7 +6,10 @@ FCM HTTP v1 error handling (see the push section of the field notes):
 - UNREGISTERED (404): the token is gone, delete it.
 - INVALID_ARGUMENT (400): never retried; the token is deleted only when FCM says the token
   itself is invalid, because payload errors share the code.
-- SENDER_ID_MISMATCH (403), THIRD_PARTY_AUTH_ERROR (401): configuration errors, no retry.
+- SENDER_ID_MISMATCH (403): the token belongs to another sender and will never work for
+  this one: deleted (issue 9), like UNREGISTERED. Should our own project id be the wrong
+  one, every token answered so would go: the failure is logged for an operator to notice.
+- THIRD_PARTY_AUTH_ERROR (401): a configuration error (APNs/web push credentials), no retry.
 - QUOTA_EXCEEDED (429): retry after at least a minute.
 - UNAVAILABLE (503), INTERNAL (500), timeouts: retry, honouring Retry-After.
 
@@ -249,7 +252,10 @@ def _result_for_error(error: Any) -> PushResult:
     detail = str(error)
     if isinstance(error, messaging.UnregisteredError):
         return PushResult(PushOutcome.DROP_TOKEN, error_code=code, detail=detail)
-    if isinstance(error, messaging.SenderIdMismatchError | messaging.ThirdPartyAuthError):
+    if isinstance(error, messaging.SenderIdMismatchError):
+        logger.warning("FCM sender id mismatch, token dropped: %s", detail)
+        return PushResult(PushOutcome.DROP_TOKEN, error_code=code, detail=detail)
+    if isinstance(error, messaging.ThirdPartyAuthError):
         return PushResult(PushOutcome.FAILED, error_code=code, detail=detail)
     if isinstance(error, messaging.QuotaExceededError):
         retry_after = max(QUOTA_RETRY_AFTER_S, _retry_after_s(error) or 0.0)

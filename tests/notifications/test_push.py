@@ -140,14 +140,12 @@ def test_unavailable_prefix_token_is_retried(fcm_sender: FcmSender) -> None:
     assert result.error_code == "UNAVAILABLE"
 
 
-def test_sender_id_mismatch_is_a_configuration_failure(
-    fcm_sender: FcmSender, fcm_standin: FcmStandIn
-) -> None:
+def test_sender_id_mismatch_drops_the_token(fcm_sender: FcmSender, fcm_standin: FcmStandIn) -> None:
     fcm_standin.behaviours["device-1"] = ["SENDER_ID_MISMATCH"]
 
     [result] = fcm_sender.send([make_push_message("device-1")])
 
-    assert result.outcome is PushOutcome.FAILED
+    assert result.outcome is PushOutcome.DROP_TOKEN
     assert result.error_code == "SENDER_ID_MISMATCH"
 
 

@@ -116,6 +116,12 @@ class Settings(BaseSettings):
     notification_sweep_every_s: float = Field(
         default=30.0, description="How often Celery beat runs the notification sweeper."
     )
+    store_cooldown_s: float = Field(
+        default=24 * 60 * 60,
+        ge=0,
+        description="After a push from a store, no other push from it to that user for this "
+        "long (offers and looks alike); 0 disables.",
+    )
     outbox_max_bytes: int = Field(
         default=10 * 1024 * 1024, description="The local outbox file is rotated past this size."
     )

@@ -39,13 +39,22 @@ per look per day, mutes, quiet hours) and **compete for the same daily cap**, in
 order at each event: the store's offers matching the user's interests first, then the
 look. Each decision names the candidates it was weighed against (``competed``), so the
 explanation can say which one won the last slot and why.
+
+Store cooldown. After a push from a store (offer or look), nothing more is pushed from
+that store to the user until ``store_cooldown_s`` has passed since that push
+(``last_push_at_by_store``, times of the latest pushes per store; 0 disables). The
+candidates of the event that pushed go out together (one visit, one batch); a later event
+at the same store within the cooldown yields nothing, not even a suppressed record: a
+cooldown is the server's pacing, not a preference the user set, so there is nothing to
+tell them in the inbox.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
+from types import MappingProxyType
 
 from preferences.core import TargetingProfile
 from presence.core import Transition
@@ -118,6 +127,9 @@ class Decision:
         return f"look:{self.look_id}" if self.look_id is not None else f"offer:{self.offer_id}"
 
 
+_NO_PUSHES: Mapping[int, float] = MappingProxyType({})
+
+
 @dataclass(frozen=True, slots=True)
 class _Candidate:
     key: str
@@ -138,6 +150,8 @@ def decide_all(
     looks: Iterable[LookRule] = (),
     looks_sent_today: frozenset[int] = frozenset(),
     looks_suppressed_today: frozenset[int] = frozenset(),
+    last_push_at_by_store: Mapping[int, float] = _NO_PUSHES,
+    store_cooldown_s: float = 0.0,
 ) -> list[Decision]:
     """Sends and suppressed decisions, in trigger order (offers, then the look).
 
@@ -145,6 +159,8 @@ def decide_all(
     many pushes that day in all; ``suppressed_today``: offers already recorded as suppressed
     that day (not recorded again); the ``looks_…`` sets are the same for looks. ``looks``
     are only considered with the ``friends_looks`` consent (``profile.friends_looks``).
+    ``last_push_at_by_store``: when each store last pushed to the user (epoch seconds),
+    held against ``store_cooldown_s`` (0: no cooldown).
     """
     if not profile.segments:
         return []
@@ -158,10 +174,14 @@ def decide_all(
             ranked_looks.setdefault(look.store_id, []).append(look)
     taken = {f"offer:{o}" for o in sent_today} | {f"look:{x}" for x in looks_sent_today}
     held = {f"offer:{o}" for o in suppressed_today} | {f"look:{x}" for x in looks_suppressed_today}
+    last_push = dict(last_push_at_by_store)
     decisions: list[Decision] = []
     sends = 0
     for trig in triggers:
         if trig.store_id in profile.muted_store_ids:
+            continue
+        last = last_push.get(trig.store_id)
+        if store_cooldown_s > 0 and last is not None and trig.at - last < store_cooldown_s:
             continue
         candidates = _candidates(profile, trig, by_store, ranked_looks, taken)
         quiet = profile.quiet_at(trig.at)
@@ -176,6 +196,7 @@ def decide_all(
             if why is None:
                 taken.add(cand.key)
                 sends += 1
+                last_push[trig.store_id] = trig.at
             elif cand.key in held:
                 continue
             else:

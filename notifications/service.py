@@ -13,13 +13,14 @@ from datetime import UTC, date, datetime, timedelta
 from functools import partial
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from accounts.models import User
 from events.service import emit_zone_events
+from kernel.config import get_settings
 from kernel.db import after_commit, utcnow
 from kernel.errors import NotFound
 from kernel.metrics import count_decision
@@ -49,19 +50,37 @@ class _Today:
     suppressed: frozenset[int]
     looks_sent: frozenset[int]
     looks_suppressed: frozenset[int]
+    last_push_at_by_store: dict[int, float]
 
 
-def _today(session: Session, user_id: int, day: date) -> _Today:
-    """The offers and looks pushed to the user that day, how many pushes in all, and those
-    held back (suppressed decisions are neither pushes nor the daily slot)."""
+def _today(session: Session, user_id: int, day: date, since: datetime) -> _Today:
+    """The offers and looks pushed to the user that day, how many pushes in all, those
+    held back (suppressed decisions are neither pushes nor the daily slot), and when each
+    store last pushed since ``since`` (the store cooldown's reach, which may cross into
+    the day before): one read of the user's recent rows."""
     rows = session.execute(
-        select(Notification.offer_id, Notification.look_id, Notification.status).where(
-            Notification.user_id == user_id, Notification.day == day
+        select(
+            Notification.offer_id,
+            Notification.look_id,
+            Notification.status,
+            Notification.store_id,
+            Notification.day,
+            Notification.created_at,
+        ).where(
+            Notification.user_id == user_id,
+            or_(Notification.day == day, Notification.created_at >= since),
         )
     ).all()
+    last: dict[int, float] = {}
+    for r in rows:
+        if r.status != SUPPRESSED and r.store_id is not None and r.created_at >= since:
+            at = r.created_at.timestamp()
+            last[r.store_id] = max(at, last.get(r.store_id, at))
+    rows = [r for r in rows if r.day == day]
     sent = [r for r in rows if r.status != SUPPRESSED]
     held = [r for r in rows if r.status == SUPPRESSED]
     return _Today(
+        last_push_at_by_store=last,
         sent=frozenset(r.offer_id for r in sent if r.offer_id is not None),
         pushed=len(sent),
         suppressed=frozenset(r.offer_id for r in held if r.offer_id is not None),
@@ -225,13 +244,15 @@ def on_presence(
     purpose: Purpose,
     policy_version: str,
     enqueue: Enqueue,
+    store_cooldown_s: float | None = None,
 ) -> list[Notification]:
     """Decide on ENTER/DWELL/EXIT triggers, record what is sent, enqueue delivery after commit.
 
     Decisions the user's delivery preferences held back (quiet hours, daily cap) are
     recorded as ``suppressed`` in the inbox, never enqueued and not returned: the result
     is the notifications to push. ``policy_version`` is the configured one, in force until
-    the operator publishes one.
+    the operator publishes one; ``store_cooldown_s`` defaults to the setting
+    (``VICINITY_STORE_COOLDOWN_S``).
     """
     # Every transition is decided, EXIT included: an offer fires on the one it asks for.
     wanted = list(triggers)
@@ -254,7 +275,9 @@ def on_presence(
     rules = [o.rule for o in offers.values()]
     looks = look_choices(session, user_id=user_id, profile=profile, triggers=wanted)
     day = _day(at, profile.utc_offset_s)
-    today = _today(session, user_id, day)
+    cooldown = get_settings().store_cooldown_s if store_cooldown_s is None else store_cooldown_s
+    since = datetime.fromtimestamp(at - cooldown, UTC)
+    today = _today(session, user_id, day, since)
     decisions = decide_all(
         profile,
         wanted,
@@ -265,6 +288,8 @@ def on_presence(
         looks=looks.rules,
         looks_sent_today=today.looks_sent,
         looks_suppressed_today=today.looks_suppressed,
+        last_push_at_by_store=today.last_push_at_by_store,
+        store_cooldown_s=cooldown,
     )
     _count_after_commit(session, _outcomes(wanted, decisions))
     rows = [_row(session, user_id, d, day, purpose, offers, looks) for d in decisions]

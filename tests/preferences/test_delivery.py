@@ -189,5 +189,6 @@ def test_the_daily_cap_counts_the_users_local_calendar_day(
             purpose=Purpose.LOCATION_OFFERS,
             policy_version=settings.policy_version,
             enqueue=lambda _id: None,
+            store_cooldown_s=0,  # the daily cap alone: the same store pushed hours ago
         )
         assert [n.day for n in notes] == ([date(2026, 11, 24)] if pushed else [])

@@ -116,6 +116,8 @@ def test_decide_takes_a_profile_and_events_only() -> None:
         "looks",
         "looks_sent_today",
         "looks_suppressed_today",
+        "last_push_at_by_store",
+        "store_cooldown_s",
         "return",
     }
     assert [f.name for f in dataclasses.fields(LookRule)] == ["id", "store_id", "score", "shared"]
@@ -284,6 +286,7 @@ def _person(
                 title="old",
                 body="old",
                 day=date(2026, 11, 1),
+                created_at=datetime(2026, 11, 1, 12, tzinfo=UTC),
             )
         )
     session.flush()

@@ -22,6 +22,7 @@ from __future__ import annotations
 import logging
 import re
 import threading
+import time
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -238,12 +239,17 @@ def _start_messaging_service(app: Any, *, fcm_url: str | None, retry: Retry) -> 
 
 
 def _to_fcm_message(message: PushMessage) -> Any:
+    # APNs takes an absolute expiry; counted from now, when the message leaves.
+    expires = int(time.time()) + message.ttl_s
     return messaging.Message(
         token=message.token,
         notification=messaging.Notification(title=message.title, body=message.body),
         data=dict(message.data),
         android=messaging.AndroidConfig(collapse_key=message.collapse_key, ttl=message.ttl_s),
-        apns=messaging.APNSConfig(headers={"apns-collapse-id": message.collapse_key}),
+        apns=messaging.APNSConfig(
+            headers={"apns-collapse-id": message.collapse_key, "apns-expiration": str(expires)},
+            payload=messaging.APNSPayload(aps=messaging.Aps(thread_id=message.collapse_key)),
+        ),
     )
 
 

@@ -82,7 +82,7 @@ def test_the_printed_walk_pushes_the_offer_and_anns_look(
         pushes = {m["collapse_key"]: m for m in _outbox(client, access)}
         [look_key, offer_key] = sorted(pushes)
         assert look_key == f"look-{access.look_id}"
-        assert offer_key.startswith("offer-")
+        assert offer_key.startswith("store-")
         look = pushes[f"look-{access.look_id}"]
         assert look["title"] == "A look by Ann"
         assert look["data"]["look_id"] == str(access.look_id)
@@ -124,4 +124,4 @@ def test_seeding_again_duplicates_nothing_and_the_new_shopper_sees_the_look(
         assert len(_walk_in(client, second)["notifications"]) == 2
         keys = sorted(m["collapse_key"] for m in _outbox(client, second))
         assert keys[0] == f"look-{second.look_id}"
-        assert keys[1].startswith("offer-")
+        assert keys[1].startswith("store-")

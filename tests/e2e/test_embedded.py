@@ -97,7 +97,7 @@ def test_make_run_serves_the_demo_and_pushes_to_the_outbox(
 
     outbox = httpx.get(f"{base}/v1/outbox", headers={"Authorization": f"Bearer {operator}"}).json()
     # The store's offer and the look of Ann, the demo shopper's friend.
-    assert sorted(m["collapse_key"].split("-")[0] for m in outbox) == ["look", "offer"]
+    assert sorted(m["collapse_key"].split("-")[0] for m in outbox) == ["look", "store"]
     assert httpx.get(f"{base}/docs").status_code == 200
 
 

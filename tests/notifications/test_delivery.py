@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from celery.contrib.testing.worker import start_worker
@@ -124,6 +124,30 @@ def test_a_repeated_task_never_sends_twice(
     deliver_notification.apply(args=(note_id,))
     deliver_notification.apply(args=(note_id,))
     assert fcm_standin.requests_count == 1
+
+
+def test_an_offer_push_collapses_per_store_and_lives_as_long_as_the_offer(
+    client: TestClient,
+    sessions: sessionmaker[Session],
+    settings: Settings,
+    fcm_standin: FcmStandIn,
+) -> None:
+    operator = api_key(sessions, Role.OPERATOR)
+    store_id = new_store(client, operator)
+    staff = api_key(sessions, Role.STORE, [store_id])
+    new_geofence(client, staff, store_id, square(*PARIS, 40.0))
+    ends_at = datetime.now(UTC) + timedelta(hours=2)
+    new_offer(client, staff, store_id, ["fashion"], ends_at=ends_at.isoformat())
+    token = new_shopper(client, settings, interests=["fashion"], device="phone")
+    _enter(client, token)
+    [message] = fcm_standin.messages
+    assert message["android"]["collapse_key"] == f"store-{store_id}"
+    assert message["apns"]["headers"]["apns-collapse-id"] == f"store-{store_id}"
+    assert message["apns"]["payload"]["aps"]["thread-id"] == f"store-{store_id}"
+    ttl = int(message["android"]["ttl"].removesuffix("s"))
+    assert 7100 <= ttl <= 7200
+    expires = datetime.fromtimestamp(int(message["apns"]["headers"]["apns-expiration"]), UTC)
+    assert abs((expires - ends_at).total_seconds()) <= 60
 
 
 def test_every_device_of_the_user_gets_it(

@@ -1,4 +1,5 @@
 import json
+import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -67,6 +68,9 @@ def test_sent_message_carries_notification_data_and_collapse_key(
     assert received["android"]["collapse_key"] == "offer-42"
     assert received["android"]["ttl"] == "3600s"
     assert received["apns"]["headers"]["apns-collapse-id"] == "offer-42"
+    assert received["apns"]["payload"]["aps"]["thread-id"] == "offer-42"
+    expires = int(received["apns"]["headers"]["apns-expiration"])
+    assert 3590 <= expires - time.time() <= 3600
 
 
 def test_unregistered_token_is_dropped(fcm_sender: FcmSender) -> None:

@@ -55,7 +55,7 @@ export VICINITY_TEST_REDIS_URL="redis://127.0.0.1:$REDIS_PORT/0"
 
 say "pytest on $DB, Redis on port $REDIS_PORT"
 set +e
-"$PY" -m pytest "$@"
+"$PY" -m pytest --durations=25 "$@"
 rc=$?
 set -e
 if [ "$rc" -eq 5 ]; then echo "no tests were collected" >&2; exit 1; fi

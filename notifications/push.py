@@ -15,6 +15,14 @@ FCM HTTP v1 error handling (see the push section of the field notes):
 
 FCM may answer 503 and still deliver, so a retry can duplicate; the collapse key (Android
 collapse_key, APNs apns-collapse-id) keeps a device from showing the same offer twice.
+
+The FCM endpoint (``VICINITY_FCM_URL``, the tests' stand-in): firebase-admin has no public
+setting for it (its emulator variables cover Auth, Firestore, Database and Storage, not
+Cloud Messaging), so :func:`_start_messaging_service` sets a private class attribute for
+the moment a service is created. That relies on firebase-admin internals, so the version
+is pinned (``firebase-admin>=7.0,<8`` in pyproject, :data:`FIREBASE_ADMIN_TESTED`), a test
+asserts the installed version and the attributes used, and the sender refuses to start if
+the service did not take the URL (rather than silently sending to the real FCM).
 """
 
 from __future__ import annotations
@@ -51,6 +59,9 @@ FCM_MAX_TTL_S = 2_419_200
 
 QUOTA_RETRY_AFTER_S = 60.0
 """Least wait after QUOTA_EXCEEDED: FCM's quota is counted per minute."""
+
+FIREBASE_ADMIN_TESTED = (7, 8)
+"""Major versions [7, 8) of firebase-admin whose internals `_start_messaging_service` uses."""
 
 _FCM_ERROR_TYPE = "type.googleapis.com/google.firebase.fcm.v1.FcmError"
 _INVALID_TOKEN_WORDING = re.compile(
@@ -231,6 +242,11 @@ def _start_messaging_service(app: Any, *, fcm_url: str | None, retry: Retry) -> 
             service = messaging._get_messaging_service(app)
         finally:
             service_class.FCM_URL = default_url
+    if fcm_url is not None and service._fcm_url != fcm_url.format(app.project_id):
+        raise RuntimeError(
+            f"firebase-admin {firebase_admin.__version__} ignored the FCM URL {fcm_url!r}; "
+            f"tested with major versions {FIREBASE_ADMIN_TESTED}"
+        )
     endpoint = urlsplit(service._fcm_url)
     adapter = requests.adapters.HTTPAdapter(
         pool_connections=100, pool_maxsize=100, max_retries=retry

@@ -4,6 +4,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+import firebase_admin
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
@@ -11,7 +12,13 @@ from firebase_admin import messaging
 from google.auth.credentials import AnonymousCredentials, Credentials
 
 from notifications.outbox import OutboxSender
-from notifications.push import FcmSender, PushMessage, PushOutcome, make_sender
+from notifications.push import (
+    FIREBASE_ADMIN_TESTED,
+    FcmSender,
+    PushMessage,
+    PushOutcome,
+    make_sender,
+)
 from tests.fcm_standin import FcmStandIn
 
 PROJECT = "vicinity-test"
@@ -360,3 +367,28 @@ def test_make_sender_uses_fcm_with_a_service_account(tmp_path: Path) -> None:
     assert isinstance(sender, FcmSender)
     assert sender.name == "fcm"
     sender.close()
+
+
+def test_the_installed_firebase_admin_has_the_internals_the_fcm_url_relies_on() -> None:
+    major = int(firebase_admin.__version__.split(".")[0])
+    low, high = FIREBASE_ADMIN_TESTED
+    assert low <= major < high, firebase_admin.__version__
+    assert "{0}" in messaging._MessagingService.FCM_URL
+    assert callable(messaging._get_messaging_service)
+
+
+def test_a_sender_refuses_a_url_firebase_admin_would_ignore(
+    fcm_standin: FcmStandIn, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Were the class attribute no longer read, the sender fails instead of calling FCM."""
+    real = messaging._get_messaging_service
+
+    def ignoring_the_url(app: Any) -> Any:
+        service = real(app)
+        service._fcm_url = "https://fcm.googleapis.com/v1/projects/p/messages:send"
+        return service
+
+    monkeypatch.setattr(messaging, "_get_messaging_service", ignoring_the_url)
+    anonymous: Credentials = AnonymousCredentials()  # type: ignore[no-untyped-call]
+    with pytest.raises(RuntimeError, match="ignored the FCM URL"):
+        FcmSender(project_id="p", fcm_url=fcm_standin.url, credentials=anonymous)

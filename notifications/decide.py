@@ -36,9 +36,12 @@ Friends' looks. With the ``friends_looks`` consent, an ENTER or DWELL at a store
 push one friend's look featuring that store's items (:class:`LookRule`, already ranked by
 ``looks.rank``: the best one not pushed today). Looks obey the same rules as offers (one
 per look per day, mutes, quiet hours) and **compete for the same daily cap**, in a fixed
-order at each event: the store's offers matching the user's interests first, then the
-look. Each decision names the candidates it was weighed against (``competed``), so the
-explanation can say which one won the last slot and why.
+order at each event: higher ``priority`` first (a look's is 0), then the larger segment
+overlap, then offers before the look, then the lower id. Each decision names the
+candidates it was weighed against (``competed``) and ``decided_by``, the first of those
+rules ("priority", "overlap", "kind", "id") that ordered it against its nearest rival
+(the next candidate for a send, the one before for a held-back one): for the last slot of
+the cap, the rule that separated the winner from the first runner-up.
 
 Store cooldown. After a push from a store (offer or look), nothing more is pushed from
 that store to the user until ``store_cooldown_s`` has passed since that push
@@ -69,6 +72,7 @@ class OfferRule:
     zones: frozenset[str] | None
     starts_at: float | None = None
     ends_at: float | None = None
+    priority: int = 0
 
     def active_at(self, at: float) -> bool:
         return (self.starts_at is None or self.starts_at <= at) and (
@@ -121,6 +125,8 @@ class Decision:
     look_id: int | None = None
     competed: tuple[str, ...] = ()
     """The other candidates at the same event, as ``offer:<id>`` / ``look:<id>``."""
+    decided_by: str | None = None
+    """With competitors: the ordering rule that set this one against its nearest rival."""
 
     @property
     def key(self) -> str:
@@ -137,6 +143,31 @@ class _Candidate:
     look_id: int | None
     matched: frozenset[str]
     rule: str
+    order: tuple[int, int, int, int]  # (-priority, -overlap, kind: 0 offer 1 look, id)
+
+
+# The components of _Candidate.order, named as Decision.decided_by reports them.
+_ORDER_RULES = ("priority", "overlap", "kind", "id")
+
+
+def _decided_by(first: _Candidate, second: _Candidate) -> str:
+    """The first ordering rule on which two candidates differ."""
+    return next(
+        (
+            name
+            for name, a, b in zip(_ORDER_RULES, first.order, second.order, strict=True)
+            if a != b
+        ),
+        "id",
+    )
+
+
+def _rival(candidates: list[_Candidate], i: int, sent: bool) -> str | None:
+    if len(candidates) < 2:
+        return None
+    if (sent and i + 1 < len(candidates)) or i == 0:
+        return _decided_by(candidates[i], candidates[i + 1])
+    return _decided_by(candidates[i - 1], candidates[i])
 
 
 def decide_all(
@@ -185,7 +216,7 @@ def decide_all(
             continue
         candidates = _candidates(profile, trig, by_store, ranked_looks, taken)
         quiet = profile.quiet_at(trig.at)
-        for cand in candidates:
+        for i, cand in enumerate(candidates):
             why = (
                 Suppression.QUIET_HOURS
                 if quiet
@@ -213,6 +244,7 @@ def decide_all(
                     timeout=trig.timeout,
                     look_id=cand.look_id,
                     competed=tuple(c.key for c in candidates if c is not cand),
+                    decided_by=_rival(candidates, i, why is None),
                 )
             )
     return decisions
@@ -235,13 +267,15 @@ def _candidates(
             continue
         matched = offer.segments & profile.segments
         if matched and offer.active_at(trig.at):
-            found.append(_Candidate(key, offer.id, None, matched, "one_per_offer_per_day"))
+            order = (-offer.priority, -len(matched), 0, offer.id)
+            found.append(_Candidate(key, offer.id, None, matched, "one_per_offer_per_day", order))
     if trig.transition in PUSH_TRANSITIONS_FOR_LOOKS:
         look = next((x for x in looks.get(trig.store_id, ()) if f"look:{x.id}" not in taken), None)
         if look is not None:
             key = f"look:{look.id}"
-            found.append(_Candidate(key, None, look.id, look.shared, "one_per_look_per_day"))
-    return found
+            order = (0, -len(look.shared), 1, look.id)
+            found.append(_Candidate(key, None, look.id, look.shared, "one_per_look_per_day", order))
+    return sorted(found, key=lambda c: c.order)
 
 
 def decide(

@@ -36,6 +36,22 @@ _ORDER = (
     "quand la limite laisse moins de place, les offres du magasin qui correspondent à vos "
     "centres d'intérêt passent avant les looks de vos amis",
 )
+# The rule that set a decision against its nearest rival (Decision.decided_by); "kind",
+# offers before looks, is _ORDER.
+_DECIDED_BY = {
+    "priority": (
+        "the store gave the one that went first a higher priority",
+        "le magasin a donné une priorité plus haute à celle passée en premier",
+    ),
+    "overlap": (
+        "the one that went first matches more of your interests",
+        "celle passée en premier correspond à plus de vos centres d'intérêt",
+    ),
+    "id": (
+        "at equal priority and match, the earlier one goes first",
+        "à priorité et correspondance égales, la plus ancienne passe en premier",
+    ),
+}
 _PURPOSES = {
     "location_offers": ("offers near you", "les offres près de vous"),
     "beacon_proximity": ("in-store beacon offers", "les offres des balises en magasin"),
@@ -111,7 +127,7 @@ def explain(note: Notification, locale: str) -> str:
     purpose_id = reason.get("purpose", "")
     purpose = _PURPOSES.get(purpose_id, (purpose_id, purpose_id))[lang]
     lead = _lead(note, lang)
-    competed = _competed(reason.get("competed", []), lang)
+    competed = _competed(reason.get("competed", []), lang, reason.get("decided_by"))
     if reason.get("kind") == "look":
         return _look(reason, lead, verb, store, zone, purpose, rule, lang) + competed
     if fr:
@@ -127,12 +143,14 @@ def explain(note: Notification, locale: str) -> str:
     ) + competed
 
 
-def _competed(others: list[str], lang: int) -> str:
+def _competed(others: list[str], lang: int, decided_by: str | None) -> str:
     if not others:
         return ""
+    # Reasons recorded before decided_by existed were ordered by kind alone.
+    rule = _DECIDED_BY.get(decided_by or "kind", _ORDER)[lang]
     if lang:
-        return f" Elle a été mise en balance avec {_join(others, 'et')} ; {_ORDER[1]}."
-    return f" It was weighed against {_join(others, 'and')}; {_ORDER[0]}."
+        return f" Elle a été mise en balance avec {_join(others, 'et')} ; {rule}."
+    return f" It was weighed against {_join(others, 'and')}; {rule}."
 
 
 def _look(

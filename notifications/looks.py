@@ -108,6 +108,7 @@ def look_row(
         "ranking": choice.reason,
         "score": choice.score,
         "competed": competed,
+        **({"decided_by": decision.decided_by} if decision.decided_by else {}),
         "rule": decision.rule,
         "purpose": Purpose.FRIENDS_LOOKS.value,
         **({"suppressed": decision.suppressed.value} if decision.suppressed else {}),

@@ -53,6 +53,7 @@ def as_rule(o: Offer) -> OfferRule:
         or None,
         starts_at=o.starts_at.timestamp() if o.starts_at else None,
         ends_at=o.ends_at.timestamp() if o.ends_at else None,
+        priority=o.priority,
     )
 
 

@@ -131,6 +131,7 @@ def _reason(
         "rule": decision.rule,
         "purpose": purpose.value,
         "competed": competed,
+        **({"decided_by": decision.decided_by} if decision.decided_by else {}),
         **({"suppressed": decision.suppressed.value} if decision.suppressed else {}),
     }
 

@@ -52,6 +52,8 @@ class Offer(Base):
     starts_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     ends_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Which offer takes the last push of the user's daily cap: higher first.
+    priority: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     # Why the system turned the offer off (its last geofence deleted); None when the store
     # did, or while active.
     inactive_reason: Mapped[str | None] = mapped_column(String(200), nullable=True)

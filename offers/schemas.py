@@ -10,6 +10,12 @@ from kernel.text import Body, DeepLink, Slug, Title
 from offers.models import Offer
 from presence.core import Transition
 
+PRIORITY = (
+    "-100..100, default 0: when the user's daily cap leaves room for fewer pushes than "
+    "candidates at a visit, higher priorities go first (then the larger segment overlap, "
+    "offers before friends' looks, the lower id)."
+)
+
 
 class OfferCreate(BaseModel):
     model_config = ConfigDict(
@@ -53,6 +59,7 @@ class OfferCreate(BaseModel):
     starts_at: AwareDatetime | None = None
     ends_at: AwareDatetime | None = Field(default=None, description="Must be in the future.")
     active: bool = True
+    priority: int = Field(default=0, ge=-100, le=100, strict=True, description=PRIORITY)
 
 
 class OfferUpdate(BaseModel):
@@ -67,6 +74,7 @@ class OfferUpdate(BaseModel):
     starts_at: AwareDatetime | None = None
     ends_at: AwareDatetime | None = None
     active: bool | None = None
+    priority: int | None = Field(default=None, ge=-100, le=100, strict=True, description=PRIORITY)
 
 
 class OfferOut(BaseModel):
@@ -82,6 +90,7 @@ class OfferOut(BaseModel):
     starts_at: datetime | None
     ends_at: datetime | None
     active: bool
+    priority: int
     inactive_reason: str | None = Field(
         description="Why the system deactivated the offer (e.g. its last geofence was "
         "deleted); null when active or turned off by the store."
@@ -104,6 +113,7 @@ class OfferOut(BaseModel):
             starts_at=o.starts_at,
             ends_at=o.ends_at,
             active=o.active,
+            priority=o.priority,
             inactive_reason=o.inactive_reason,
             created_at=o.created_at,
             updated_at=o.updated_at,

@@ -72,6 +72,7 @@ def create_offer(session: Session, *, staff: Staff, store_id: int, data: OfferCr
         starts_at=data.starts_at,
         ends_at=data.ends_at,
         active=data.active,
+        priority=data.priority,
         segments=segments_by_slug(session, data.segments),
         geofences=_geofences(session, store_id, data.geofence_ids),
         zones=_zones(session, store_id, data.zones),
@@ -104,6 +105,8 @@ def update_offer(session: Session, *, staff: Staff, offer_id: int, data: OfferUp
         offer.inactive_reason = None
     if data.trigger is not None:
         offer.trigger = data.trigger.value
+    if data.priority is not None:
+        offer.priority = data.priority
     if data.segments is not None:
         offer.segments = segments_by_slug(session, data.segments)
     if data.geofence_ids is not None:

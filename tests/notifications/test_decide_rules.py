@@ -110,3 +110,77 @@ def test_a_suppressed_decision_starts_no_cooldown_and_the_cooldown_records_nothi
         store_cooldown_s=DAY,
     )
     assert cooled == []
+
+
+# Priority and the order of the last slot of the daily cap.
+
+TWO = frozenset({"fashion", "shoes"})
+BOTH = TargetingProfile(TWO, max_per_day=1, friends_looks=True)
+
+
+def _offer(ident: int, priority: int = 0, segments: frozenset[str] = TWO) -> OfferRule:
+    return OfferRule(ident, 1, segments, Transition.ENTER, None, priority=priority)
+
+
+@pytest.mark.parametrize(
+    ("offers", "look", "winner", "runner_up", "decided_by"),
+    [
+        # A higher priority beats a lower id and a larger overlap.
+        ([_offer(1), _offer(2, priority=5)], None, "offer:2", "offer:1", "priority"),
+        (
+            [_offer(1, segments=TWO), _offer(2, 1, frozenset({"shoes"}))],
+            None,
+            "offer:2",
+            "offer:1",
+            "priority",
+        ),
+        # At equal priority, the larger segment overlap.
+        (
+            [_offer(1, segments=frozenset({"shoes"})), _offer(2)],
+            None,
+            "offer:2",
+            "offer:1",
+            "overlap",
+        ),
+        # Equal priority and overlap: offers before looks (today's rule), then the id.
+        ([_offer(3)], LookRule(1, 1, 9.0, TWO), "offer:3", "look:1", "kind"),
+        ([_offer(4), _offer(3)], None, "offer:3", "offer:4", "id"),
+        # A look's larger overlap beats an offer's smaller one.
+        (
+            [_offer(1, segments=frozenset({"shoes"}))],
+            LookRule(9, 1, 1.0, TWO),
+            "look:9",
+            "offer:1",
+            "overlap",
+        ),
+        # A negative priority goes after a look.
+        ([_offer(1, priority=-1)], LookRule(9, 1, 1.0, TWO), "look:9", "offer:1", "priority"),
+    ],
+)
+def test_the_last_slot_goes_by_priority_overlap_kind_then_id(
+    offers: list[OfferRule],
+    look: LookRule | None,
+    winner: str,
+    runner_up: str,
+    decided_by: str,
+) -> None:
+    looks = [look] if look else []
+    decisions = decide_all(BOTH, [_enter(1, NOON)], offers, frozenset(), looks=looks)
+    assert _keys(decisions) == [(winner, None), (runner_up, Suppression.DAILY_CAP)]
+    assert [d.decided_by for d in decisions] == [decided_by, decided_by]
+    assert decisions[0].competed == (runner_up,)
+
+
+def test_decided_by_names_the_rule_against_the_nearest_rival_and_is_none_alone() -> None:
+    # Three candidates, two slots: the second send is set against the held-back third.
+    profile = TargetingProfile(TWO, max_per_day=2)
+    offers = [_offer(1, priority=3), _offer(2, segments=frozenset({"shoes"})), _offer(3)]
+    decisions = decide_all(profile, [_enter(1, NOON)], offers, frozenset())
+    assert _keys(decisions) == [
+        ("offer:1", None),
+        ("offer:3", None),
+        ("offer:2", Suppression.DAILY_CAP),
+    ]
+    assert [d.decided_by for d in decisions] == ["priority", "overlap", "overlap"]
+    [alone] = decide_all(profile, [_enter(1, NOON)], [_offer(1)], frozenset())
+    assert alone.decided_by is None

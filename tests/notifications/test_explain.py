@@ -86,3 +86,27 @@ def test_the_sentence_matches_the_status(
     if status not in ("sent", "partial"):
         assert "Sent because" not in explain(note, "en")
         assert "Envoyée parce que" not in explain(note, "fr")
+
+
+@pytest.mark.parametrize(
+    ("decided_by", "en", "fr"),
+    [
+        (None, "offers matching your interests come before", "passent avant les looks"),
+        ("kind", "offers matching your interests come before", "passent avant les looks"),
+        ("priority", "a higher priority", "une priorité plus haute"),
+        ("overlap", "matches more of your interests", "plus de vos centres d'intérêt"),
+        ("id", "the earlier one goes first", "la plus ancienne passe en premier"),
+    ],
+)
+def test_the_competition_clause_names_the_rule_that_decided(
+    decided_by: str | None, en: str, fr: str
+) -> None:
+    reason = {
+        **REASON,
+        "competed": ["the offer “Scarves”"],
+        **({"decided_by": decided_by} if decided_by else {}),
+    }
+    note = Notification(zone="geofence:3", trigger="enter", reason=reason, status="sent")
+    assert "It was weighed against the offer “Scarves”; " in explain(note, "en")
+    assert en in explain(note, "en")
+    assert fr in explain(note, "fr")

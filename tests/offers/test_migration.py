@@ -1,0 +1,76 @@
+"""Migration 0016 adds the offers' priority the model describes, on SQLite and PostGIS,
+defaulting existing offers to 0, and takes it away."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import Engine, inspect, make_url, text
+
+from kernel.config import Settings
+from kernel.db import make_engine
+from server.migrate import alembic_config, upgrade
+from server.models import Base
+
+
+@pytest.fixture(params=["sqlite", "postgis"])
+def fresh_engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
+    """An empty database of each kind (migrations must run on both)."""
+    if request.param == "sqlite":
+        engine = make_engine(Settings(database_url=f"sqlite:///{tmp_path}/m.db", var_dir=tmp_path))
+        yield engine
+        engine.dispose()
+        return
+    test_url = make_url(request.getfixturevalue("database_url"))
+    name = f"{test_url.database}_m0016"
+    admin = make_engine(Settings(database_url=test_url.render_as_string(False), var_dir=tmp_path))
+    with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.execute(text(f"DROP DATABASE IF EXISTS {name}"))
+        conn.execute(text(f"CREATE DATABASE {name}"))
+    url = test_url.set(database=name).render_as_string(False)
+    engine = make_engine(Settings(database_url=url, var_dir=tmp_path))
+    yield engine
+    engine.dispose()
+    with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+    admin.dispose()
+
+
+def _columns(engine: Engine) -> set[str]:
+    return {c["name"] for c in inspect(engine).get_columns("offers")}
+
+
+def _about_priority(diff: object) -> bool:
+    return "priority" in repr(diff)
+
+
+def test_priority_matches_the_model_defaults_to_zero_and_goes_away(fresh_engine: Engine) -> None:
+    upgrade(fresh_engine, "0015")
+    with fresh_engine.begin() as conn:
+        conn.execute(
+            text("INSERT INTO stores (id, name, created_at, updated_at) VALUES "
+                 "(1, 'S', '2026-01-01 00:00:00+00:00', '2026-01-01 00:00:00+00:00')")
+        )  # fmt: skip
+        conn.execute(
+            text("INSERT INTO offers (id, store_id, title, body, trigger, active, zones, "
+                 "created_at, updated_at) VALUES (1, 1, 't', 'b', 'enter', true, '[]', "
+                 "'2026-01-01 00:00:00+00:00', '2026-01-01 00:00:00+00:00')")
+        )  # fmt: skip
+    upgrade(fresh_engine, "0016")
+    assert "priority" in _columns(fresh_engine)
+    with fresh_engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
+        assert [d for d in diff if _about_priority(d)] == []
+        assert conn.scalar(text("SELECT priority FROM offers WHERE id = 1")) == 0
+
+    with fresh_engine.begin() as conn:
+        config = alembic_config()
+        config.attributes["connection"] = conn
+        command.downgrade(config, "0015")
+    assert "priority" not in _columns(fresh_engine)
+    upgrade(fresh_engine)

@@ -46,17 +46,15 @@ from events.service import emit
 from kernel.config import Settings
 from kernel.db import after_commit, unit_of_work
 from kernel.metrics import count_push
+from notifications.messages import message, push_data
 from notifications.models import OWED, Delivery, Notification
-from notifications.push import FCM_MAX_TTL_S, PushMessage, PushOutcome, PushResult, PushSender
+from notifications.push import PushMessage, PushOutcome, PushResult, PushSender
 from offers.models import Offer
-from redemptions import qr
-from redemptions.service import buy_now_link, issue_offer_code
 
 log = logging.getLogger(__name__)
 
 BASE_BACKOFF_S = 5.0
 MAX_BACKOFF_S = 3600.0
-DEFAULT_TTL_S = 86400
 """Lifetime of a push with no offer end (a friend's look, an open-ended offer)."""
 CLAIM_TIMEOUT_S = 900.0
 """Age after which a ``sending`` claim is deemed abandoned (its worker died): well beyond
@@ -79,56 +77,6 @@ class DeliveryResult:
     sent: int
     pending: int
     retry_after_s: float | None
-
-
-def _data(
-    session: Session, note: Notification, offer: Offer | None, settings: Settings
-) -> dict[str, str]:
-    """What the app receives beside the text. A pushed offer carries its one-time
-    redemption code (issued here, once per notification: a retried delivery finds the
-    same code), the text its QR code encodes and a buy-now deep link; a friend's look
-    carries its id, for the app to open it."""
-    data = {"notification_id": str(note.id), "offer_id": str(note.offer_id or "")}
-    if note.deep_link:
-        data["deep_link"] = note.deep_link
-    if note.look_id is not None:
-        data["look_id"] = str(note.look_id)
-    if offer is not None:
-        code = issue_offer_code(
-            session,
-            user_id=note.user_id,
-            store_id=offer.store_id,
-            offer_id=offer.id,
-            notification_id=note.id,
-            expires_at=offer.ends_at,
-        )
-        data["redemption_code"] = code.code
-        data["redemption_qr"] = qr.payload(code.code)
-        data["buy_now"] = buy_now_link(settings, offer_id=offer.id, code=code.code)
-    return data
-
-
-def _message(
-    note: Notification, offer: Offer | None, token: str, data: dict[str, str], now: datetime
-) -> PushMessage:
-    """The push for one device. A store's offers share one collapse key (Android
-    collapse_key, APNs collapse id and thread id: ``store-<id>``), so a device shows the
-    store's latest only; a friend's look collapses with itself. The message lives as long
-    as the offer is valid: FCM does not deliver it after that (Android ttl, APNs expiration).
-    """
-    if note.look_id is not None:
-        key = f"look-{note.look_id}"
-    elif offer is not None or note.store_id is not None:
-        key = f"store-{offer.store_id if offer is not None else note.store_id}"
-    else:
-        key = f"notification-{note.id}"
-    ttl_s = DEFAULT_TTL_S
-    if offer is not None and offer.ends_at is not None:
-        remaining = int((offer.ends_at - now).total_seconds())
-        ttl_s = min(FCM_MAX_TTL_S, max(0, remaining))
-    return PushMessage(
-        token=token, title=note.title, body=note.body, data=data, collapse_key=key, ttl_s=ttl_s
-    )
 
 
 Outcomes = dict[str, PushResult]
@@ -193,9 +141,9 @@ def claim(
     # Should this worker die mid-send, the sweeper comes back once the claim is stale.
     note.next_attempt_at = now + timedelta(seconds=CLAIM_TIMEOUT_S)
     offer = None if note.offer_id is None else session.get(Offer, note.offer_id)
-    data = _data(session, note, offer, settings)
+    data = push_data(session, note, offer, settings)
     session.flush()
-    messages = [_message(note, offer, token, data, now) for token in sorted(tokens)]
+    messages = [message(note, offer, token, data, now) for token in sorted(tokens)]
     return Claim(claim_token, messages)
 
 

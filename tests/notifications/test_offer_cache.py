@@ -66,3 +66,6 @@ def test_changes_to_cached_offers_apply_to_the_next_decision(
     r = client.patch(f"/v1/offers/{offer}", json={"active": False}, headers=auth(operator))
     assert r.status_code == 200, r.text
     assert _enter(client, settings) is None
+    # The taxonomy outlives each test (tests/conftest.py keeps it): put the label back.
+    r = client.patch("/v1/segments/fashion", json={"label_en": "Fashion"}, headers=auth(operator))
+    assert r.status_code == 200, r.text

@@ -73,6 +73,8 @@ class OfferRule:
     starts_at: float | None = None
     ends_at: float | None = None
     priority: int = 0
+    broadcast: bool = False
+    """A flash offer: fires only on a broadcast's triggers, never on a presence event."""
 
     def active_at(self, at: float) -> bool:
         return (self.starts_at is None or self.starts_at <= at) and (
@@ -102,6 +104,7 @@ class Trigger:
     transition: Transition
     at: float
     timeout: bool = False  # an EXIT inferred from the phone's silence (presence went stale)
+    broadcast: bool = False  # a store's flash offer to users present now (not a transition)
 
 
 class Suppression(StrEnum):
@@ -261,15 +264,18 @@ def _candidates(
     found = []
     for offer in by_store.get(trig.store_id, ()):
         key = f"offer:{offer.id}"
-        if key in taken or offer.trigger != trig.transition:
+        if key in taken or offer.broadcast != trig.broadcast:
+            continue
+        if not trig.broadcast and offer.trigger != trig.transition:
             continue
         if offer.zones is not None and trig.zone not in offer.zones:
             continue
         matched = offer.segments & profile.segments
         if matched and offer.active_at(trig.at):
             order = (-offer.priority, -len(matched), 0, offer.id)
-            found.append(_Candidate(key, offer.id, None, matched, "one_per_offer_per_day", order))
-    if trig.transition in PUSH_TRANSITIONS_FOR_LOOKS:
+            rule = "broadcast" if trig.broadcast else "one_per_offer_per_day"
+            found.append(_Candidate(key, offer.id, None, matched, rule, order))
+    if trig.transition in PUSH_TRANSITIONS_FOR_LOOKS and not trig.broadcast:
         look = next((x for x in looks.get(trig.store_id, ()) if f"look:{x.id}" not in taken), None)
         if look is not None:
             key = f"look:{look.id}"

@@ -45,7 +45,8 @@ def as_rule(o: Offer) -> OfferRule:
         id=o.id,
         store_id=o.store_id,
         segments=frozenset(s.slug for s in o.segments),
-        trigger=Transition(o.trigger),
+        # A flash offer (``broadcast``) fires on a broadcast's ENTER-like trigger only.
+        trigger=Transition.ENTER if o.trigger == "broadcast" else Transition(o.trigger),
         zones=frozenset(
             [str(ZoneKey("geofence", g.id)) for g in o.geofences]
             + [str(ZoneKey("beacon", o.store_id, z)) for z in o.zones]
@@ -54,6 +55,7 @@ def as_rule(o: Offer) -> OfferRule:
         starts_at=o.starts_at.timestamp() if o.starts_at else None,
         ends_at=o.ends_at.timestamp() if o.ends_at else None,
         priority=o.priority,
+        broadcast=o.trigger == "broadcast",
     )
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import redis
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, make_url, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from kernel.config import Settings
@@ -138,3 +138,27 @@ def client(settings: Settings) -> Iterator[TestClient]:
 @pytest.fixture
 def sessions(clean_db: Engine) -> sessionmaker[Session]:
     return make_session_factory(clean_db)
+
+
+@pytest.fixture(params=["sqlite", "postgis"])
+def fresh_engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
+    """An empty database of each kind (migrations must run on both)."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path}/m.db"
+        engine = make_engine(Settings(database_url=url, var_dir=tmp_path))
+        yield engine
+        engine.dispose()
+        return
+    test_url = make_url(request.getfixturevalue("database_url"))
+    name = f"{test_url.database}_migrations"
+    admin = make_engine(Settings(database_url=test_url.render_as_string(False), var_dir=tmp_path))
+    with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.execute(text(f"DROP DATABASE IF EXISTS {name}"))
+        conn.execute(text(f"CREATE DATABASE {name}"))
+    url = test_url.set(database=name).render_as_string(False)
+    engine = make_engine(Settings(database_url=url, var_dir=tmp_path))
+    yield engine
+    engine.dispose()
+    with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+    admin.dispose()

@@ -2,39 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
+from sqlalchemy import Engine, text
 
-import pytest
-from sqlalchemy import Engine, make_url, text
-
-from kernel.config import Settings
-from kernel.db import make_engine
 from server.migrate import upgrade
-
-
-@pytest.fixture(params=["sqlite", "postgis"])
-def fresh_engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
-    """An empty database of each kind (migrations must run on both)."""
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path}/m.db"
-        engine = make_engine(Settings(database_url=url, var_dir=tmp_path))
-        yield engine
-        engine.dispose()
-        return
-    test_url = make_url(request.getfixturevalue("database_url"))
-    name = f"{test_url.database}_m0005"
-    admin = make_engine(Settings(database_url=test_url.render_as_string(False), var_dir=tmp_path))
-    with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        conn.execute(text(f"DROP DATABASE IF EXISTS {name}"))
-        conn.execute(text(f"CREATE DATABASE {name}"))
-    url = test_url.set(database=name).render_as_string(False)
-    engine = make_engine(Settings(database_url=url, var_dir=tmp_path))
-    yield engine
-    engine.dispose()
-    with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-    admin.dispose()
 
 
 def test_tech_keys_without_stores_become_fleet_wide_and_others_keep_their_stores(

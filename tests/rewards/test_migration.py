@@ -3,18 +3,13 @@ with the CHECK that refuses a user's negative balance on both, and takes them aw
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import Engine, inspect, make_url, text
+from sqlalchemy import Engine, inspect, text
 from sqlalchemy.exc import IntegrityError
 
-from kernel.config import Settings
-from kernel.db import make_engine
 from server.migrate import alembic_config, upgrade
 from server.models import Base
 
@@ -23,29 +18,6 @@ ACCOUNT = (
     "INSERT INTO ledger_accounts (key, kind, store_id, balance, created_at) "
     "VALUES (:key, :kind, 1, :balance, '2026-01-01 00:00:00+00:00')"
 )
-
-
-@pytest.fixture(params=["sqlite", "postgis"])
-def fresh_engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
-    """An empty database of each kind (migrations must run on both)."""
-    if request.param == "sqlite":
-        engine = make_engine(Settings(database_url=f"sqlite:///{tmp_path}/m.db", var_dir=tmp_path))
-        yield engine
-        engine.dispose()
-        return
-    test_url = make_url(request.getfixturevalue("database_url"))
-    name = f"{test_url.database}_m0012"
-    admin = make_engine(Settings(database_url=test_url.render_as_string(False), var_dir=tmp_path))
-    with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        conn.execute(text(f"DROP DATABASE IF EXISTS {name}"))
-        conn.execute(text(f"CREATE DATABASE {name}"))
-    url = test_url.set(database=name).render_as_string(False)
-    engine = make_engine(Settings(database_url=url, var_dir=tmp_path))
-    yield engine
-    engine.dispose()
-    with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-    admin.dispose()
 
 
 def _mentions_ours(diff: object) -> bool:

@@ -1,0 +1,21 @@
+"""offer campaign rules: budgets, schedule, place-bound, holdout
+
+Revision ID: 0017
+Revises: 0016
+Create Date: 2026-11-24 02:00:00.000000
+"""
+
+from __future__ import annotations
+
+revision = "0017"
+down_revision = "0016"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    pass
+
+
+def downgrade() -> None:
+    pass

@@ -5,10 +5,29 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    false,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from kernel.db import Base, UTCDateTime, utcnow
+
+HELD_OUT = "held_out"
+"""Status of a decision that chose the user for an offer's control group: recorded for the
+lift, never pushed, never counted against the daily cap."""
+
+DEFERRED = "deferred"
+"""Status of a push held until the user's quiet hours end (``next_attempt_at``)."""
 
 SUPPRESSED = "suppressed"
 """Status of a decision the user's delivery preferences held back: kept in the inbox, never
@@ -91,6 +110,12 @@ class Notification(Base):
     day: Mapped[date] = mapped_column(Date)
     status: Mapped[str] = mapped_column(String(16), default="pending")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # A place-bound push expires with the visit: at expires_at (its TTL), or at the EXIT
+    # (expired_at set then, and the inbox shows it as expired).
+    place_bound: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    expired_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    opened_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     # When the sweeper should next make sure a delivery task exists for this notification:
     # its creation, then the planned retry; null once nothing is owed.
     next_attempt_at: Mapped[datetime | None] = mapped_column(

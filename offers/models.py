@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import (
     JSON,
     Boolean,
     Column,
+    Date,
     ForeignKey,
     Integer,
     String,
@@ -16,6 +17,7 @@ from sqlalchemy import (
     Text,
     event,
     select,
+    true,
 )
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
@@ -54,6 +56,18 @@ class Offer(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     # Which offer takes the last push of the user's daily cap: higher first.
     priority: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # Budget: at most this many pushes in all, and per day of the store's calendar; null
+    # is no limit. The counts live in offer_budgets, one row per offer (claimed atomically).
+    max_sends: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    max_sends_per_day: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    # When in the store's week it may fire: {"days": [0..6, Monday = 0], "start": "HH:MM",
+    # "end": "HH:MM"} in the store's time zone; null is any time.
+    schedule: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    # Only useful while the shopper is there: expires with the visit, withdrawn on EXIT,
+    # dropped (not deferred) in quiet hours.
+    place_bound: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    # Percent of eligible users kept as a control group (never pushed), for the lift.
+    holdout_pct: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     # Why the system turned the offer off (its last geofence deleted); None when the store
     # did, or while active.
     inactive_reason: Mapped[str | None] = mapped_column(String(200), nullable=True)
@@ -64,6 +78,20 @@ class Offer(Base):
 
     segments: Mapped[list[Segment]] = relationship(secondary=offer_segments, lazy="selectin")
     geofences: Mapped[list[Geofence]] = relationship(secondary=offer_geofences, lazy="selectin")
+
+
+class OfferBudget(Base):
+    """How much of its budget an offer has used: one row per budgeted offer, updated with
+    a conditional UPDATE so concurrent decisions never overspend."""
+
+    __tablename__ = "offer_budgets"
+
+    offer_id: Mapped[int] = mapped_column(
+        ForeignKey("offers.id", ondelete="CASCADE"), primary_key=True
+    )
+    sent: Mapped[int] = mapped_column(Integer, default=0)
+    day: Mapped[date | None] = mapped_column(Date, nullable=True)  # the store's day of day_sent
+    day_sent: Mapped[int] = mapped_column(Integer, default=0)
 
 
 # Processes keep the active offers per store, with the labels and store names a

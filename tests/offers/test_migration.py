@@ -45,3 +45,44 @@ def test_priority_matches_the_model_defaults_to_zero_and_goes_away(fresh_engine:
         command.downgrade(config, "0015")
     assert "priority" not in _columns(fresh_engine)
     upgrade(fresh_engine)
+
+
+CAMPAIGN = ("max_sends", "max_sends_per_day", "schedule", "place_bound", "holdout_pct")
+VISIT = ("place_bound", "expires_at", "expired_at", "opened_at")
+
+
+def _about_campaigns(diff: object) -> bool:
+    described = repr(diff)
+    return any(name in described for name in (*CAMPAIGN, *VISIT, "timezone", "offer_budgets"))
+
+
+def test_campaign_rules_match_the_models_keep_offers_place_bound_and_go_away(
+    fresh_engine: Engine,
+) -> None:
+    upgrade(fresh_engine, "0016")
+    with fresh_engine.begin() as conn:
+        conn.execute(
+            text("INSERT INTO stores (id, name, created_at, updated_at) VALUES "
+                 "(1, 'S', '2026-01-01 00:00:00+00:00', '2026-01-01 00:00:00+00:00')")
+        )  # fmt: skip
+        conn.execute(
+            text("INSERT INTO offers (id, store_id, title, body, trigger, active, zones, "
+                 "priority, created_at, updated_at) VALUES (1, 1, 't', 'b', 'enter', true, "
+                 "'[]', 0, '2026-01-01 00:00:00+00:00', '2026-01-01 00:00:00+00:00')")
+        )  # fmt: skip
+    upgrade(fresh_engine, "0017")
+    assert set(CAMPAIGN) <= _columns(fresh_engine)
+    with fresh_engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
+        assert [d for d in diff if _about_campaigns(d)] == []
+        row = conn.execute(text("SELECT place_bound, holdout_pct FROM offers")).one()
+        assert (bool(row.place_bound), row.holdout_pct) == (True, 0)
+        assert conn.scalar(text("SELECT timezone FROM stores")) == "UTC"
+
+    with fresh_engine.begin() as conn:
+        config = alembic_config()
+        config.attributes["connection"] = conn
+        command.downgrade(config, "0016")
+    assert not set(CAMPAIGN) & _columns(fresh_engine)
+    assert "offer_budgets" not in inspect(fresh_engine).get_table_names()
+    upgrade(fresh_engine)

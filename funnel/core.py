@@ -1,0 +1,152 @@
+"""The funnel of a store's offers and looks: what is counted, in which hour, and the lift.
+
+Every push decision and what followed it is counted per subject (an offer or a look), per
+UTC hour and per metric: anonymous counts, never a user id.
+
+- ``eligible``: a decision chose the subject for a user (before quiet hours, caps, budgets
+  or the holdout had their say).
+- ``held_out``: the user fell in the offer's control group: recorded, never pushed.
+- ``suppressed_<reason>``: held back by ``reason`` (``quiet_hours``, ``daily_cap``…).
+- ``sent``: a push was owed to the user's devices.
+- ``delivered``: the first device accepted the push (once per notification).
+- ``opened``: the user opened the push (once per notification).
+- ``redeemed``: a code of the offer was redeemed at the store.
+- ``redeemed_held_out``: a held-out user converted anyway (the control group's conversion).
+
+Redemption attribution (last touch, 7 days): a redeemed offer code counts ``redeemed`` for
+its own offer. A held-out user has no code, so when a user redeems anything at store S,
+and has a ``held_out`` notification for an offer of S created in the last
+``HOLDOUT_WINDOW``, ``redeemed_held_out`` is counted once for the offer of the most recent
+such notification.
+
+Lift compares the conversion of the pushed group (``redeemed / sent``) with the control
+group's (``redeemed_held_out / held_out``): ``lift = (pushed - control) / control``, the
+relative uplift of a holdout test (Kohavi, Tang & Xu, *Trustworthy Online Controlled
+Experiments*, 2020, ch. 3). It is ``None`` when either group is empty or the control
+group never converted (no baseline to divide by).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+from typing import Final, NamedTuple
+
+ELIGIBLE: Final = "eligible"
+HELD_OUT: Final = "held_out"
+SENT: Final = "sent"
+DELIVERED: Final = "delivered"
+OPENED: Final = "opened"
+REDEEMED: Final = "redeemed"
+REDEEMED_HELD_OUT: Final = "redeemed_held_out"
+SUPPRESSED_PREFIX: Final = "suppressed_"
+
+HOLDOUT_WINDOW: Final = timedelta(days=7)
+MAX_RANGE: Final = timedelta(days=92)
+HOUR: Final = timedelta(hours=1)
+DAY: Final = timedelta(days=1)
+
+
+def suppressed(reason: str) -> str:
+    """The metric of a decision held back by ``reason``."""
+    return f"{SUPPRESSED_PREFIX}{reason}"
+
+
+class Subject(StrEnum):
+    OFFER = "offer"
+    LOOK = "look"
+
+
+class Granularity(StrEnum):
+    HOUR = "hour"
+    DAY = "day"
+
+
+class CountKey(NamedTuple):
+    """One counter: a metric of a subject of a store, in one UTC hour."""
+
+    hour: datetime
+    store_id: int
+    subject: str
+    subject_id: int
+    metric: str
+
+
+def hour_of(at: datetime) -> datetime:
+    """The UTC hour ``at`` falls in (an aware datetime; a naive one is refused)."""
+    if at.tzinfo is None:
+        raise ValueError("naive datetime given to the funnel")
+    return at.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+
+
+def bucket_of(hour: datetime, granularity: Granularity) -> datetime:
+    """The bucket (an hour, or a UTC day) an hour's counts go to."""
+    if granularity is Granularity.HOUR:
+        return hour
+    return hour.replace(hour=0)
+
+
+def hours_between(start: datetime, end: datetime) -> list[datetime]:
+    """Every UTC hour that overlaps ``[start, end)``."""
+    hour, hours = hour_of(start), []
+    while hour < end:
+        hours.append(hour)
+        hour += HOUR
+    return hours
+
+
+# The stored form of a key: a hash per hour, a field per counter. Metrics and subjects are
+# our own vocabularies (no "|"), so the field splits back unambiguously.
+_HOUR_FORMAT: Final = "%Y%m%dT%H"
+
+
+def hour_stamp(hour: datetime) -> str:
+    return hour.strftime(_HOUR_FORMAT)
+
+
+def parse_hour_stamp(stamp: str) -> datetime:
+    return datetime.strptime(stamp, _HOUR_FORMAT).replace(tzinfo=UTC)
+
+
+def field_of(key: CountKey) -> str:
+    return f"{key.store_id}|{key.subject}|{key.subject_id}|{key.metric}"
+
+
+def key_of(hour: datetime, field: str) -> CountKey:
+    store_id, subject, subject_id, metric = field.split("|", 3)
+    return CountKey(hour, int(store_id), subject, int(subject_id), metric)
+
+
+def store_prefix(store_id: int) -> str:
+    return f"{store_id}|"
+
+
+@dataclass(frozen=True, slots=True)
+class Lift:
+    pushed: float | None
+    control: float | None
+    lift: float | None
+
+
+def _rate(numerator: int, denominator: int) -> float | None:
+    return None if denominator <= 0 else numerator / denominator
+
+
+def lift_of(totals: Mapping[str, int]) -> Lift:
+    """The pushed and control conversions and the relative lift (module docstring)."""
+    pushed = _rate(totals.get(REDEEMED, 0), totals.get(SENT, 0))
+    control = _rate(totals.get(REDEEMED_HELD_OUT, 0), totals.get(HELD_OUT, 0))
+    if pushed is None or control is None or control == 0:
+        return Lift(pushed, control, None)
+    return Lift(pushed, control, (pushed - control) / control)
+
+
+def merged(*parts: Iterable[tuple[CountKey, int]]) -> dict[CountKey, int]:
+    """Counts from several sources (the table, the unflushed counters) added per key."""
+    total: dict[CountKey, int] = {}
+    for part in parts:
+        for key, n in part:
+            total[key] = total.get(key, 0) + n
+    return total

@@ -9,12 +9,17 @@ per request ("OK", or a key of `_ERRORS`, optionally ":<seconds>" to add a Retry
 header, e.g. "QUOTA_EXCEEDED:120"). A token without a queued outcome falls back to its
 prefix (`unregistered-`, `invalid-`, `quota-`, `unavailable-`) and otherwise succeeds.
 Any Authorization header, or none, is accepted.
+
+`hold_after(n)` lets a sender be caught mid-batch: `n` more requests are answered, then
+every further one is held unanswered (and not accepted) until `release()`, which answers
+the held ones UNAVAILABLE: as if the connection had been cut before FCM took the message.
 """
 
 from __future__ import annotations
 
 import json
 import re
+import sys
 import threading
 import uuid
 from http import HTTPStatus
@@ -83,6 +88,8 @@ class FcmStandIn:
         self._messages: list[dict[str, Any]] = []
         self._requests_count = 0
         self._changed = threading.Condition()
+        self._hold_after: int | None = None
+        self._held = 0
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -104,6 +111,23 @@ class FcmStandIn:
         with self._changed:
             return self._requests_count
 
+    @property
+    def held_count(self) -> int:
+        """Requests held unanswered by `hold_after`."""
+        with self._changed:
+            return self._held
+
+    def hold_after(self, n: int) -> None:
+        """Answer `n` more requests, then hold the next ones until `release`."""
+        with self._changed:
+            self._hold_after = self._requests_count + n
+
+    def release(self) -> None:
+        """Stop holding: held requests are answered UNAVAILABLE, never accepted."""
+        with self._changed:
+            self._hold_after = None
+            self._changed.notify_all()
+
     def start(self) -> Self:
         server = _Server(("127.0.0.1", 0), _Handler)
         server.standin = self
@@ -115,6 +139,7 @@ class FcmStandIn:
         return self
 
     def stop(self) -> None:
+        self.release()
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
@@ -124,6 +149,7 @@ class FcmStandIn:
         self._thread = None
 
     def reset(self) -> None:
+        self.release()
         with self._changed:
             self.behaviours.clear()
             self._messages.clear()
@@ -157,6 +183,12 @@ class FcmStandIn:
         # firebase-admin 7.7 can also target a Firebase Installation ID ("fid").
         token = message.get("token") or message.get("fid")
         with self._changed:
+            if self._hold_after is not None and self._requests_count >= self._hold_after:
+                self._held += 1
+                self._changed.notify_all()
+                self._changed.wait_for(lambda: self._hold_after is None)
+                self._held -= 1
+                return _error_answer(_ERRORS["UNAVAILABLE"])
             self._requests_count += 1
             if not isinstance(token, str):
                 return _error_answer(
@@ -205,6 +237,11 @@ class _Server(ThreadingHTTPServer):
     # the kernel drop SYNs and the client wait a second to resend them.
     request_queue_size = 1024
     standin: FcmStandIn
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # A sender gone mid-request (a killed worker) is a drill, not a stand-in fault.
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
 
 
 class _Handler(BaseHTTPRequestHandler):

@@ -130,6 +130,13 @@ class CeleryWorker:
                 self._process.wait(5)
             self._process = None
 
+    def kill(self) -> None:
+        """SIGKILL: no shutdown, no task acknowledged or requeued; work in flight is cut."""
+        if self._process is not None:
+            self._process.send_signal(signal.SIGKILL)
+            self._process.wait(10)
+            self._process = None
+
     def log(self) -> str:
         return self._log_path.read_text(errors="replace")
 

@@ -16,4 +16,5 @@ BENCHMARKS = {
     "beacons": "bench.beacons",
     "ingest": "bench.ingest",
     "decisions": "bench.decisions",
+    "pushes": "bench.pushes",
 }

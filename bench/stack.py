@@ -103,6 +103,19 @@ def cpu_s(pids: list[int]) -> float:
     return total / ticks
 
 
+def machine_ticks() -> tuple[int, int]:
+    """(busy, total) clock ticks of all cores since boot, from /proc/stat: everyone's work."""
+    fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]]
+    idle = fields[3] + fields[4]  # idle, iowait
+    return sum(fields) - idle, sum(fields)
+
+
+def busy_share(since: tuple[int, int]) -> float:
+    """Share of the machine's cores busy since ``since`` (a :func:`machine_ticks`)."""
+    busy, total = machine_ticks()
+    return (busy - since[0]) / max(1, total - since[1])
+
+
 def rss_bytes(pid: int) -> int:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
@@ -161,13 +174,16 @@ def serve(name: str, factory: str, env: dict[str, str], workers: int) -> Iterato
 
 
 @contextmanager
-def celery(env: dict[str, str], workdir: Path) -> Iterator[None]:
+def celery(
+    env: dict[str, str], workdir: Path, concurrency: int = 1
+) -> Iterator[subprocess.Popen[bytes]]:
     cmd = [sys.executable, "-m", "celery", "-A", "server.celery", "worker"]
-    cmd += ["--concurrency", "1", "--loglevel", "warning", "--without-gossip", "--without-mingle"]
-    with (workdir / "celery.log").open("wb") as log:
+    cmd += ["--concurrency", str(concurrency), "--loglevel", "warning"]
+    cmd += ["--without-gossip", "--without-mingle"]
+    with (workdir / "celery.log").open("ab") as log:
         proc = subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
     try:
-        yield
+        yield proc
     finally:
         proc.terminate()
         proc.wait(30)

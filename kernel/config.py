@@ -122,6 +122,12 @@ class Settings(BaseSettings):
         description="After a push from a store, no other push from it to that user for this "
         "long (offers and looks alike); 0 disables.",
     )
+    broadcast_chunk_size: int = Field(
+        default=500,
+        ge=1,
+        le=10_000,
+        description="Users decided per task when a store broadcasts a flash offer.",
+    )
     outbox_max_bytes: int = Field(
         default=10 * 1024 * 1024, description="The local outbox file is rotated past this size."
     )

@@ -35,6 +35,7 @@ import logging
 import secrets
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, Protocol, cast
 
@@ -107,6 +108,11 @@ class PresenceStore(Protocol):
 
     def stale_users(self, *, now: float, limit: int) -> list[int]:
         """Users whose presence holds a zone not observed for more than ``stale_s``."""
+        ...
+
+    def live(self, *, batch: int) -> Iterator[list[tuple[int, Presence]]]:
+        """Every user whose presence holds a zone, with it, ``batch`` users at a time (a
+        user may come twice while presence changes underneath); not locked, read only."""
         ...
 
 
@@ -202,6 +208,22 @@ class RedisPresenceStore:
         ids = self._redis.zrangebyscore(STALE_KEY, "-inf", now, start=0, num=limit)
         return [int(i) for i in cast("list[bytes]", ids)]
 
+    def live(self, *, batch: int) -> Iterator[list[tuple[int, Presence]]]:
+        # The stale index holds exactly the users in a zone. ZSCAN rather than ZRANGE by
+        # rank: the expire job removes members meanwhile, which would shift ranks and skip
+        # users; ZSCAN returns every member present throughout (some possibly twice).
+        cursor = 0
+        while True:
+            cursor, found = self._redis.zscan(STALE_KEY, cursor, count=batch)
+            ids = [int(member) for member, _ in cast("list[tuple[bytes, float]]", found)]
+            for start in range(0, len(ids), batch):
+                part = ids[start : start + batch]
+                raws = self._redis.mget([KEY.format(uid) for uid in part])
+                # A presence past its TTL is gone even if the index still names the user.
+                yield [(uid, _load(raw)) for uid, raw in zip(part, raws, strict=True) if raw]
+            if cursor == 0:
+                return
+
 
 class MemoryPresenceStore:
     """The embedded default: one process, so a bounded TTL cache and thread locks.
@@ -280,3 +302,10 @@ class MemoryPresenceStore:
                 if (since := stale_since(p)) is not None and since + self._stale_s <= now
             ]
         return found[:limit]
+
+    def live(self, *, batch: int) -> Iterator[list[tuple[int, Presence]]]:
+        with self._guard:
+            self._data.expire()
+            found = [(uid, p) for uid, p in self._data.items() if p.zones]
+        for start in range(0, len(found), batch):
+            yield found[start : start + batch]

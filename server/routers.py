@@ -7,6 +7,7 @@ from fastapi import APIRouter
 from accounts.api import router as accounts_router
 from beacons.api import me_router as sightings_router
 from beacons.api import router as beacons_router
+from broadcast.api import router as broadcasts_router
 from catalogue.api import router as catalogue_router
 from events.api import router as events_router
 from geofence.api import me_router as locations_router
@@ -40,6 +41,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     stores_router,
     geofences_router,
     offers_router,
+    broadcasts_router,
     beacons_router,
     nfc_router,
     catalogue_router,

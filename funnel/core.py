@@ -150,3 +150,46 @@ def merged(*parts: Iterable[tuple[CountKey, int]]) -> dict[CountKey, int]:
         for key, n in part:
             total[key] = total.get(key, 0) + n
     return total
+
+
+def range_problem(start: datetime, end: datetime) -> str | None:
+    """Why ``[start, end)`` cannot be read, or ``None`` when it can."""
+    if start.tzinfo is None or end.tzinfo is None:
+        return "from and to need a time zone (e.g. 2026-11-24T00:00:00Z)"
+    if end <= start:
+        return f"to ({end.isoformat()}) must be after from ({start.isoformat()})"
+    if end - start > MAX_RANGE:
+        return f"a range of at most {MAX_RANGE.days} days, not {(end - start).days}"
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class SubjectFunnel:
+    """One offer's or look's counts: totals, a bucket per hour or day with counts (sparse:
+    buckets without counts are left out), and the lift over its holdout."""
+
+    subject: str
+    subject_id: int
+    totals: dict[str, int]
+    series: list[tuple[datetime, dict[str, int]]]
+    lift: Lift
+
+
+def summarize(counts: Mapping[CountKey, int], granularity: Granularity) -> list[SubjectFunnel]:
+    """The counts per subject, in subject then id order, buckets in time order."""
+    by_subject: dict[tuple[str, int], dict[datetime, dict[str, int]]] = {}
+    for key, n in counts.items():
+        if n == 0:
+            continue
+        buckets = by_subject.setdefault((key.subject, key.subject_id), {})
+        bucket = buckets.setdefault(bucket_of(key.hour, granularity), {})
+        bucket[key.metric] = bucket.get(key.metric, 0) + n
+    funnels = []
+    for (subject, subject_id), buckets in sorted(by_subject.items()):
+        totals: dict[str, int] = {}
+        for bucket in buckets.values():
+            for metric, n in bucket.items():
+                totals[metric] = totals.get(metric, 0) + n
+        series = sorted(buckets.items())
+        funnels.append(SubjectFunnel(subject, subject_id, totals, series, lift_of(totals)))
+    return funnels

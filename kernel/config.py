@@ -116,6 +116,12 @@ class Settings(BaseSettings):
     notification_sweep_every_s: float = Field(
         default=30.0, description="How often Celery beat runs the notification sweeper."
     )
+    funnel_flush_every_s: float = Field(
+        default=60.0,
+        gt=0,
+        description="How often Celery beat moves the funnel's counts from Redis (or memory) "
+        "to the database; counts not flushed yet are lost with Redis.",
+    )
     store_cooldown_s: float = Field(
         default=24 * 60 * 60,
         ge=0,

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from fastapi import APIRouter
 
 from kernel.ids import IdPath
 from kernel.pagination import After, Limit, next_cursor
 from notifications import service
+from notifications.opened import open_notification
 from notifications.outbox import read_outbox
 from notifications.schemas import NotificationOut, NotificationPage, OutboxEntry
 from server.deps import CurrentUser, Operator, RuntimeDep, SessionDep
@@ -34,6 +37,20 @@ def get_notification(
     notification_id: IdPath, session: SessionDep, user: CurrentUser
 ) -> NotificationOut:
     note = service.get_notification(session, user=user, notification_id=notification_id)
+    return NotificationOut.of(note, user.locale)
+
+
+@router.post(
+    "/v1/me/notifications/{notification_id}/opened",
+    summary="Tell that I opened a push (idempotent)",
+)
+def opened(notification_id: IdPath, session: SessionDep, user: CurrentUser) -> NotificationOut:
+    """The first call records when (and counts it for the store, anonymously); later calls
+    answer the same. A notification never pushed (held back, or waiting for the end of
+    quiet hours) cannot be opened: 409."""
+    note = open_notification(
+        session, user=user, notification_id=notification_id, now=datetime.now(UTC)
+    )
     return NotificationOut.of(note, user.locale)
 
 

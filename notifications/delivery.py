@@ -48,6 +48,7 @@ from kernel.db import after_commit, unit_of_work
 from kernel.metrics import count_push
 from notifications.messages import message, push_data
 from notifications.models import OWED, Delivery, Notification
+from notifications.opened import count_delivered
 from notifications.push import PushMessage, PushOutcome, PushResult, PushSender
 from offers.models import Offer
 
@@ -292,6 +293,7 @@ def _apply(
                 payload=payload,
                 at=now,
             )
+            count_delivered(session, note, known.values(), now)
         elif result.outcome is PushOutcome.DROP_TOKEN:
             delivery.status = "dropped"
             drop_token(session, token=delivery.token)

@@ -22,6 +22,13 @@ class NotificationOut(BaseModel):
     reason: dict[str, Any]
     why: str
     created_at: datetime
+    opened_at: datetime | None = Field(description="When the user first opened the push.")
+    expires_at: datetime | None = Field(
+        description="A place-bound push is useful until then (the expected visit)."
+    )
+    expired_at: datetime | None = Field(
+        description="When the visit ended (the shopper left): the status is then `expired`."
+    )
 
     @classmethod
     def of(cls, n: Notification, locale: str) -> NotificationOut:
@@ -34,10 +41,14 @@ class NotificationOut(BaseModel):
             offer_id=n.offer_id,
             zone=n.zone,
             trigger=n.trigger,
-            status=n.status,
+            # The inbox shows a push whose visit ended as expired, whatever its delivery.
+            status="expired" if n.expired_at is not None else n.status,
             reason=n.reason,
             why=explain(n, locale),
             created_at=n.created_at,
+            opened_at=n.opened_at,
+            expires_at=n.expires_at,
+            expired_at=n.expired_at,
         )
 
 

@@ -27,6 +27,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from events.core import OFFER_REDEEMED
 from events.service import emit
+from funnel.service import count_redemption
 from kernel.config import Settings
 from kernel.db import utcnow
 from kernel.errors import Busy, Conflict, Invalid, NotFound
@@ -176,6 +177,9 @@ def claim(
     if cast(CursorResult[Any], session.execute(mark)).rowcount != 1:
         raise Conflict(f"code {wanted} was redeemed a moment ago")
     set_committed_value(found, "used_at", now)
+    count_redemption(
+        session, store_id=store_id, user_id=found.user_id, offer_id=found.offer_id, at=now
+    )
     if found.kind == Kind.OFFER.value:
         payload = {"offer_id": found.offer_id}
         emit(

@@ -16,6 +16,7 @@ TASKS = [
     "privacy.tasks",
     "rewards.tasks",
     "events.tasks",
+    "funnel.tasks",
     "broadcast.tasks",
     "server.jobs",
 ]
@@ -56,6 +57,8 @@ def configure(settings: Settings) -> None:
         },
         # The safety net of webhook delivery: re-enqueues deliveries whose task was lost.
         "events.sweep": {"task": "events.sweep", "schedule": 60.0},
+        # The funnel's counts, from Redis (or memory) to the database.
+        "funnel.flush": {"task": "funnel.flush", "schedule": float(settings.funnel_flush_every_s)},
     }
     if settings.redis_url is None or settings.celery_eager:
         celery_app.conf.update(

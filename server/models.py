@@ -5,6 +5,7 @@ from __future__ import annotations
 import broadcast.models  # noqa: F401 - its tables join the metadata
 import catalogue.models  # noqa: F401 - its tables join the metadata
 import events.models  # noqa: F401 - its tables join the metadata
+import funnel.models  # noqa: F401 - its tables join the metadata
 import looks.models  # noqa: F401 - its tables join the metadata
 import nfc.models  # noqa: F401 - its tables join the metadata
 import redemptions.models  # noqa: F401 - its tables join the metadata

@@ -10,6 +10,7 @@ from beacons.api import router as beacons_router
 from broadcast.api import router as broadcasts_router
 from catalogue.api import router as catalogue_router
 from events.api import router as events_router
+from funnel.api import router as funnel_router
 from geofence.api import me_router as locations_router
 from geofence.api import router as geofences_router
 from looks.api import router as looks_router
@@ -46,4 +47,5 @@ ROUTERS: tuple[APIRouter, ...] = (
     nfc_router,
     catalogue_router,
     events_router,
+    funnel_router,
 )

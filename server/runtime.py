@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from beacons.sightings import replay_window_s
 from beacons.store import MemorySightingStore, RedisSightingStore, SightingStore
 from beacons.sync import EidDirectory
+from funnel import counters as funnel_counters
 from geofence.core import GeofenceIndex, Screening
 from geofence.sync import IndexSync
 from kernel.config import Settings, get_settings
@@ -108,6 +109,8 @@ def build(settings: Settings) -> Runtime:
         else RedisSightingStore(client, track_ttl_s=track_ttl_s, replay_ttl_s=replay_ttl_s)
     )
     eids = EidDirectory(sessions, client, settings.eid_skew_periods, check_s=settings.index_check_s)
+    # Module state, like the metrics: the domains count without reaching for the runtime.
+    funnel_counters.install(funnel_counters.make_store(client))
     return Runtime(settings, engine, sessions, index, presence, client, push, sync, eids, sightings)
 
 

@@ -12,7 +12,7 @@ from events.schemas import DeadLetterOut, EventOut, WebhookCreate, WebhookCreate
 from kernel.ids import IdPath
 from kernel.pagination import After, Limit, Page, next_cursor
 from kernel.principal import Role
-from server.deps import CurrentStaff, SessionDep
+from server.deps import CurrentStaff, RuntimeDep, SessionDep
 
 router = APIRouter(tags=["events"])
 
@@ -23,8 +23,13 @@ router = APIRouter(tags=["events"])
     summary="Subscribe a webhook endpoint to events",
     description=SIGNING,
 )
-def create_webhook(body: WebhookCreate, session: SessionDep, staff: CurrentStaff) -> WebhookCreated:
-    hook, secret = service.create_webhook(session, staff=staff, data=body)
+def create_webhook(
+    body: WebhookCreate, session: SessionDep, staff: CurrentStaff, runtime: RuntimeDep
+) -> WebhookCreated:
+    allow_private = runtime.settings.webhooks_reach_private
+    hook, secret = service.create_webhook(
+        session, staff=staff, data=body, allow_private=allow_private
+    )
     out = WebhookOut.of(hook, sorted(set(body.events)))
     return WebhookCreated(**out.model_dump(), secret=secret)
 

@@ -11,7 +11,7 @@ from typing import Any, Protocol
 from sqlalchemy import delete, insert
 from sqlalchemy.orm import Session
 
-from events import repository
+from events import repository, targets
 from events.core import zone_event_name
 from events.models import Event, Webhook, WebhookDelivery, webhook_events
 from events.repository import Scope
@@ -98,8 +98,12 @@ def scope_of(staff: Staff) -> Scope:
     raise Forbidden("events and webhooks are for the operator and store staff")
 
 
-def create_webhook(session: Session, *, staff: Staff, data: WebhookCreate) -> tuple[Webhook, str]:
-    """Subscribe an endpoint; returns it and its signing secret (shown once)."""
+def create_webhook(
+    session: Session, *, staff: Staff, data: WebhookCreate, allow_private: bool
+) -> tuple[Webhook, str]:
+    """Subscribe an endpoint; returns it and its signing secret (shown once). A host that
+    is a non-public address is refused unless ``allow_private`` (see events.targets)."""
+    targets.check_url(data.url, allow_private=allow_private)
     scope = scope_of(staff)
     if data.store_id is None:
         if scope is not None:

@@ -5,8 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-import httpx
-
+from events import targets
 from events.delivery import attempt, sweep
 from kernel.db import unit_of_work
 from server.celery import celery_app
@@ -19,7 +18,11 @@ SWEEP_GRACE_S = 60.0
 @celery_app.task(bind=True, name="events.deliver", max_retries=None)  # type: ignore[untyped-decorator]
 def deliver_webhook(self: Any, delivery_id: int) -> str:
     rt = current()
-    with httpx.Client(follow_redirects=False) as client, unit_of_work(rt.sessions) as session:
+    allow_private = rt.settings.webhooks_reach_private
+    with (
+        targets.client(allow_private=allow_private) as client,
+        unit_of_work(rt.sessions) as session,
+    ):
         result = attempt(session, delivery_id=delivery_id, client=client, now=datetime.now(UTC))
     if result.retry_in_s is not None and not self.request.is_eager:
         # In-process (embedded, tests) there is no broker to wait on: the sweep retries.

@@ -205,6 +205,15 @@ class Settings(BaseSettings):
         "before decoding, so a decompression bomb never fills memory.",
     )
 
+    # Webhooks (events/targets.py).
+    webhook_allow_private: bool | None = Field(
+        default=None,
+        description="Let webhooks reach private, loopback, link-local and reserved addresses "
+        "(a receiver on this machine or network). Unset = only in the embedded default (no "
+        "Redis: one machine, development, the demo); otherwise refused, so a store cannot make "
+        "the server call the network it runs in.",
+    )
+
     @model_validator(mode="after")
     def _database_in_var_dir(self) -> Settings:
         # Derived rather than a fixed default, so VICINITY_VAR_DIR moves the database too.
@@ -215,6 +224,11 @@ class Settings(BaseSettings):
     @property
     def embedded(self) -> bool:
         return self.redis_url is None
+
+    @property
+    def webhooks_reach_private(self) -> bool:
+        allowed = self.webhook_allow_private
+        return self.embedded if allowed is None else allowed
 
     @property
     def outbox_path(self) -> Path:

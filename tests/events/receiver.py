@@ -1,5 +1,6 @@
 """A local webhook receiver: a tiny HTTP server in a thread that records each request and
-answers with the next programmed status (200 once the program runs out)."""
+answers with the next programmed status (200 once the program runs out), and a
+``Location`` header when ``location`` is set (a redirect)."""
 
 from __future__ import annotations
 
@@ -23,6 +24,7 @@ class Receiver:
         self.received: list[Received] = []
         self.statuses: deque[int] = deque()
         self.always: int | None = None
+        self.location: str | None = None
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -34,6 +36,8 @@ class Receiver:
                     receiver.statuses.popleft() if receiver.statuses else 200
                 )
                 self.send_response(code)
+                if receiver.location is not None:
+                    self.send_header("Location", receiver.location)
                 self.send_header("Content-Length", "0")
                 self.end_headers()
 
@@ -41,7 +45,10 @@ class Receiver:
                 pass
 
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        # Polled every 50 ms rather than 500: shutting down waits for the next poll.
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
 
     @property
     def url(self) -> str:

@@ -47,7 +47,7 @@ def test_an_event_is_owed_to_matching_webhooks_on_sqlite(sqlite: Engine) -> None
             (store.id, ["offer.redeemed"]),
         ):
             data = WebhookCreate(url=url, events=names, store_id=store_id)
-            service.create_webhook(session, staff=operator, data=data)
+            service.create_webhook(session, staff=operator, data=data, allow_private=False)
         store_id, user_id = store.id, user.id
     # A bare session, never committed: its deliveries are owed, not enqueued to a worker.
     with sessions() as session:

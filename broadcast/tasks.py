@@ -57,6 +57,9 @@ def fan_out(self: Any, broadcast_id: int) -> int:
 
     def work() -> int:
         rt = current()
+        # A worker does not follow geofence edits as the API does: catch up first (one
+        # version read; a reload only when behind), so a fence drawn today counts.
+        rt.index_sync.reconcile()
         with unit_of_work(rt.sessions) as session:
             parts = service.start(
                 session,

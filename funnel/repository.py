@@ -101,7 +101,7 @@ def titles(session: Session, *, subject: str, ids: set[int]) -> dict[int, str]:
     if subject != Subject.OFFER or not ids:
         return {}
     rows = session.execute(select(_offers.c.id, _offers.c.title).where(_offers.c.id.in_(ids)))
-    return dict(rows.tuples())
+    return {row[0]: row[1] for row in rows}
 
 
 def last_held_out(

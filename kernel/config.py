@@ -128,6 +128,13 @@ class Settings(BaseSettings):
         description="After a push from a store, no other push from it to that user for this "
         "long (offers and looks alike); 0 disables.",
     )
+    visit_s: float = Field(
+        default=30 * 60,
+        gt=0,
+        le=24 * 60 * 60,
+        description="The expected visit: how long a place-bound push stays useful (its TTL, "
+        "capped by the offer's end) unless the EXIT withdraws it sooner.",
+    )
     broadcast_chunk_size: int = Field(
         default=500,
         ge=1,

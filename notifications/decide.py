@@ -3,64 +3,88 @@
 The only thing the decision knows about a person is their :class:`TargetingProfile`:
 the segments they consented to and opted into (already expanded down the taxonomy)
 and their delivery preferences. No identity, device or location reaches this module,
-by construction: its imports are tested.
+by construction: its imports are tested. (Whether the user is in an offer's control
+group arrives as a set of offer ids, hashed by the caller: ``Pacing.held_out``.)
 
-Rules in force:
+Rules, in the order they apply to one event:
 
-* an offer fires on the transition it asks for (ENTER by default, or DWELL), from a
-  zone of its store (all the store's zones, or the ones it names);
-* it must be active at the event's time;
-* its target segments must intersect the profile's segments; no segments, no push;
-* at most one push per user per offer per day: offers already sent today are skipped,
-  and one event batch never yields the same offer twice;
-* the user's delivery preferences hold: nothing from a muted store, nothing during quiet
-  hours (local time: the event's UTC time plus the profile's UTC offset; a window whose
-  start is after its end spans midnight), and no more than ``max_per_day`` pushes on the
-  user's local calendar day, counting those already sent that day.
+* **Trigger.** An offer fires on the transition it asks for (ENTER by default, DWELL,
+  EXIT), from a zone of its store (all the store's zones, the ones it names, or, for an
+  NFC-tap offer, the store's tags only). A flash offer (``broadcast``) fires only on a
+  broadcast's triggers.
+* **Eligibility.** It must be active at the event's time and its target segments must
+  intersect the profile's; no segments, no push. Each offer (and look) at most once per
+  user per local day: those already sent today are not candidates.
+* **Mutes.** Nothing from a muted store, not even a record: muting says "do not tell me
+  about this store", and an inbox entry would be telling.
+* **Store pacing, counted but never shown to the user** (:class:`Skip`): the per
+  user-and-store cooldown (nothing more from a store until ``store_cooldown_s`` after its
+  last push to the user; the candidates of the event that pushed go out together), the
+  offer's schedule (days and hours in the store's time zone) and its budget (sends left in
+  all and today, counted by the caller).
+* **Competition.** Candidates of the same instant (one fix can enter several stores'
+  zones) are ranked by :mod:`notifications.ranking` (priority, overlap, fairness,
+  freshness, kind, id) and served in that order; each decision names the others
+  (``competed``) and ``decided_by``, the rule that set it against its nearest rival.
+* **The user's delivery preferences** (:class:`Suppression`, recorded in the inbox, never
+  pushed): no more than ``max_per_day`` pushes on the user's local day, counting those
+  already sent; nothing during quiet hours. A **place-bound** offer (the default: only
+  useful while the shopper is there) falling in quiet hours is dropped with that reason;
+  another is **deferred** to the window's end (``deferred_until``) when still valid then,
+  and counts as a push of the day it was decided.
+* **Holdout.** A would-be push of an offer whose control group holds this user is
+  recorded ``held_out`` instead: not pushed, not counted against the cap or the cooldown.
 
-Suppressed decisions. An offer that would have been sent but for quiet hours or the daily
-cap is not dropped silently: :func:`decide_all` returns it with ``suppressed`` naming the
-preference that held it back, and the caller records it in the user's inbox, never pushed.
-Such a decision
+A suppressed decision does not take the offer's daily slot (once the quiet window ends,
+the same offer can still be sent that day) and is recorded at most once per offer and day
+(``suppressed_today``), so pacing in and out of a shop during quiet hours does not fill
+the inbox.
 
-* does not count as a push against the daily cap;
-* does not take the offer's one-per-day slot: once the quiet window ends, the same offer
-  can still be sent that day (only an actual send takes the slot);
-* is recorded at most once per offer and day (``suppressed_today``), so pacing in and out
-  of a shop during quiet hours does not fill the inbox.
-
-A muted store yields nothing at all, not even a suppressed record: muting says "do not
-tell me about this store", and an inbox entry would be telling.
+A place-bound push lives as long as the expected visit (``Pacing.visit_s``, capped by the
+offer's end): ``expires_at``; the caller withdraws it on the EXIT.
 
 Friends' looks. With the ``friends_looks`` consent, an ENTER or DWELL at a store may also
 push one friend's look featuring that store's items (:class:`LookRule`, already ranked by
-``looks.rank``: the best one not pushed today). Looks obey the same rules as offers (one
-per look per day, mutes, quiet hours) and **compete for the same daily cap**, in a fixed
-order at each event: higher ``priority`` first (a look's is 0), then the larger segment
-overlap, then offers before the look, then the lower id. Each decision names the
-candidates it was weighed against (``competed``) and ``decided_by``, the first of those
-rules ("priority", "overlap", "kind", "id") that ordered it against its nearest rival
-(the next candidate for a send, the one before for a held-back one): for the last slot of
-the cap, the rule that separated the winner from the first runner-up.
-
-Store cooldown. After a push from a store (offer or look), nothing more is pushed from
-that store to the user until ``store_cooldown_s`` has passed since that push
-(``last_push_at_by_store``, times of the latest pushes per store; 0 disables). The
-candidates of the event that pushed go out together (one visit, one batch); a later event
-at the same store within the cooldown yields nothing, not even a suppressed record: a
-cooldown is the server's pacing, not a preference the user set, so there is nothing to
-tell them in the inbox.
+``looks.rank``: the best one not pushed today). Looks are place-bound and obey the same
+rules as offers, competing for the same daily cap.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
+from itertools import groupby
 from types import MappingProxyType
 
-from preferences.core import TargetingProfile
+from notifications.ranking import Order, order, rival
+from preferences.core import MINUTES_PER_DAY, TargetingProfile
 from presence.core import Transition
+
+DAY_S = 86400
+
+
+@dataclass(frozen=True, slots=True)
+class Schedule:
+    """When in the store's week an offer may fire: ``days`` (0 = Monday) and a daily window
+    in minutes since the store's midnight (``start == end``: all day; a start after its end
+    spans midnight, and the day is the window's start day)."""
+
+    days: frozenset[int]
+    start_min: int = 0
+    end_min: int = 0
+
+    def open_at(self, local_s: float) -> bool:
+        minute = int(local_s // 60) % MINUTES_PER_DAY
+        weekday = (int(local_s // DAY_S) + 3) % 7  # 1970-01-01 was a Thursday
+        start, end = self.start_min, self.end_min
+        if start == end:
+            return weekday in self.days
+        if start < end:
+            return weekday in self.days and start <= minute < end
+        if minute >= start:
+            return weekday in self.days
+        return minute < end and (weekday - 1) % 7 in self.days
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,6 +99,14 @@ class OfferRule:
     priority: int = 0
     broadcast: bool = False
     """A flash offer: fires only on a broadcast's triggers, never on a presence event."""
+    zone_kind: str | None = None
+    """Only zones of this kind (``nfc``: the offer fires on a tap)."""
+    schedule: Schedule | None = None
+    has_budget: bool = False
+    """Its sends are limited (``Pacing.budget_left`` says how many are left)."""
+    place_bound: bool = True
+    fresh_at: float = 0.0
+    """Its start, else its creation (epoch seconds): newer ranks first."""
 
     def active_at(self, at: float) -> bool:
         return (self.starts_at is None or self.starts_at <= at) and (
@@ -107,11 +139,30 @@ class Trigger:
     broadcast: bool = False  # a store's flash offer to users present now (not a transition)
 
 
+@dataclass(frozen=True, slots=True)
+class _Candidate:
+    key: str  # offer:<id> or look:<id>
+    offer_id: int | None
+    look_id: int | None
+    matched: frozenset[str]
+    rule: str
+    order: Order
+    offer: OfferRule | None = None
+
+
 class Suppression(StrEnum):
-    """The delivery preference that held a decision back."""
+    """The delivery preference that held a decision back (shown in the user's inbox)."""
 
     QUIET_HOURS = "quiet_hours"
     DAILY_CAP = "daily_cap"
+
+
+class Skip(StrEnum):
+    """The store's pacing that held a candidate back: counted, never in the inbox."""
+
+    COOLDOWN = "cooldown"
+    SCHEDULE = "schedule"
+    BUDGET = "budget"
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,47 +181,68 @@ class Decision:
     """The other candidates at the same event, as ``offer:<id>`` / ``look:<id>``."""
     decided_by: str | None = None
     """With competitors: the ordering rule that set this one against its nearest rival."""
+    held_out: bool = False
+    """In the offer's control group: recorded for the lift, never sent."""
+    deferred_until: float | None = None
+    """A push held until the user's quiet hours end (epoch seconds)."""
+    place_bound: bool = True
+    expires_at: float | None = None
+    """When the push stops being useful (epoch seconds): the visit's end, the offer's."""
 
     @property
     def key(self) -> str:
         return f"look:{self.look_id}" if self.look_id is not None else f"offer:{self.offer_id}"
 
-
-_NO_PUSHES: Mapping[int, float] = MappingProxyType({})
+    @property
+    def pushed(self) -> bool:
+        """A push now or at the end of quiet hours (what the daily cap counts)."""
+        return self.suppressed is None and not self.held_out
 
 
 @dataclass(frozen=True, slots=True)
-class _Candidate:
+class Skipped:
+    """A candidate the store's pacing held back."""
+
     key: str
-    offer_id: int | None
-    look_id: int | None
-    matched: frozenset[str]
-    rule: str
-    order: tuple[int, int, int, int]  # (-priority, -overlap, kind: 0 offer 1 look, id)
+    store_id: int
+    reason: Skip
 
 
-# The components of _Candidate.order, named as Decision.decided_by reports them.
-_ORDER_RULES = ("priority", "overlap", "kind", "id")
+_NO_PUSHES: Mapping[int, float] = MappingProxyType({})
+_NO_COUNTS: Mapping[int, int] = MappingProxyType({})
 
 
-def _decided_by(first: _Candidate, second: _Candidate) -> str:
-    """The first ordering rule on which two candidates differ."""
-    return next(
-        (
-            name
-            for name, a, b in zip(_ORDER_RULES, first.order, second.order, strict=True)
-            if a != b
-        ),
-        "id",
-    )
+@dataclass(frozen=True, slots=True)
+class History:
+    """What was already decided for the user: on their local day, and each store's last push."""
+
+    sent_today: frozenset[int] = frozenset()
+    pushed_today: int = 0
+    suppressed_today: frozenset[int] = frozenset()
+    looks_sent_today: frozenset[int] = frozenset()
+    looks_suppressed_today: frozenset[int] = frozenset()
+    last_push_at_by_store: Mapping[int, float] = field(default_factory=lambda: _NO_PUSHES)
 
 
-def _rival(candidates: list[_Candidate], i: int, sent: bool) -> str | None:
-    if len(candidates) < 2:
-        return None
-    if (sent and i + 1 < len(candidates)) or i == 0:
-        return _decided_by(candidates[i], candidates[i + 1])
-    return _decided_by(candidates[i - 1], candidates[i])
+@dataclass(frozen=True, slots=True)
+class Pacing:
+    """The stores' side of the rules, as the caller read it for this event."""
+
+    store_cooldown_s: float = 0.0
+    budget_left: Mapping[int, int] = field(default_factory=lambda: _NO_COUNTS)
+    """Sends left per budgeted offer (today's and in all, whichever is smaller)."""
+    store_utc_offset_s: Mapping[int, int] = field(default_factory=lambda: _NO_COUNTS)
+    """Each store's UTC offset at the event, for schedules (absent: UTC)."""
+    held_out: frozenset[int] = frozenset()
+    """Offers whose control group holds this user."""
+    visit_s: float = 1800.0
+    """How long a place-bound push stays useful: the expected visit."""
+
+
+@dataclass(slots=True)
+class Outcome:
+    decisions: list[Decision] = field(default_factory=list)
+    skipped: list[Skipped] = field(default_factory=list)
 
 
 def decide_all(
@@ -187,18 +259,36 @@ def decide_all(
     last_push_at_by_store: Mapping[int, float] = _NO_PUSHES,
     store_cooldown_s: float = 0.0,
 ) -> list[Decision]:
-    """Sends and suppressed decisions, in trigger order (offers, then the look).
+    """The decisions of :func:`decide_outcome` with only a cooldown for pacing."""
+    history = History(
+        sent_today,
+        pushed_today,
+        suppressed_today,
+        looks_sent_today,
+        looks_suppressed_today,
+        last_push_at_by_store,
+    )
+    pacing = Pacing(store_cooldown_s=store_cooldown_s)
+    return decide_outcome(profile, triggers, offers, history, pacing, looks=looks).decisions
 
-    ``sent_today``: offers already pushed on the user's local day; ``pushed_today``: how
-    many pushes that day in all; ``suppressed_today``: offers already recorded as suppressed
-    that day (not recorded again); the ``looks_…`` sets are the same for looks. ``looks``
-    are only considered with the ``friends_looks`` consent (``profile.friends_looks``).
-    ``last_push_at_by_store``: when each store last pushed to the user (epoch seconds),
-    held against ``store_cooldown_s`` (0: no cooldown).
+
+def decide_outcome(
+    profile: TargetingProfile,
+    triggers: Iterable[Trigger],
+    offers: Iterable[OfferRule],
+    history: History,
+    pacing: Pacing,
+    *,
+    looks: Iterable[LookRule] = (),
+) -> Outcome:
+    """Sends, held-back and held-out decisions (instant by instant, in rank order), and
+    what the stores' pacing skipped.
+
+    ``looks`` are only considered with the ``friends_looks`` consent.
     """
+    outcome = Outcome()
     if not profile.segments:
-        return []
-    room = None if profile.max_per_day is None else profile.max_per_day - pushed_today
+        return outcome
     by_store: dict[int, list[OfferRule]] = {}
     for offer in offers:
         by_store.setdefault(offer.store_id, []).append(offer)
@@ -206,51 +296,146 @@ def decide_all(
     if profile.friends_looks:
         for look in sorted(looks, key=lambda x: (-x.score, x.id)):
             ranked_looks.setdefault(look.store_id, []).append(look)
-    taken = {f"offer:{o}" for o in sent_today} | {f"look:{x}" for x in looks_sent_today}
-    held = {f"offer:{o}" for o in suppressed_today} | {f"look:{x}" for x in looks_suppressed_today}
-    last_push = dict(last_push_at_by_store)
-    decisions: list[Decision] = []
-    sends = 0
-    for trig in triggers:
-        if trig.store_id in profile.muted_store_ids:
-            continue
-        last = last_push.get(trig.store_id)
-        if store_cooldown_s > 0 and last is not None and trig.at - last < store_cooldown_s:
-            continue
-        candidates = _candidates(profile, trig, by_store, ranked_looks, taken)
-        quiet = profile.quiet_at(trig.at)
-        for i, cand in enumerate(candidates):
-            why = (
-                Suppression.QUIET_HOURS
-                if quiet
-                else Suppression.DAILY_CAP
-                if room is not None and sends >= room
-                else None
-            )
-            if why is None:
-                taken.add(cand.key)
-                sends += 1
-                last_push[trig.store_id] = trig.at
-            elif cand.key in held:
+    state = _State(profile, history, pacing)
+    for at, group in groupby(triggers, key=lambda t: t.at):
+        ranked: list[tuple[Trigger, _Candidate]] = []
+        for trig in group:
+            if trig.store_id in profile.muted_store_ids:
                 continue
+            found = _candidates(profile, trig, by_store, ranked_looks, state)
+            ranked.extend(state.paced(trig, found, outcome.skipped))
+        ranked.sort(key=lambda tc: tc[1].order)
+        # One offer reached through two zones at the same instant: its best rank only.
+        unique = {c.key: (t, c) for t, c in reversed(ranked)}
+        ranked = sorted(unique.values(), key=lambda tc: tc[1].order)
+        state.serve(at, ranked, outcome.decisions)
+    return outcome
+
+
+class _State:
+    """What one call has decided so far: slots taken, pushes, stores' last pushes, budgets."""
+
+    def __init__(self, profile: TargetingProfile, history: History, pacing: Pacing) -> None:
+        self.profile = profile
+        self.pacing = pacing
+        self.room = (
+            None if profile.max_per_day is None else profile.max_per_day - history.pushed_today
+        )
+        self.sends = 0
+        self.taken = {f"offer:{o}" for o in history.sent_today} | {
+            f"look:{x}" for x in history.looks_sent_today
+        }
+        self.held = {f"offer:{o}" for o in history.suppressed_today} | {
+            f"look:{x}" for x in history.looks_suppressed_today
+        }
+        self.last_push = dict(history.last_push_at_by_store)
+        self.budget = dict(pacing.budget_left)
+
+    def paced(
+        self, trig: Trigger, found: list[_Candidate], skipped: list[Skipped]
+    ) -> list[tuple[Trigger, _Candidate]]:
+        """The candidates the store's pacing lets through; the others into ``skipped``."""
+        last = self.last_push.get(trig.store_id)
+        cooldown = self.pacing.store_cooldown_s
+        cooling = cooldown > 0 and last is not None and trig.at - last < cooldown
+        kept = []
+        for cand in found:
+            why = Skip.COOLDOWN if cooling else self._offer_pacing(trig, cand)
+            if why is None:
+                kept.append((trig, cand))
             else:
-                held.add(cand.key)
-            decisions.append(
-                Decision(
-                    cand.offer_id,
-                    trig.store_id,
-                    trig.zone,
-                    trig.transition,
-                    cand.matched,
-                    rule=cand.rule,
-                    suppressed=why,
-                    timeout=trig.timeout,
-                    look_id=cand.look_id,
-                    competed=tuple(c.key for c in candidates if c is not cand),
-                    decided_by=_rival(candidates, i, why is None),
-                )
-            )
-    return decisions
+                skipped.append(Skipped(cand.key, trig.store_id, why))
+        return kept
+
+    def _offer_pacing(self, trig: Trigger, cand: _Candidate) -> Skip | None:
+        rule = cand.offer
+        if rule is None:
+            return None
+        if rule.schedule is not None:
+            local = trig.at + self.pacing.store_utc_offset_s.get(trig.store_id, 0)
+            if not rule.schedule.open_at(local):
+                return Skip.SCHEDULE
+        if rule.has_budget and self.budget.get(rule.id, 0) <= 0:
+            return Skip.BUDGET
+        return None
+
+    def serve(
+        self, at: float, ranked: list[tuple[Trigger, _Candidate]], out: list[Decision]
+    ) -> None:
+        """Serve the instant's candidates in rank order, against the user's preferences."""
+        quiet = self.profile.quiet_at(at)
+        for i, (trig, cand) in enumerate(ranked):
+            place_bound = cand.offer is None or cand.offer.place_bound
+            ends_at = None if cand.offer is None else cand.offer.ends_at
+            deferred = None
+            why = None
+            if quiet:
+                until = self.profile.quiet_until(at)
+                if place_bound or (ends_at is not None and ends_at <= until):
+                    why = Suppression.QUIET_HOURS
+                else:
+                    deferred = until
+            if why is None and self.room is not None and self.sends >= self.room:
+                why = Suppression.DAILY_CAP
+            held_out = why is None and cand.offer_id in self.pacing.held_out
+            if why is not None:
+                if cand.key in self.held:
+                    continue
+                self.held.add(cand.key)
+            else:
+                self.taken.add(cand.key)
+                if not held_out:
+                    self.sends += 1
+                    self.last_push[trig.store_id] = at
+                    if cand.offer_id in self.budget:
+                        self.budget[cand.offer_id] -= 1
+            if held_out:
+                deferred = None
+            out.append(self._decision(trig, cand, ranked, i, why, held_out, deferred))
+
+    def _decision(
+        self,
+        trig: Trigger,
+        cand: _Candidate,
+        ranked: list[tuple[Trigger, _Candidate]],
+        i: int,
+        why: Suppression | None,
+        held_out: bool,
+        deferred: float | None,
+    ) -> Decision:
+        orders = [c.order for _, c in ranked]
+        place_bound = cand.offer is None or cand.offer.place_bound
+        expires = None if cand.offer is None else cand.offer.ends_at
+        if place_bound:
+            visit_end = trig.at + self.pacing.visit_s
+            expires = visit_end if expires is None else min(expires, visit_end)
+        return Decision(
+            cand.offer_id,
+            trig.store_id,
+            trig.zone,
+            trig.transition,
+            cand.matched,
+            rule=cand.rule,
+            suppressed=why,
+            timeout=trig.timeout,
+            look_id=cand.look_id,
+            competed=tuple(c.key for _, c in ranked if c is not cand),
+            decided_by=rival(orders, i, why is None),
+            held_out=held_out,
+            deferred_until=deferred,
+            place_bound=place_bound,
+            expires_at=expires,
+        )
+
+
+def _fires(offer: OfferRule, trig: Trigger) -> bool:
+    if offer.broadcast != trig.broadcast:
+        return False
+    if not trig.broadcast and offer.trigger != trig.transition:
+        return False
+    if offer.zone_kind is not None and not trig.zone.startswith(f"{offer.zone_kind}:"):
+        return False
+    return offer.zones is None or trig.zone in offer.zones
 
 
 def _candidates(
@@ -258,30 +443,47 @@ def _candidates(
     trig: Trigger,
     by_store: dict[int, list[OfferRule]],
     looks: dict[int, list[LookRule]],
-    taken: set[str],
+    state: _State,
 ) -> list[_Candidate]:
-    """What may be pushed for this event, in the order the daily cap serves them."""
+    """What may be pushed for this event (pacing and preferences not yet applied)."""
+    store_last = state.last_push.get(trig.store_id)
     found = []
     for offer in by_store.get(trig.store_id, ()):
         key = f"offer:{offer.id}"
-        if key in taken or offer.broadcast != trig.broadcast:
-            continue
-        if not trig.broadcast and offer.trigger != trig.transition:
-            continue
-        if offer.zones is not None and trig.zone not in offer.zones:
+        if key in state.taken or not _fires(offer, trig):
             continue
         matched = offer.segments & profile.segments
         if matched and offer.active_at(trig.at):
-            order = (-offer.priority, -len(matched), 0, offer.id)
+            rank = order(
+                priority=offer.priority,
+                overlap=len(matched),
+                store_last_push=store_last,
+                fresh_at=offer.fresh_at,
+                look=False,
+                id=offer.id,
+            )
             rule = "broadcast" if trig.broadcast else "one_per_offer_per_day"
-            found.append(_Candidate(key, offer.id, None, matched, rule, order))
+            found.append(_Candidate(key, offer.id, None, matched, rule, rank, offer))
     if trig.transition in PUSH_TRANSITIONS_FOR_LOOKS and not trig.broadcast:
-        look = next((x for x in looks.get(trig.store_id, ()) if f"look:{x.id}" not in taken), None)
+        key_of = "look:{}".format
+        look = next(
+            (x for x in looks.get(trig.store_id, ()) if key_of(x.id) not in state.taken), None
+        )
         if look is not None:
-            key = f"look:{look.id}"
-            order = (0, -len(look.shared), 1, look.id)
-            found.append(_Candidate(key, None, look.id, look.shared, "one_per_look_per_day", order))
-    return sorted(found, key=lambda c: c.order)
+            rank = order(
+                priority=0,
+                overlap=len(look.shared),
+                store_last_push=store_last,
+                fresh_at=0.0,
+                look=True,
+                id=look.id,
+            )
+            found.append(
+                _Candidate(
+                    key_of(look.id), None, look.id, look.shared, "one_per_look_per_day", rank
+                )
+            )
+    return found
 
 
 def decide(

@@ -47,10 +47,12 @@ from kernel.config import Settings
 from kernel.db import after_commit, unit_of_work
 from kernel.metrics import count_push
 from notifications.messages import message, push_data
-from notifications.models import OWED, Delivery, Notification
+from notifications.models import CANCELLED, DEFERRED, EXPIRED, OWED, Delivery, Notification
 from notifications.opened import count_delivered
 from notifications.push import PushMessage, PushOutcome, PushResult, PushSender
 from offers.models import Offer
+from preferences.core import Purpose
+from preferences.service import targeting_profile
 
 log = logging.getLogger(__name__)
 
@@ -91,6 +93,29 @@ def _locked(session: Session, notification_id: int) -> Notification | None:
     )
 
 
+def _not_yet(note: Notification, now: datetime) -> bool:
+    """A push deferred past quiet hours, asked for early (a duplicate task)."""
+    due = note.next_attempt_at
+    return note.status == DEFERRED and due is not None and due > now
+
+
+def _still_wanted(session: Session, note: Notification, now: datetime, settings: Settings) -> bool:
+    """Whether the user would still be pushed this, hours after the decision."""
+    profile = targeting_profile(
+        session,
+        user_id=note.user_id,
+        purpose=Purpose(note.reason.get("purpose", Purpose.LOCATION_OFFERS)),
+        default_policy=settings.policy_version,
+        at=now.timestamp(),
+    )
+    matched = profile.segments & set(note.reason.get("segments", ()))
+    return bool(matched) and note.store_id not in profile.muted_store_ids
+
+
+def _expired(note: Notification, now: datetime) -> bool:
+    return note.expired_at is not None or (note.expires_at is not None and note.expires_at <= now)
+
+
 @dataclass(frozen=True, slots=True)
 class Claim:
     """Deliveries this worker alone may send, and their messages."""
@@ -109,7 +134,15 @@ def claim(
     conditional UPDATE, which only one worker wins per row.
     """
     note = _locked(session, notification_id)
-    if note is None or note.status not in OWED:
+    if note is None or note.status not in OWED or _not_yet(note, now):
+        return None
+    if _expired(note, now):
+        # A place-bound push whose visit ended (EXIT, or its TTL) is not worth sending.
+        note.status, note.next_attempt_at = EXPIRED, None
+        return None
+    if note.status == DEFERRED and not _still_wanted(session, note, now, settings):
+        # Consent withdrawn (or the store muted) during the quiet hours it waited out.
+        note.status, note.next_attempt_at = CANCELLED, None
         return None
     known = {d.token for d in note.deliveries}
     for device in session.scalars(select(Device).where(Device.user_id == note.user_id)):

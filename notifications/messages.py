@@ -60,8 +60,11 @@ def message(
     else:
         key = f"notification-{note.id}"
     ttl_s = DEFAULT_TTL_S
-    if offer is not None and offer.ends_at is not None:
-        remaining = int((offer.ends_at - now).total_seconds())
+    # A place-bound push lives as long as the visit (expires_at, capped by the offer's end
+    # when decided); another as long as the offer.
+    ends = note.expires_at or (offer.ends_at if offer is not None else None)
+    if ends is not None:
+        remaining = int((ends - now).total_seconds())
         ttl_s = min(FCM_MAX_TTL_S, max(0, remaining))
     return PushMessage(
         token=token, title=note.title, body=note.body, data=data, collapse_key=key, ttl_s=ttl_s

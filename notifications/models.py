@@ -33,9 +33,16 @@ SUPPRESSED = "suppressed"
 """Status of a decision the user's delivery preferences held back: kept in the inbox, never
 pushed, never counted against the daily cap."""
 
-OWED = ("pending", "retrying", "partial")
+CANCELLED = "cancelled"
+"""Status of a deferred push the user no longer wants (consent withdrawn, store muted)."""
+
+EXPIRED = "expired"
+"""Status of a place-bound push whose visit ended before it could be delivered."""
+
+OWED = ("pending", "retrying", "partial", DEFERRED)
 """Statuses of a notification whose delivery is not finished (``partial``: sent to some
-devices, retrying others): the sweeper's concern."""
+devices, retrying others; ``deferred``: due at the end of quiet hours): the sweeper's
+concern."""
 
 _IS_SUPPRESSED = text(f"status = '{SUPPRESSED}'")
 _NOT_SUPPRESSED = text(f"status <> '{SUPPRESSED}'")

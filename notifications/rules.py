@@ -16,12 +16,13 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from kernel import versions
-from notifications.decide import OfferRule
+from notifications.decide import OfferRule, Schedule
 from offers.models import OFFERS, Offer
 from presence.core import Transition, ZoneKey
 from stores.models import Store
@@ -37,16 +38,41 @@ class OfferView:
     deep_link: str | None
     store_name: str
     labels: Mapping[str, Mapping[str, str]]  # slug → {"en", "fr"}
+    store_timezone: str = "UTC"
+    holdout_pct: int = 0
+    max_sends: int | None = None
+    max_sends_per_day: int | None = None
+
+
+def schedule_of(data: Mapping[str, Any] | None) -> Schedule | None:
+    """An offer's stored schedule (``offers.schemas.OfferSchedule``) in the decision's terms."""
+    if not data:
+        return None
+
+    def minute(hhmm: str) -> int:
+        hours, minutes = hhmm.split(":")
+        return int(hours) * 60 + int(minutes)
+
+    return Schedule(
+        frozenset(data.get("days", range(7))),
+        minute(data.get("start", "00:00")),
+        minute(data.get("end", "00:00")),
+    )
+
+
+# Offer triggers that are not a presence transition: a broadcast's flash offer and an NFC
+# tap (the ENTER of a tag's zone).
+_TRIGGERS = {"broadcast": Transition.ENTER, "tap": Transition.ENTER}
 
 
 def as_rule(o: Offer) -> OfferRule:
     """An offer in the decision's terms."""
+    fresh = o.starts_at or o.created_at
     return OfferRule(
         id=o.id,
         store_id=o.store_id,
         segments=frozenset(s.slug for s in o.segments),
-        # A flash offer (``broadcast``) fires on a broadcast's ENTER-like trigger only.
-        trigger=Transition.ENTER if o.trigger == "broadcast" else Transition(o.trigger),
+        trigger=_TRIGGERS.get(o.trigger) or Transition(o.trigger),
         zones=frozenset(
             [str(ZoneKey("geofence", g.id)) for g in o.geofences]
             + [str(ZoneKey("beacon", o.store_id, z)) for z in o.zones]
@@ -56,21 +82,37 @@ def as_rule(o: Offer) -> OfferRule:
         ends_at=o.ends_at.timestamp() if o.ends_at else None,
         priority=o.priority,
         broadcast=o.trigger == "broadcast",
+        zone_kind="nfc" if o.trigger == "tap" else None,
+        schedule=schedule_of(o.schedule),
+        has_budget=o.max_sends is not None or o.max_sends_per_day is not None,
+        place_bound=o.place_bound,
+        fresh_at=fresh.timestamp() if fresh is not None else 0.0,
     )
 
 
 def _load(session: Session) -> dict[int, list[OfferView]]:
     """Every active offer, by store (segments and geofences in one select-in each)."""
     query = (
-        select(Offer, Store.name)
+        select(Offer, Store.name, Store.timezone)
         .join(Store, Store.id == Offer.store_id)
         .where(Offer.active.is_(True))
         .order_by(Offer.id)
     )
     found: dict[int, list[OfferView]] = {}
-    for o, store_name in session.execute(query):
+    for o, store_name, timezone in session.execute(query):
         labels = {s.slug: {"en": s.label_en, "fr": s.label_fr} for s in o.segments}
-        view = OfferView(as_rule(o), o.title, o.body, o.deep_link, store_name, labels)
+        view = OfferView(
+            as_rule(o),
+            o.title,
+            o.body,
+            o.deep_link,
+            store_name,
+            labels,
+            timezone,
+            o.holdout_pct,
+            o.max_sends,
+            o.max_sends_per_day,
+        )
         found.setdefault(o.store_id, []).append(view)
     return found
 

@@ -9,38 +9,39 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from functools import partial
-from typing import Any
 
 from sqlalchemy import or_, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from accounts.models import User
 from events.service import emit_zone_events
 from kernel.config import get_settings
-from kernel.db import after_commit, utcnow
+from kernel.db import after_commit
 from kernel.errors import NotFound
 from kernel.metrics import count_decision
 from kernel.pagination import keyset
-from notifications.decide import Decision, Trigger, decide_all
-from notifications.looks import LookChoices, look_choices, look_row, store_name
-from notifications.models import SUPPRESSED, Notification
-from notifications.rules import OfferView, active_offers
+from notifications import holdout, pacing
+from notifications.decide import (
+    History,
+    Outcome,
+    Pacing,
+    Trigger,
+    decide_outcome,
+)
+from notifications.looks import look_choices
+from notifications.models import HELD_OUT, SUPPRESSED, Notification
+from notifications.records import record, row_of
+from notifications.rules import active_offers
+from offers import budgets
 from preferences.core import Purpose
 from preferences.service import targeting_profile
-from presence.core import ZoneEvent, ZoneKey, kind_of
+from presence.core import ZoneEvent, kind_of
 
 log = logging.getLogger(__name__)
 
 Enqueue = Callable[[int], None]
-
-
-def _day(at: float, utc_offset_s: int = 0) -> date:
-    """The user's local calendar day at ``at``: the unit of the daily caps."""
-    return (datetime.fromtimestamp(at, UTC) + timedelta(seconds=utc_offset_s)).date()
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,159 +74,40 @@ def _today(session: Session, user_id: int, day: date, since: datetime) -> _Today
     ).all()
     last: dict[int, float] = {}
     for r in rows:
-        if r.status != SUPPRESSED and r.store_id is not None and r.created_at >= since:
+        pushed = r.status not in (SUPPRESSED, HELD_OUT)
+        if pushed and r.store_id is not None and r.created_at >= since:
             at = r.created_at.timestamp()
             last[r.store_id] = max(at, last.get(r.store_id, at))
     rows = [r for r in rows if r.day == day]
+    # A held-out record takes the offer's slot for the day but is not a push.
     sent = [r for r in rows if r.status != SUPPRESSED]
     held = [r for r in rows if r.status == SUPPRESSED]
     return _Today(
         last_push_at_by_store=last,
         sent=frozenset(r.offer_id for r in sent if r.offer_id is not None),
-        pushed=len(sent),
+        pushed=sum(1 for r in sent if r.status != HELD_OUT),
         suppressed=frozenset(r.offer_id for r in held if r.offer_id is not None),
         looks_sent=frozenset(r.look_id for r in sent if r.look_id is not None),
         looks_suppressed=frozenset(r.look_id for r in held if r.look_id is not None),
     )
 
 
-def _zone_name(session: Session, zone: str) -> tuple[str, str]:
-    """A zone key's kind and the name staff gave it: ``geofence:<id>``, ``beacon:<store>:<z>``."""
-    key = ZoneKey.parse(zone)
-    if key.kind == "geofence":
-        # The geofences table, by name in the shared metadata: the geofence domain sits
-        # above notifications (it hands its events to the decision) and is not imported.
-        fences = Notification.metadata.tables["geofences"]
-        name = session.scalar(select(fences.c.name).where(fences.c.id == key.id))
-        return key.kind, name if name is not None else zone
-    return key.kind, key.name or zone
-
-
-def _reason(
-    decision: Decision,
-    offer: OfferView,
-    purpose: Purpose,
-    zone: tuple[str, str],
-    competed: list[str],
-) -> dict[str, Any]:
-    """Why, frozen at decision time: later relabelling or deletion does not rewrite history.
-
-    A suppressed decision also says which preference held it back (``suppressed``).
-    """
-    segments = sorted(decision.matched)
-    # The matched segments are the offer's own, labelled in its cached view: no query.
-    labels = {s: dict(offer.labels[s]) for s in segments if s in offer.labels}
-    kind, name = zone
-    return {
-        "segments": segments,
-        "labels": labels,
-        "store": offer.store_name,
-        "store_id": offer.rule.store_id,
-        "offer": offer.title,
-        "zone": decision.zone,
-        "zone_kind": kind,
-        "zone_name": name,
-        "trigger": decision.transition.value,
-        # An EXIT the phone never reported: its presence went stale (presence.flow).
-        **({"exit": "timeout"} if decision.timeout else {}),
-        "rule": decision.rule,
-        "purpose": purpose.value,
-        "competed": competed,
-        **({"decided_by": decision.decided_by} if decision.decided_by else {}),
-        **({"suppressed": decision.suppressed.value} if decision.suppressed else {}),
-    }
-
-
-def _offer_row(
-    session: Session,
-    user_id: int,
-    decision: Decision,
-    day: date,
-    purpose: Purpose,
-    offer: OfferView,
-    competed: list[str],
-) -> dict[str, Any]:
-    zone = _zone_name(session, decision.zone)
-    return {
-        "user_id": user_id,
-        "offer_id": offer.rule.id,
-        "look_id": None,
-        "store_id": offer.rule.store_id,
-        "zone": decision.zone,
-        "trigger": decision.transition.value,
-        "reason": _reason(decision, offer, purpose, zone, competed),
-        "title": offer.title,
-        "body": offer.body,
-        "deep_link": offer.deep_link,
-        "day": day,
-    }
-
-
-def _owed(row: dict[str, Any], decision: Decision) -> dict[str, Any]:
-    # Only a push is owed a delivery; a suppressed decision is for the inbox only.
-    pushed = decision.suppressed is None
-    return {
-        **row,
-        "status": "pending" if pushed else SUPPRESSED,
-        "next_attempt_at": utcnow() if pushed else None,
-    }
-
-
-def _row(
-    session: Session,
-    user_id: int,
-    decision: Decision,
-    day: date,
-    purpose: Purpose,
-    offers: dict[int, OfferView],
-    looks: LookChoices,
-) -> dict[str, Any]:
-    """A decision's row: its offer or look, and the candidates it was weighed against."""
-
-    def label(key: str) -> str:
-        kind, _, ident = key.partition(":")
-        if kind == "offer":
-            return f"the offer “{offers[int(ident)].title}”"
-        return f"a look by {looks.ranked[int(ident)].candidate.creator_name}"
-
-    competed = [label(k) for k in decision.competed]
-    if decision.look_id is None:
-        offer = offers[decision.offer_id or 0]
-        row = _offer_row(session, user_id, decision, day, purpose, offer, competed)
-    else:
-        row = look_row(
-            decision,
-            looks.ranked[decision.look_id],
-            user_id=user_id,
-            day=day,
-            store=store_name(session, decision.store_id),
-            labels=looks.labels,
-            zone=_zone_name(session, decision.zone),
-            competed=competed,
-        )
-    return _owed(row, decision)
-
-
-def _record(session: Session, rows: list[dict[str, Any]]) -> list[Notification]:
-    """Insert the rows in one statement; those another process recorded first are skipped.
-
-    The daily caps are unique indexes: a row that hits one (the same offer recorded for
-    this user today, concurrently) is not inserted and not returned, so the cap holds.
-    """
-    if not rows:
-        return []
-    dialect = session.get_bind().dialect.name
-    insert = sqlite_insert if dialect == "sqlite" else pg_insert
-    statement = insert(Notification).on_conflict_do_nothing().returning(Notification)
-    return list(session.scalars(statement, rows))
-
-
-def _outcomes(triggers: Sequence[Trigger], decisions: Sequence[Decision]) -> list[tuple[str, str]]:
+def _outcomes(triggers: Sequence[Trigger], outcome: Outcome) -> list[tuple[str, str]]:
     """Each decision's outcome and reason; a trigger nothing was decided on is ``none``."""
-    decided = {(d.zone, d.transition) for d in decisions}
+    decided = {(d.zone, d.transition) for d in outcome.decisions}
     quiet = [("none", "no_match") for t in triggers if (t.zone, t.transition) not in decided]
-    made = [("suppressed", d.suppressed) if d.suppressed else ("sent", d.rule) for d in decisions]
-    return [*made, *quiet]
+    made = [
+        ("suppressed", d.suppressed)
+        if d.suppressed
+        else ("held_out", "holdout")
+        if d.held_out
+        else ("deferred", "quiet_hours")
+        if d.deferred_until is not None
+        else ("sent", d.rule)
+        for d in outcome.decisions
+    ]
+    skipped = [("skipped", s.reason.value) for s in outcome.skipped]
+    return [*made, *skipped, *quiet]
 
 
 def _count_after_commit(session: Session, outcomes: list[tuple[str, str]]) -> None:
@@ -259,6 +141,7 @@ def on_presence(
     wanted = list(triggers)
     if not wanted:
         return []
+    pacing.withdraw_on_exit(session, user_id, wanted)
     at = wanted[0].at
     profile = targeting_profile(
         session, user_id=user_id, purpose=purpose, default_policy=policy_version, at=at
@@ -275,28 +158,37 @@ def on_presence(
     offers = {o.rule.id: o for o in active_offers(session, store_ids={t.store_id for t in wanted})}
     rules = [o.rule for o in offers.values()]
     looks = look_choices(session, user_id=user_id, profile=profile, triggers=wanted)
-    day = _day(at, profile.utc_offset_s)
-    cooldown = get_settings().store_cooldown_s if store_cooldown_s is None else store_cooldown_s
+    day = pacing.day_at(at, profile.utc_offset_s)
+    settings = get_settings()
+    cooldown = settings.store_cooldown_s if store_cooldown_s is None else store_cooldown_s
     since = datetime.fromtimestamp(at - cooldown, UTC)
     today = _today(session, user_id, day, since)
-    decisions = decide_all(
-        profile,
-        wanted,
-        rules,
+    offsets = pacing.store_offsets(offers.values(), at)
+    plans = pacing.budget_plans(offers.values(), offsets, at)
+    stores = Pacing(
+        store_cooldown_s=cooldown,
+        budget_left=budgets.left(session, plans.values()),
+        store_utc_offset_s=offsets,
+        held_out=holdout.held_out(user_id, ((o.rule.id, o.holdout_pct) for o in offers.values())),
+        visit_s=settings.visit_s,
+    )
+    history = History(
         today.sent,
         today.pushed,
         today.suppressed,
-        looks=looks.rules,
-        looks_sent_today=today.looks_sent,
-        looks_suppressed_today=today.looks_suppressed,
-        last_push_at_by_store=today.last_push_at_by_store,
-        store_cooldown_s=cooldown,
+        today.looks_sent,
+        today.looks_suppressed,
+        today.last_push_at_by_store,
     )
-    _count_after_commit(session, _outcomes(wanted, decisions))
-    rows = [_row(session, user_id, d, day, purpose, offers, looks) for d in decisions]
+    outcome = decide_outcome(profile, wanted, rules, history, stores, looks=looks.rules)
+    pacing.spend(session, outcome, plans)
+    decisions = outcome.decisions
+    _count_after_commit(session, _outcomes(wanted, outcome))
+    rows = [row_of(session, user_id, d, day, purpose, offers, looks) for d in decisions]
     order = {d.key: i for i, d in enumerate(decisions)}
+    recorded = record(session, rows)
     notes = sorted(
-        (n for n in _record(session, rows) if n.status != SUPPRESSED),
+        (n for n in recorded if n.status == "pending"),
         key=lambda n: order[f"look:{n.look_id}" if n.look_id else f"offer:{n.offer_id}"],
     )
     for note in notes:

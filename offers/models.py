@@ -101,7 +101,7 @@ OFFERS = "offers"
 versions.watch(Offer, OFFERS)
 versions.watch(Geofence, OFFERS)
 versions.watch(Segment, OFFERS)
-versions.watch(Store, OFFERS, columns=["name"])
+versions.watch(Store, OFFERS, columns=["name", "timezone"])
 
 
 @event.listens_for(Session, "before_flush")

@@ -59,6 +59,13 @@ def _zones(session: Session, store_id: int, zones: list[str]) -> list[str]:
     return wanted
 
 
+def _check_tap(offer: Offer) -> None:
+    if offer.trigger == "tap" and (offer.geofences or offer.zones):
+        raise Invalid(
+            "a `tap` offer fires on the store's NFC tags: geofence_ids and zones do not apply"
+        )
+
+
 def create_offer(session: Session, *, staff: Staff, store_id: int, data: OfferCreate) -> Offer:
     get_store(session, staff=staff, store_id=store_id)
     _check_window(data.starts_at, data.ends_at)
@@ -73,10 +80,16 @@ def create_offer(session: Session, *, staff: Staff, store_id: int, data: OfferCr
         ends_at=data.ends_at,
         active=data.active,
         priority=data.priority,
+        max_sends=data.max_sends,
+        max_sends_per_day=data.max_sends_per_day,
+        schedule=None if data.schedule is None else data.schedule.model_dump(),
+        place_bound=data.place_bound,
+        holdout_pct=data.holdout_pct,
         segments=segments_by_slug(session, data.segments),
         geofences=_geofences(session, store_id, data.geofence_ids),
         zones=_zones(session, store_id, data.zones),
     )
+    _check_tap(offer)
     session.add(offer)
     session.flush()
     return offer
@@ -96,9 +109,13 @@ def list_offers(
 def update_offer(session: Session, *, staff: Staff, offer_id: int, data: OfferUpdate) -> Offer:
     offer = get_offer(session, staff=staff, offer_id=offer_id)
     changes = data.model_dump(exclude_unset=True)
-    for name in ("title", "body", "deep_link", "starts_at", "ends_at", "active"):
-        if name in changes:
+    # Nullable fields: an explicit null clears them (no budget, no schedule, no end).
+    nullable = ("deep_link", "starts_at", "ends_at", "max_sends", "max_sends_per_day")
+    for name in ("title", "body", "active", "place_bound", "holdout_pct", *nullable):
+        if name in changes and (changes[name] is not None or name in nullable):
             setattr(offer, name, changes[name])
+    if "schedule" in changes:
+        offer.schedule = None if data.schedule is None else data.schedule.model_dump()
     if "ends_at" in changes:
         _check_not_over(offer.ends_at)
     if offer.active:  # turned on again (or edited while on): the system's reason is void
@@ -114,6 +131,7 @@ def update_offer(session: Session, *, staff: Staff, offer_id: int, data: OfferUp
     if data.zones is not None:
         offer.zones = _zones(session, offer.store_id, data.zones)
     _check_window(offer.starts_at, offer.ends_at)
+    _check_tap(offer)
     session.flush()
     return offer
 

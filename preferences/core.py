@@ -83,6 +83,10 @@ class QuietHours:
             return self.start_min <= minute < self.end_min
         return minute >= self.start_min or minute < self.end_min
 
+    def minutes_left(self, minute: int) -> int:
+        """Minutes from ``minute`` (inside the window) to the window's end."""
+        return (self.end_min - minute) % MINUTES_PER_DAY
+
 
 @dataclass(frozen=True, slots=True)
 class TargetingProfile:
@@ -107,3 +111,10 @@ class TargetingProfile:
 
     def quiet_at(self, at: float) -> bool:
         return self.quiet_hours is not None and self.quiet_hours.covers(self.local_minute(at))
+
+    def quiet_until(self, at: float) -> float:
+        """When the quiet window covering ``at`` ends (epoch seconds, on a minute)."""
+        if self.quiet_hours is None:
+            return at
+        minute_start = at - (at + self.utc_offset_s) % 60
+        return minute_start + 60 * self.quiet_hours.minutes_left(self.local_minute(at))

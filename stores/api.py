@@ -17,7 +17,9 @@ router = APIRouter(prefix="/v1/stores", tags=["stores"])
 
 @router.post("", status_code=status.HTTP_201_CREATED, summary="Create a store (operator)")
 def create_store(body: StoreCreate, session: SessionDep, staff: Operator) -> StoreOut:
-    store = service.create_store(session, staff=staff, name=body.name, address=body.address)
+    store = service.create_store(
+        session, staff=staff, name=body.name, address=body.address, timezone=body.timezone
+    )
     return StoreOut.model_validate(store)
 
 
@@ -35,12 +37,17 @@ def get_store(store_id: IdPath, session: SessionDep, staff: CurrentStaff) -> Sto
     return StoreOut.model_validate(service.get_store(session, staff=staff, store_id=store_id))
 
 
-@router.patch("/{store_id}", summary="Rename or re-address a store")
+@router.patch("/{store_id}", summary="Rename, re-address or set the time zone of a store")
 def update_store(
     store_id: IdPath, body: StoreUpdate, session: SessionDep, staff: CurrentStaff
 ) -> StoreOut:
     store = service.update_store(
-        session, staff=staff, store_id=store_id, name=body.name, address=body.address
+        session,
+        staff=staff,
+        store_id=store_id,
+        name=body.name,
+        address=body.address,
+        timezone=body.timezone,
     )
     return StoreOut.model_validate(store)
 

@@ -12,10 +12,12 @@ from stores import repository
 from stores.models import Store
 
 
-def create_store(session: Session, *, staff: Staff, name: str, address: str | None) -> Store:
+def create_store(
+    session: Session, *, staff: Staff, name: str, address: str | None, timezone: str = "UTC"
+) -> Store:
     if staff.role is not Role.OPERATOR:
         raise Forbidden("only the operator creates stores")
-    store = Store(name=name, address=address)
+    store = Store(name=name, address=address, timezone=timezone)
     session.add(store)
     session.flush()
     return store
@@ -31,13 +33,21 @@ def list_stores(session: Session, *, staff: Staff, after: int, limit: int) -> li
 
 
 def update_store(
-    session: Session, *, staff: Staff, store_id: int, name: str | None, address: str | None
+    session: Session,
+    *,
+    staff: Staff,
+    store_id: int,
+    name: str | None,
+    address: str | None,
+    timezone: str | None = None,
 ) -> Store:
     store = get_store(session, staff=staff, store_id=store_id)
     if name is not None:
         store.name = name
     if address is not None:
         store.address = address
+    if timezone is not None:
+        store.timezone = timezone
     session.flush()
     return store
 

@@ -137,7 +137,10 @@ def test_an_offer_push_collapses_per_store_and_lives_as_long_as_the_offer(
     staff = api_key(sessions, Role.STORE, [store_id])
     new_geofence(client, staff, store_id, square(*PARIS, 40.0))
     ends_at = datetime.now(UTC) + timedelta(hours=2)
-    new_offer(client, staff, store_id, ["fashion"], ends_at=ends_at.isoformat())
+    # Not place-bound: the push lives as long as the offer.
+    new_offer(
+        client, staff, store_id, ["fashion"], ends_at=ends_at.isoformat(), place_bound=False
+    )
     token = new_shopper(client, settings, interests=["fashion"], device="phone")
     _enter(client, token)
     [message] = fcm_standin.messages
@@ -187,3 +190,22 @@ def test_delivery_through_a_real_worker(
     assert fcm_standin.messages[0]["token"] == "worker-phone"
     with sessions() as session:
         assert session.scalar(select(Device.token)) == "worker-phone"
+
+
+def test_a_place_bound_push_lives_as_long_as_the_expected_visit(
+    client: TestClient,
+    sessions: sessionmaker[Session],
+    settings: Settings,
+    fcm_standin: FcmStandIn,
+) -> None:
+    operator = api_key(sessions, Role.OPERATOR)
+    store_id = new_store(client, operator)
+    staff = api_key(sessions, Role.STORE, [store_id])
+    new_geofence(client, staff, store_id, square(*PARIS, 40.0))
+    ends_at = datetime.now(UTC) + timedelta(hours=2)
+    new_offer(client, staff, store_id, ["fashion"], ends_at=ends_at.isoformat())
+    token = new_shopper(client, settings, interests=["fashion"], device="phone")
+    _enter(client, token)
+    [message] = fcm_standin.messages
+    ttl = int(message["android"]["ttl"].removesuffix("s"))
+    assert settings.visit_s - 60 <= ttl <= settings.visit_s

@@ -92,9 +92,10 @@ def test_quiet_hours_and_the_cap_are_recorded_not_dropped(
 ) -> None:
     store_id, user_id, token = _world(sessions, settings)
 
-    # 12:00, quiet: nothing pushed, both offers held back with the reason.
+    # 12:00, quiet: nothing pushed, both offers held back with the reason (the newer
+    # offer first: freshness, once priority and overlap tie).
     assert _enter(sessions, settings, user_id, store_id, _at(12)) == []
-    held = [("Boots", "suppressed", "quiet_hours"), ("Scarves", "suppressed", "quiet_hours")]
+    held = [("Scarves", "suppressed", "quiet_hours"), ("Boots", "suppressed", "quiet_hours")]
     assert _inbox(sessions, user_id) == held
     # Pacing in and out during quiet hours does not fill the inbox.
     assert _enter(sessions, settings, user_id, store_id, _at(12, 10)) == []

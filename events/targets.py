@@ -111,7 +111,9 @@ class PinnedTransport(httpx.BaseTransport):
     def __init__(self, *, allow_private: bool, lookup: Resolve = resolve) -> None:
         self._allow_private = allow_private
         self._lookup = lookup
-        self._inner = httpx.HTTPTransport()
+        # One pool per host name: a connection is keyed by address, and one opened (and its
+        # certificate checked) for a.example must not carry a request for b.example.
+        self._pools: dict[str, httpx.HTTPTransport] = {}
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         url = request.url
@@ -121,18 +123,22 @@ class PinnedTransport(httpx.BaseTransport):
         # The Host header was set from the URL when the request was built; SNI and the
         # certificate check follow the name, not the address.
         request.extensions = {**request.extensions, "sni_hostname": host}
+        pool = self._pools.get(host)
+        if pool is None:
+            pool = self._pools[host] = httpx.HTTPTransport()
         failure: httpx.ConnectError | None = None
         for address in addresses:
             request.url = url.copy_with(host=str(address))
             try:
-                return self._inner.handle_request(request)
+                return pool.handle_request(request)
             except httpx.ConnectError as error:  # nothing sent: the next address is safe
                 failure = error
         assert failure is not None
         raise failure
 
     def close(self) -> None:
-        self._inner.close()
+        for pool in self._pools.values():
+            pool.close()
 
 
 def client(*, allow_private: bool, lookup: Resolve = resolve) -> httpx.Client:

@@ -150,9 +150,11 @@ def on_presence(
         _count_after_commit(session, [("none", "no_consent")] * len(wanted))
         return []
     # To the event log (webhooks, feed) under the same consent as the decision: a user
-    # who did not consent to this purpose leaves no trace there.
+    # who did not consent to this purpose leaves no trace there. A broadcast's trigger is
+    # no transition: logged, it would tell the broadcasting store where the user is.
+    moves = [t for t in wanted if not t.broadcast]
     emit_zone_events(
-        session, user_id=user_id, events=wanted, stores={t.zone: t.store_id for t in wanted}
+        session, user_id=user_id, events=moves, stores={t.zone: t.store_id for t in moves}
     )
     # Cached per process (notifications.rules); kept for the rows' titles and reasons.
     offers = {o.rule.id: o for o in active_offers(session, store_ids={t.store_id for t in wanted})}

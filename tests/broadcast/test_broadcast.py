@@ -4,8 +4,10 @@ the same rules as a visit, and reports its counts."""
 from __future__ import annotations
 
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from events.models import Event
 from kernel.config import Settings
 from tests.broadcast.world import be_there, flash, progress, shop
 from tests.factories import auth, new_shopper, set_consent
@@ -109,3 +111,20 @@ def test_a_store_lists_its_broadcasts_newest_first(
     )
     assert [b["id"] for b in r.json()["items"]] == [ids[0]]
     assert r.json()["next_after"] is None
+
+
+def test_a_broadcast_logs_its_pushes_but_no_zone_event(
+    client: TestClient, sessions: sessionmaker[Session], settings: Settings
+) -> None:
+    """A broadcast's trigger is no transition: logged as one, it would tell the
+    broadcasting store's webhooks that the user is in another store's geofence."""
+    store, staff, _ = shop(client, sessions, "Flash", 0.0)
+    neighbour, _, _ = shop(client, sessions, "Next door", 300.0)
+    be_there(client, new_shopper(client, settings, interests=["fashion"]), 300.0)
+    flash(client, staff, store)
+    with sessions() as session:
+        logged = session.execute(select(Event.name, Event.store_id).order_by(Event.id)).all()
+    assert [tuple(row) for row in logged] == [
+        ("user.entered_geofence", neighbour),  # the fix, logged by the visit
+        ("push.sent", store),
+    ]

@@ -313,7 +313,7 @@ def decide_outcome(
 
 
 class _State:
-    """What one call has decided so far: slots taken, pushes, stores' last pushes, budgets."""
+    """What one call has decided so far: slots taken, pushes, stores' last pushes."""
 
     def __init__(self, profile: TargetingProfile, history: History, pacing: Pacing) -> None:
         self.profile = profile
@@ -329,7 +329,6 @@ class _State:
             f"look:{x}" for x in history.looks_suppressed_today
         }
         self.last_push = dict(history.last_push_at_by_store)
-        self.budget = dict(pacing.budget_left)
 
     def paced(
         self, trig: Trigger, found: list[_Candidate], skipped: list[Skipped]
@@ -355,7 +354,9 @@ class _State:
             local = trig.at + self.pacing.store_utc_offset_s.get(trig.store_id, 0)
             if not rule.schedule.open_at(local):
                 return Skip.SCHEDULE
-        if rule.has_budget and self.budget.get(rule.id, 0) <= 0:
+        # One send per offer per user and day: a budget with one left cannot be spent twice
+        # within a call, so what was read is what is left.
+        if rule.has_budget and self.pacing.budget_left.get(rule.id, 0) <= 0:
             return Skip.BUDGET
         return None
 
@@ -387,8 +388,6 @@ class _State:
                 if not held_out:
                     self.sends += 1
                     self.last_push[trig.store_id] = at
-                    if cand.offer_id in self.budget:
-                        self.budget[cand.offer_id] -= 1
             if held_out:
                 deferred = None
             out.append(self._decision(trig, cand, ranked, i, why, held_out, deferred))

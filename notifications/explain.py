@@ -28,6 +28,12 @@ _RULES = {
         "au plus une notification par look et par jour, hors de vos heures calmes "
         "et dans votre limite quotidienne",
     ),
+    "broadcast": (
+        "a flash offer the store sent to people nearby, outside your quiet hours and within "
+        "your daily limit",
+        "une offre flash envoyée par le magasin aux personnes à proximité, hors de vos heures "
+        "calmes et dans votre limite quotidienne",
+    ),
 }
 # How offers and looks share the daily limit (notifications.decide).
 _ORDER = (
@@ -46,6 +52,15 @@ _DECIDED_BY = {
     "overlap": (
         "the one that went first matches more of your interests",
         "celle passée en premier correspond à plus de vos centres d'intérêt",
+    ),
+    "fairness": (
+        "at equal priority and match, the store that had not notified you as recently went first",
+        "à priorité et correspondance égales, le magasin qui vous avait notifié le moins "
+        "récemment est passé en premier",
+    ),
+    "freshness": (
+        "at equal priority and match, the newer one went first",
+        "à priorité et correspondance égales, la plus récente est passée en premier",
     ),
     "id": (
         "at equal priority and match, the earlier one goes first",
@@ -75,6 +90,29 @@ _LEADS = {
         "Not sent: delivery to your devices failed. It was chosen",
         "Non envoyée : l'envoi vers vos appareils a échoué. Elle a été choisie",
     ),
+    "held_out": (
+        "Not sent: you were drawn into the store's comparison group for this offer (a random "
+        "share of people who get no push, so the store can tell whether its offers help). "
+        "It was chosen",
+        "Non envoyée : vous avez été tiré au sort dans le groupe de comparaison du magasin "
+        "pour cette offre (une part de personnes qui ne reçoivent rien, pour mesurer l'effet "
+        "de ses offres). Elle a été choisie",
+    ),
+    "deferred": (
+        "Not sent yet: it came during your quiet hours and waits for their end. It was chosen",
+        "Pas encore envoyée : elle tombait pendant vos heures calmes et attend leur fin. "
+        "Elle a été choisie",
+    ),
+    "cancelled": (
+        "Not sent: by the end of your quiet hours you no longer wanted it (consent or mute). "
+        "It was chosen",
+        "Non envoyée : à la fin de vos heures calmes, vous n'en vouliez plus (consentement "
+        "ou sourdine). Elle a été choisie",
+    ),
+    "expired": (
+        "Expired: it was only useful during your visit, which ended. It was chosen",
+        "Expirée : elle ne servait que pendant votre visite, qui est terminée. Elle a été choisie",
+    ),
 }
 _SUPPRESSED = {
     "quiet_hours": (
@@ -98,6 +136,8 @@ def _join(items: list[str], last: str) -> str:
 
 
 def _lead(note: Notification, lang: int) -> str:
+    if note.expired_at is not None:  # withdrawn on the EXIT, whatever its delivery did
+        return _LEADS["expired"][lang]
     if note.status == "suppressed":
         return _SUPPRESSED.get(str(note.reason.get("suppressed", "")), _HELD_BACK)[lang]
     return _LEADS.get(note.status or "pending", _NOT_YET)[lang]

@@ -12,14 +12,11 @@ from firebase_admin import messaging
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from accounts.models import Device
-from accounts.service import user_for_token
 from kernel.config import Settings
-from kernel.db import unit_of_work
 from notifications.models import Delivery, Notification
 from notifications.tasks import deliver_notifications, sweep_notifications
-from tests.factories import new_shopper
 from tests.fcm_standin import FcmStandIn
+from tests.notifications.factories import owed
 
 
 def _notes(
@@ -32,27 +29,10 @@ def _notes(
     due: datetime | None = None,
 ) -> list[int]:
     """One pending notification for each of `users` shoppers with `devices` devices each."""
-    ids = []
-    for u in range(users):
-        token = new_shopper(client, settings, interests=["fashion"], device=f"u{u}-d0")
-        with unit_of_work(sessions) as session:
-            user_id = user_for_token(session, token).id
-            for d in range(1, devices):
-                session.add(Device(user_id=user_id, token=f"u{u}-d{d}", platform="android"))
-            note = Notification(
-                user_id=user_id,
-                zone="geofence:1",
-                trigger="enter",
-                reason={},
-                title="t",
-                body="b",
-                day=datetime.now(UTC).date(),
-                next_attempt_at=due,
-            )
-            session.add(note)
-            session.flush()
-            ids.append(note.id)
-    return ids
+    return [
+        owed(client, sessions, settings, devices=[f"u{u}-d{d}" for d in range(devices)], due=due)
+        for u in range(users)
+    ]
 
 
 @pytest.fixture

@@ -6,57 +6,23 @@ from __future__ import annotations
 import random
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from accounts.models import Device
-from accounts.service import user_for_token
 from kernel.config import Settings
 from kernel.db import unit_of_work
 from notifications.delivery import (
     BASE_BACKOFF_S,
     MAX_BACKOFF_S,
-    DeliveryResult,
     backoff_s,
-    deliver,
     sweep,
 )
 from notifications.models import Delivery, Notification
-from tests.factories import new_shopper
 from tests.fcm_standin import FcmStandIn
-
-
-def _note(client: TestClient, sessions: sessionmaker[Session], settings: Settings) -> int:
-    token = new_shopper(client, settings, interests=["fashion"], device="phone")
-    with unit_of_work(sessions) as session:
-        note = Notification(
-            user_id=user_for_token(session, token).id,
-            zone="geofence:1",
-            trigger="enter",
-            reason={},
-            title="t",
-            body="b",
-            day=datetime.now(UTC).date(),
-        )
-        session.add(note)
-        session.flush()
-        return note.id
-
-
-def _deliver(
-    client: TestClient, sessions: sessionmaker[Session], note_id: int, now: datetime
-) -> DeliveryResult:
-    runtime = client.app.state.runtime  # type: ignore[attr-defined]
-    return deliver(
-        sessions,
-        notification_id=note_id,
-        sender=runtime.push,
-        max_attempts=runtime.settings.push_max_retries,
-        now=now,
-        outcomes={},
-        settings=runtime.settings,
-    )
+from tests.notifications.factories import deliver_now, notification, owed
 
 
 def _state(sessions: sessionmaker[Session], note_id: int) -> tuple[Notification, Delivery]:
@@ -80,10 +46,10 @@ def test_429_with_retry_after_then_200_is_delivered_once_after_the_wait(
     settings: Settings,
     fcm_standin: FcmStandIn,
 ) -> None:
-    note_id = _note(client, sessions, settings)
+    note_id = owed(client, sessions, settings)
     fcm_standin.behaviours["phone"] = ["QUOTA_EXCEEDED:300", "OK"]
     now = datetime.now(UTC)
-    first = _deliver(client, sessions, note_id, now)
+    first = deliver_now(client, sessions, note_id, now=now)
     assert first.retry_after_s is not None
     assert first.retry_after_s >= 300
     note, delivery = _state(sessions, note_id)
@@ -96,7 +62,9 @@ def test_429_with_retry_after_then_200_is_delivered_once_after_the_wait(
     assert note.next_attempt_at >= now + timedelta(seconds=300)
     # Not due before the wait is over.
     assert _due(sessions, settings, now + timedelta(seconds=299)) == []
-    second = _deliver(client, sessions, note_id, now + timedelta(seconds=first.retry_after_s))
+    second = deliver_now(
+        client, sessions, note_id, now=now + timedelta(seconds=first.retry_after_s)
+    )
     assert (second.sent, second.retry_after_s) == (1, None)
     assert fcm_standin.requests_count == 2
     assert len(fcm_standin.messages) == 1
@@ -104,30 +72,24 @@ def test_429_with_retry_after_then_200_is_delivered_once_after_the_wait(
     assert (note.status, delivery.status, delivery.attempts) == ("sent", "sent", 2)
 
 
-def test_quota_exceeded_without_retry_after_waits_at_least_a_minute(
+@pytest.mark.parametrize(
+    ("answer", "least_wait_s"),
+    [("QUOTA_EXCEEDED", 60), ("UNAVAILABLE:900", 900)],
+    ids=["quota-exceeded-without-retry-after-waits-a-minute", "503-retry-after-is-honoured"],
+)
+def test_the_retry_waits_at_least_what_fcm_asks(
     client: TestClient,
     sessions: sessionmaker[Session],
     settings: Settings,
     fcm_standin: FcmStandIn,
+    answer: str,
+    least_wait_s: float,
 ) -> None:
-    note_id = _note(client, sessions, settings)
-    fcm_standin.behaviours["phone"] = ["QUOTA_EXCEEDED"]
-    result = _deliver(client, sessions, note_id, datetime.now(UTC))
+    note_id = owed(client, sessions, settings)
+    fcm_standin.behaviours["phone"] = [answer]
+    result = deliver_now(client, sessions, note_id, now=datetime.now(UTC))
     assert result.retry_after_s is not None
-    assert result.retry_after_s >= 60
-
-
-def test_503_retry_after_is_honoured(
-    client: TestClient,
-    sessions: sessionmaker[Session],
-    settings: Settings,
-    fcm_standin: FcmStandIn,
-) -> None:
-    note_id = _note(client, sessions, settings)
-    fcm_standin.behaviours["phone"] = ["UNAVAILABLE:900"]
-    result = _deliver(client, sessions, note_id, datetime.now(UTC))
-    assert result.retry_after_s is not None
-    assert result.retry_after_s >= 900
+    assert result.retry_after_s >= least_wait_s
 
 
 def test_500_five_times_gives_up_with_a_recorded_failure(
@@ -137,17 +99,17 @@ def test_500_five_times_gives_up_with_a_recorded_failure(
     fcm_standin: FcmStandIn,
 ) -> None:
     assert settings.push_max_retries == 5
-    note_id = _note(client, sessions, settings)
+    note_id = owed(client, sessions, settings)
     fcm_standin.behaviours["phone"] = ["INTERNAL"] * 10
     now = datetime.now(UTC)
     for _ in range(5):
-        result = _deliver(client, sessions, note_id, now)
+        result = deliver_now(client, sessions, note_id, now=now)
         now += timedelta(seconds=result.retry_after_s or 0)
     assert result.retry_after_s is None
     note, delivery = _state(sessions, note_id)
     assert (note.status, note.next_attempt_at) == ("failed", None)
     assert (delivery.status, delivery.attempts, delivery.error_code) == ("failed", 5, "INTERNAL")
-    _deliver(client, sessions, note_id, now + timedelta(hours=1))
+    deliver_now(client, sessions, note_id, now=now + timedelta(hours=1))
     assert fcm_standin.requests_count == 5
 
 
@@ -157,9 +119,9 @@ def test_unregistered_token_is_gone_and_never_tried_again(
     settings: Settings,
     fcm_standin: FcmStandIn,
 ) -> None:
-    note_id = _note(client, sessions, settings)
+    note_id = owed(client, sessions, settings)
     fcm_standin.behaviours["phone"] = ["UNREGISTERED"]
-    _deliver(client, sessions, note_id, datetime.now(UTC))
+    deliver_now(client, sessions, note_id, now=datetime.now(UTC))
     note, delivery = _state(sessions, note_id)
     assert (note.status, delivery.status, delivery.error_code) == (
         "failed",
@@ -169,22 +131,14 @@ def test_unregistered_token_is_gone_and_never_tried_again(
     with sessions() as session:
         assert session.scalar(select(Device).where(Device.token == "phone")) is None
         user_id = note.user_id
-    _deliver(client, sessions, note_id, datetime.now(UTC) + timedelta(hours=1))
+    deliver_now(client, sessions, note_id, now=datetime.now(UTC) + timedelta(hours=1))
     # A later notification for the same user finds no device and is not owed any more.
     with unit_of_work(sessions) as session:
-        later = Notification(
-            user_id=user_id,
-            zone="geofence:1",
-            trigger="enter",
-            reason={},
-            title="t",
-            body="b",
-            day=datetime.now(UTC).date(),
-        )
+        later = notification(user_id)
         session.add(later)
         session.flush()
         later_id = later.id
-    _deliver(client, sessions, later_id, datetime.now(UTC))
+    deliver_now(client, sessions, later_id, now=datetime.now(UTC))
     assert fcm_standin.requests_count == 1
     with sessions() as session:
         assert session.get(Notification, later_id).status == "no_device"  # type: ignore[union-attr]
@@ -196,9 +150,9 @@ def test_sender_id_mismatch_prunes_the_token(
     settings: Settings,
     fcm_standin: FcmStandIn,
 ) -> None:
-    note_id = _note(client, sessions, settings)
+    note_id = owed(client, sessions, settings)
     fcm_standin.behaviours["phone"] = ["SENDER_ID_MISMATCH"]
-    _deliver(client, sessions, note_id, datetime.now(UTC))
+    deliver_now(client, sessions, note_id, now=datetime.now(UTC))
     _, delivery = _state(sessions, note_id)
     assert (delivery.status, delivery.error_code) == ("dropped", "SENDER_ID_MISMATCH")
     with sessions() as session:

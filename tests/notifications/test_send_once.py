@@ -11,54 +11,14 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session, sessionmaker
 
-from accounts.service import user_for_token
 from kernel.config import Settings
 from kernel.db import unit_of_work
 from notifications.delivery import CLAIM_TIMEOUT_S, Outcomes, deliver
 from notifications.models import Delivery, Notification
 from notifications.push import PushMessage, PushResult, PushSender
 from notifications.tasks import deliver_notification
-from tests.factories import auth, new_shopper
 from tests.fcm_standin import FcmStandIn
-
-
-def _note(client: TestClient, sessions: sessionmaker[Session], settings: Settings) -> int:
-    """A pending notification for a shopper with two devices, not delivered yet."""
-    token = new_shopper(client, settings, interests=["fashion"], device="phone")
-    client.post("/v1/me/devices", json={"token": "tablet", "platform": "ios"}, headers=auth(token))
-    with unit_of_work(sessions) as session:
-        note = Notification(
-            user_id=user_for_token(session, token).id,
-            zone="geofence:1",
-            trigger="enter",
-            reason={},
-            title="t",
-            body="b",
-            day=datetime.now(UTC).date(),
-        )
-        session.add(note)
-        session.flush()
-        return note.id
-
-
-def _deliver(
-    client: TestClient,
-    sessions: sessionmaker[Session],
-    note_id: int,
-    *,
-    sender: PushSender | None = None,
-    now: datetime | None = None,
-) -> None:
-    runtime = client.app.state.runtime  # type: ignore[attr-defined]
-    deliver(
-        sessions,
-        notification_id=note_id,
-        sender=sender or runtime.push,
-        max_attempts=5,
-        now=now or datetime.now(UTC),
-        outcomes={},
-        settings=runtime.settings,
-    )
+from tests.notifications.factories import deliver_now, owed
 
 
 def _deliveries(sessions: sessionmaker[Session], note_id: int) -> dict[str, Delivery]:
@@ -73,7 +33,7 @@ def test_racing_tasks_send_once_per_device(
     settings: Settings,
     fcm_standin: FcmStandIn,
 ) -> None:
-    note_id = _note(client, sessions, settings)
+    note_id = owed(client, sessions, settings, devices=("phone", "tablet"))
     start = threading.Barrier(4)
     errors: list[BaseException] = []
 
@@ -115,7 +75,7 @@ def test_no_lock_is_held_during_the_send_and_a_second_worker_sends_nothing(
     settings: Settings,
     fcm_standin: FcmStandIn,
 ) -> None:
-    note_id = _note(client, sessions, settings)
+    note_id = owed(client, sessions, settings, devices=("phone", "tablet"))
     runtime = client.app.state.runtime  # type: ignore[attr-defined]
     seen: list[str] = []
 
@@ -127,11 +87,11 @@ def test_no_lock_is_held_during_the_send_and_a_second_worker_sends_nothing(
         seen.append("unlocked")
 
     def second_worker() -> None:
-        _deliver(client, sessions, note_id)
+        deliver_now(client, sessions, note_id)
         seen.append(f"second sent {fcm_standin.requests_count}")
 
     meddling = _Meddling(runtime.push, [lock_is_free, second_worker])
-    _deliver(client, sessions, note_id, sender=meddling)
+    deliver_now(client, sessions, note_id, sender=meddling)
     assert seen == ["unlocked", "second sent 0"]
     assert fcm_standin.requests_count == 2
     assert {d.status for d in _deliveries(sessions, note_id).values()} == {"sent"}
@@ -162,10 +122,10 @@ def test_a_fresh_claim_of_a_live_worker_is_left_alone(
     settings: Settings,
     fcm_standin: FcmStandIn,
 ) -> None:
-    note_id = _note(client, sessions, settings)
+    note_id = owed(client, sessions, settings, devices=("phone", "tablet"))
     now = datetime.now(UTC)
     _abandon_claim(sessions, note_id, now)
-    _deliver(client, sessions, note_id, now=now + timedelta(seconds=CLAIM_TIMEOUT_S - 1))
+    deliver_now(client, sessions, note_id, now=now + timedelta(seconds=CLAIM_TIMEOUT_S - 1))
     assert fcm_standin.requests_count == 0
     assert {d.status for d in _deliveries(sessions, note_id).values()} == {"sending"}
 
@@ -176,12 +136,12 @@ def test_a_claim_left_by_a_killed_worker_is_sent_again_once(
     settings: Settings,
     fcm_standin: FcmStandIn,
 ) -> None:
-    note_id = _note(client, sessions, settings)
+    note_id = owed(client, sessions, settings, devices=("phone", "tablet"))
     then = datetime.now(UTC) - timedelta(seconds=CLAIM_TIMEOUT_S + 1)
     _abandon_claim(sessions, note_id, then)
     now = datetime.now(UTC)
-    _deliver(client, sessions, note_id, now=now)
-    _deliver(client, sessions, note_id, now=now + timedelta(seconds=2 * CLAIM_TIMEOUT_S))
+    deliver_now(client, sessions, note_id, now=now)
+    deliver_now(client, sessions, note_id, now=now + timedelta(seconds=2 * CLAIM_TIMEOUT_S))
     assert sorted(m["token"] for m in fcm_standin.messages) == ["phone", "tablet"]
     rows = _deliveries(sessions, note_id)
     assert {(d.status, d.attempts) for d in rows.values()} == {("sent", 1)}
@@ -195,13 +155,13 @@ def test_a_late_answer_of_a_superseded_claim_is_not_recorded_twice(
     fcm_standin: FcmStandIn,
 ) -> None:
     """A worker that outlived its claim records nothing over the claim that replaced it."""
-    note_id = _note(client, sessions, settings)
+    note_id = owed(client, sessions, settings, devices=("phone", "tablet"))
     runtime = client.app.state.runtime  # type: ignore[attr-defined]
     slow_outcomes: Outcomes = {}
     now = datetime.now(UTC)
 
     def overtaken() -> None:
-        _deliver(client, sessions, note_id, now=now + timedelta(seconds=CLAIM_TIMEOUT_S + 1))
+        deliver_now(client, sessions, note_id, now=now + timedelta(seconds=CLAIM_TIMEOUT_S + 1))
 
     deliver(
         sessions,

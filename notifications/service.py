@@ -17,6 +17,9 @@ from sqlalchemy.orm import Session
 
 from accounts.models import User
 from events.service import emit_zone_events
+from funnel.core import ELIGIBLE, SENT, suppressed
+from funnel.core import HELD_OUT as HELD_OUT_METRIC
+from funnel.service import tally
 from kernel.config import get_settings
 from kernel.db import after_commit
 from kernel.errors import NotFound
@@ -189,6 +192,7 @@ def on_presence(
     rows = [row_of(session, user_id, d, day, purpose, offers, looks) for d in decisions]
     order = {d.key: i for i, d in enumerate(decisions)}
     recorded = record(session, rows)
+    _tally(session, outcome, recorded, at)
     notes = sorted(
         (n for n in recorded if n.status == "pending"),
         key=lambda n: order[f"look:{n.look_id}" if n.look_id else f"offer:{n.offer_id}"],
@@ -196,6 +200,37 @@ def on_presence(
     for note in notes:
         after_commit(session, partial(enqueue, note.id))
     return notes
+
+
+def _tally(session: Session, outcome: Outcome, recorded: list[Notification], at: float) -> None:
+    """The funnel's counts for the stores: every candidate is eligible, then held out, held
+    back (by the user's preferences or the store's pacing) or sent. A decision another
+    process recorded first (the daily slot's unique index) is counted there, not here."""
+    moment = datetime.fromtimestamp(at, UTC)
+    done = {(n.offer_id, n.look_id) for n in recorded}
+
+    def count(key: str, store_id: int, metric: str) -> None:
+        kind, _, ident = key.partition(":")
+        tally(
+            session,
+            store_id=store_id,
+            subject=kind,
+            subject_id=int(ident),
+            metric=metric,
+            at=moment,
+        )
+
+    for d in outcome.decisions:
+        if (d.offer_id, d.look_id) not in done:
+            continue
+        count(d.key, d.store_id, ELIGIBLE)
+        if d.suppressed is not None:
+            count(d.key, d.store_id, suppressed(d.suppressed.value))
+        else:
+            count(d.key, d.store_id, HELD_OUT_METRIC if d.held_out else SENT)
+    for skip in outcome.skipped:
+        count(skip.key, skip.store_id, ELIGIBLE)
+        count(skip.key, skip.store_id, suppressed(skip.reason.value))
 
 
 def on_zone_events(

@@ -152,10 +152,17 @@ def merged(*parts: Iterable[tuple[CountKey, int]]) -> dict[CountKey, int]:
     return total
 
 
+# Ranges are read between these (hour arithmetic near datetime's own bounds overflows).
+EARLIEST: Final = datetime(2000, 1, 1, tzinfo=UTC)
+LATEST: Final = datetime(2100, 1, 1, tzinfo=UTC)
+
+
 def range_problem(start: datetime, end: datetime) -> str | None:
     """Why ``[start, end)`` cannot be read, or ``None`` when it can."""
     if start.tzinfo is None or end.tzinfo is None:
         return "from and to need a time zone (e.g. 2026-11-24T00:00:00Z)"
+    if not (start >= EARLIEST and end <= LATEST):
+        return f"from and to lie between {EARLIEST.isoformat()} and {LATEST.isoformat()}"
     if end <= start:
         return f"to ({end.isoformat()}) must be after from ({start.isoformat()})"
     if end - start > MAX_RANGE:

@@ -44,7 +44,9 @@ def get_notification(
     "/v1/me/notifications/{notification_id}/opened",
     summary="Tell that I opened a push (idempotent)",
 )
-def opened(notification_id: IdPath, session: SessionDep, user: CurrentUser) -> NotificationOut:
+def notification_opened(
+    notification_id: IdPath, session: SessionDep, user: CurrentUser
+) -> NotificationOut:
     """The first call records when (and counts it for the store, anonymously); later calls
     answer the same. A notification never pushed (held back, or waiting for the end of
     quiet hours) cannot be opened: 409."""

@@ -87,6 +87,8 @@ def test_ranges() -> None:
     assert "after" in (range_problem(T0, T0) or "")
     naive = datetime(2026, 1, 1)  # noqa: DTZ001 - the mistake under test
     assert "time zone" in (range_problem(naive, T0) or "")
+    assert "between" in (range_problem(datetime(1999, 12, 31, 23, tzinfo=UTC), T0) or "")
+    assert "between" in (range_problem(T0, datetime(2100, 1, 1, 1, tzinfo=UTC)) or "")
 
 
 @pytest.mark.parametrize(

@@ -118,6 +118,8 @@ def test_store_staff_read_their_own_stores_only(
         ({"from": "2026-11-25T00:00:00Z", "to": "2026-11-24T00:00:00Z"}, "must be after"),
         ({"from": "2026-01-01T00:00:00Z", "to": "2026-04-03T00:00:01Z"}, "at most 92 days"),
         ({"from": "yesterday"}, "datetime"),
+        ({"from": "0001-01-01T00:00:00+14:00", "to": "0001-01-02T00:00:00Z"}, "between"),
+        ({"from": "9999-12-31T00:00:00Z", "to": "9999-12-31T23:59:59-14:00"}, "between"),
         ({"granularity": "week"}, "hour"),
     ],
 )

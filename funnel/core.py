@@ -14,10 +14,19 @@ UTC hour and per metric: anonymous counts, never a user id.
 - ``redeemed_held_out``: a held-out user converted anyway (the control group's conversion).
 
 Redemption attribution (last touch, 7 days): a redeemed offer code counts ``redeemed`` for
-its own offer. A held-out user has no code, so when a user redeems anything at store S,
-and has a ``held_out`` notification for an offer of S created in the last
-``HOLDOUT_WINDOW``, ``redeemed_held_out`` is counted once for the offer of the most recent
-such notification.
+its own offer. A held-out user has no code, so when a user redeems anything at store S (an
+offer's code, a spend code, a purchase token), and has a ``held_out`` notification for an
+offer of S created in the last ``HOLDOUT_WINDOW``, ``redeemed_held_out`` is counted for
+the offer of the most recent such notification: once per held-out decision (only the
+first redemption at S after it). One indexed query per redemption (the notifications'
+user index), a second only when the user was held out.
+
+The two groups are not measured alike: the pushed group converts by using the offer's
+code, the control group by any redemption at the store. The lift is therefore a
+conservative estimate of what the push adds.
+
+Counts are kept per UTC hour; a day is a UTC day. Counts not flushed to the database yet
+live in Redis (``funnel.counters``) and are lost if Redis loses its data.
 
 Lift compares the conversion of the pushed group (``redeemed / sent``) with the control
 group's (``redeemed_held_out / held_out``): ``lift = (pushed - control) / control``, the

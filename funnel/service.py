@@ -3,7 +3,9 @@
 Metric names and the attribution rules are in ``funnel.core``. A count is registered in the
 caller's transaction and reaches the counter store (``funnel.counters``) once it commits:
 a rolled-back decision counts nothing. Counts wait there, outside the database, until the
-next flush (``funnel.flush``).
+next flush (``funnel.flush``, every minute): a Redis that loses its data loses them.
+A count is registered when the outer transaction commits: a savepoint rolled back inside
+it does not take its counts back.
 """
 
 from __future__ import annotations

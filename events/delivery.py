@@ -36,14 +36,35 @@ class Attempted:
     retry_in_s: float | None
 
 
-def body(event: Event, *, webhook: Webhook) -> bytes:
-    """What the receiver gets: the feed's form of the event; a user id only for the
-    operator's fleet-wide webhooks (a store's never names the shopper)."""
-    return EventOut.of(event, with_user=webhook.store_id is None).model_dump_json().encode()
+NamesUser = Callable[[Session, int, int], bool]
+"""Whether a store (second argument) may be told a user's id (first): the shopper's own
+choice, read by the caller from their preferences at delivery time."""
+
+
+def _never(_session: Session, _user_id: int, _store_id: int) -> bool:
+    return False
+
+
+def body(event: Event, *, with_user: bool) -> bytes:
+    """What the receiver gets: the feed's form of the event, with the user id or not."""
+    return EventOut.of(event, with_user=with_user).model_dump_json().encode()
+
+
+def _names_user(session: Session, event: Event, webhook: Webhook, names_user: NamesUser) -> bool:
+    """The operator's fleet-wide webhooks carry user ids; a store's only for a shopper who
+    chose to be named to that store (and still consents, checked now)."""
+    if webhook.store_id is None:
+        return True
+    return event.user_id is not None and names_user(session, event.user_id, webhook.store_id)
 
 
 def attempt(
-    session: Session, *, delivery_id: int, client: httpx.Client, now: datetime
+    session: Session,
+    *,
+    delivery_id: int,
+    client: httpx.Client,
+    now: datetime,
+    names_user: NamesUser = _never,
 ) -> Attempted:
     """Try a pending delivery once and record the outcome: delivered on any 2xx, else the
     next try after a jittered backoff, or dead when that would pass 24 h of trying."""
@@ -55,7 +76,7 @@ def attempt(
     # Deliveries cascade with both their webhook and their event.
     assert hook is not None
     assert event is not None
-    content = body(event, webhook=hook)
+    content = body(event, with_user=_names_user(session, event, hook, names_user))
     headers = {
         "Content-Type": "application/json",
         "User-Agent": "Vicinity-Webhooks",

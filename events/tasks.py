@@ -23,7 +23,13 @@ def deliver_webhook(self: Any, delivery_id: int) -> str:
         targets.client(allow_private=allow_private) as client,
         unit_of_work(rt.sessions) as session,
     ):
-        result = attempt(session, delivery_id=delivery_id, client=client, now=datetime.now(UTC))
+        result = attempt(
+            session,
+            delivery_id=delivery_id,
+            client=client,
+            now=datetime.now(UTC),
+            names_user=rt.names_user,
+        )
     if result.retry_in_s is not None and not self.request.is_eager:
         # In-process (embedded, tests) there is no broker to wait on: the sweep retries.
         raise self.retry(countdown=result.retry_in_s)

@@ -22,6 +22,8 @@ from preferences.schemas import (
     ConsentState,
     DeliveryIn,
     DeliveryOut,
+    IdSharesIn,
+    IdSharesOut,
     InterestsIn,
     InterestsOut,
     PolicyIn,
@@ -279,3 +281,31 @@ def put_preferences(body: DeliveryIn, session: SessionDep, user: CurrentUser) ->
         timezone=body.timezone,
     )
     return _delivery_out(prefs)
+
+
+def _shares_out(session: Session, user: User, store_ids: list[int], policy: str) -> IdSharesOut:
+    granted = service.consented(
+        session, user_id=user.id, purpose=Purpose.SHARE_ID_WITH_STORES, default_policy=policy
+    )
+    return IdSharesOut(store_ids=store_ids, in_force=granted)
+
+
+@router.get("/me/id-shares", summary="The stores my user id may be sent to", tags=["me"])
+def get_id_shares(session: SessionDep, user: CurrentUser, runtime: RuntimeDep) -> IdSharesOut:
+    shares = service.id_shares(session, user_id=user.id)
+    return _shares_out(session, user, shares, runtime.settings.policy_version)
+
+
+@router.put(
+    "/me/id-shares",
+    summary="Choose the stores whose webhooks may carry my user id",
+    tags=["me"],
+)
+def put_id_shares(
+    body: IdSharesIn, session: SessionDep, user: CurrentUser, runtime: RuntimeDep
+) -> IdSharesOut:
+    """Stores' webhooks never name a shopper unless the shopper picked the store here and
+    granted the `share_id_with_stores` consent (`PUT /v1/me/consent`); withdrawing either
+    applies to the very next delivery."""
+    shares = service.set_id_shares(session, user=user, store_ids=body.store_ids)
+    return _shares_out(session, user, shares, runtime.settings.policy_version)

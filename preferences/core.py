@@ -66,6 +66,8 @@ class Purpose(StrEnum):
     LOCATION_OFFERS = "location_offers"
     BEACON_PROXIMITY = "beacon_proximity"
     FRIENDS_LOOKS = "friends_looks"
+    # Being named (by user id) in the webhooks of the stores the user picks (IdShare).
+    SHARE_ID_WITH_STORES = "share_id_with_stores"
 
 
 MINUTES_PER_DAY = 24 * 60

@@ -111,3 +111,18 @@ class MutedStore(Base):
         ForeignKey("stores.id", ondelete="CASCADE"), primary_key=True
     )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class IdShare(Base):
+    """A store the user chose to be named to (by user id) in the store's webhooks; in
+    force only while the ``share_id_with_stores`` consent is granted."""
+
+    __tablename__ = "id_shares"
+
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    store_id: Mapped[int] = mapped_column(
+        ForeignKey("stores.id", ondelete="CASCADE"), primary_key=True
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -14,6 +14,7 @@ from preferences.models import (
     Activation,
     ConsentRecord,
     DeliveryPreferences,
+    IdShare,
     Interest,
     MutedStore,
     Segment,
@@ -109,4 +110,18 @@ register(
     "activations", export=_export_activations, erase=_erase_activations, purge=_purge_activations
 )
 register("delivery_preferences", export=_export_delivery, erase=_erase_delivery)
+
+
+def _export_id_shares(session: Session, user_id: int) -> list[Row]:
+    rows = session.scalars(
+        select(IdShare).where(IdShare.user_id == user_id).order_by(IdShare.store_id)
+    )
+    return [as_row(m) for m in rows]
+
+
+def _erase_id_shares(session: Session, user_id: int) -> int:
+    return delete_rows(session, delete(IdShare).where(IdShare.user_id == user_id))
+
+
 register("muted_stores", export=_export_muted, erase=_erase_muted)
+register("id_shares", export=_export_id_shares, erase=_erase_id_shares)

@@ -199,3 +199,20 @@ class DeliveryOut(BaseModel):
     quiet_hours: QuietHoursOut | None
     muted_store_ids: list[int]
     timezone: str
+
+
+class IdSharesIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"store_ids": [12]}]})
+    store_ids: list[DbId] = Field(
+        max_length=500,
+        description="The stores whose webhooks may carry your user id (empty: none). In "
+        "force only while the `share_id_with_stores` consent is granted.",
+    )
+
+
+class IdSharesOut(BaseModel):
+    store_ids: list[int]
+    in_force: bool = Field(
+        description="Whether the `share_id_with_stores` consent is granted now: without it, "
+        "no store is sent your id, whatever the list says."
+    )

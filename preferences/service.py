@@ -20,6 +20,7 @@ from preferences.models import (
     Activation,
     ConsentRecord,
     DeliveryPreferences,
+    IdShare,
     Interest,
     MutedStore,
     PolicyVersion,
@@ -280,6 +281,40 @@ def set_delivery_preferences(
         user.timezone = timezone
     session.flush()
     return delivery_preferences(session, user=user)
+
+
+# Being named to chosen stores.
+
+
+def id_shares(session: Session, *, user_id: int) -> list[int]:
+    query = select(IdShare.store_id).where(IdShare.user_id == user_id)
+    return list(session.scalars(query.order_by(IdShare.store_id)))
+
+
+def set_id_shares(session: Session, *, user: User, store_ids: list[int]) -> list[int]:
+    """Replace the stores the user is named to; they apply under the consent only."""
+    wanted = sorted(set(store_ids))
+    known = set(session.scalars(select(Store.id).where(Store.id.in_(wanted))))
+    unknown = [s for s in wanted if s not in known]
+    if unknown:
+        raise Invalid(f"unknown store {unknown[0]}; share with stores that exist")
+    session.execute(delete(IdShare).where(IdShare.user_id == user.id))
+    session.add_all(IdShare(user_id=user.id, store_id=s) for s in wanted)
+    session.flush()
+    return id_shares(session, user_id=user.id)
+
+
+def names_user_to(session: Session, *, user_id: int, store_id: int, default_policy: str) -> bool:
+    """Whether a store's webhooks may carry this user's id: they picked the store and the
+    ``share_id_with_stores`` consent is granted under the policy in force, read now (a
+    withdrawal applies to the very next delivery)."""
+    chosen = session.get(IdShare, (user_id, store_id)) is not None
+    return chosen and consented(
+        session,
+        user_id=user_id,
+        purpose=Purpose.SHARE_ID_WITH_STORES,
+        default_policy=default_policy,
+    )
 
 
 def utc_offset_s(timezone: str, at: float) -> int:

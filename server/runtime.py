@@ -25,6 +25,7 @@ from geofence.sync import IndexSync
 from kernel.config import Settings, get_settings
 from kernel.db import make_engine, make_session_factory
 from notifications.push import PushSender, make_sender
+from preferences.service import names_user_to
 from presence.store import MemoryPresenceStore, PresenceStore, RedisPresenceStore
 
 T = TypeVar("T")
@@ -62,6 +63,15 @@ class Runtime:
     def screening(self) -> Screening:
         s = self.settings
         return Screening(s.max_accuracy_m, s.max_fix_age_s, s.exit_margin_m, s.max_clock_skew_s)
+
+    def names_user(self, session: Session, user_id: int, store_id: int) -> bool:
+        """Whether a store's webhooks may carry this user's id (their choice, read now)."""
+        return names_user_to(
+            session,
+            user_id=user_id,
+            store_id=store_id,
+            default_policy=self.settings.policy_version,
+        )
 
     def load_index(self) -> None:
         self.index_sync.reload()

@@ -3,11 +3,13 @@ setting a batch aside, committing it and forgetting it."""
 
 from __future__ import annotations
 
+import threading
+import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
 import redis
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from funnel.core import OPENED, SENT, CountKey
@@ -131,3 +133,44 @@ def test_flush_records_are_kept_a_day(
     flush(sessions, store, now=NOW + timedelta(days=1, seconds=1))
     with sessions() as session:
         assert session.scalars(select(FunnelFlush)).all() == []
+
+
+def _blocked_on_a_lock(sessions: sessionmaker[Session], racer: threading.Thread) -> bool:
+    """Whether another backend waits on a lock before ``racer`` ends (at most 30 s)."""
+    deadline = time.monotonic() + 30
+    while racer.is_alive() and time.monotonic() < deadline:
+        with sessions() as session:
+            waiting = session.scalar(
+                text(
+                    "SELECT count(*) FROM pg_stat_activity "
+                    "WHERE datname = current_database() AND wait_event_type = 'Lock'"
+                )
+            )
+        if waiting:
+            return True
+        racer.join(timeout=0.01)
+    return False
+
+
+def test_two_flushes_racing_for_a_batch_add_it_once(
+    sessions: sessionmaker[Session], store_id: int
+) -> None:
+    """The second flush's record waits for the first's commit, then finds it taken."""
+    sent = CountKey(H10, store_id, "offer", 7, SENT)
+    store = MemoryCounterStore()
+    store.add({sent: 3})
+    (batch,) = store.set_aside()
+    second: list[bool] = []
+    with unit_of_work(sessions) as first:
+        assert apply_batch(first, batch, now=NOW)
+
+        def race() -> None:
+            with unit_of_work(sessions) as session:
+                second.append(apply_batch(session, batch, now=NOW))
+
+        racer = threading.Thread(target=race)
+        racer.start()
+        assert _blocked_on_a_lock(sessions, racer), "it waits on the uncommitted record"
+    racer.join(timeout=30)
+    assert second == [False]
+    assert table(sessions) == {sent: 3}

@@ -18,7 +18,7 @@ from accounts.schemas import (
 from kernel.ids import IdPath
 from kernel.pagination import After, Limit, Page, next_cursor
 from kernel.principal import Role
-from server.deps import CurrentUser, Operator, SessionDep
+from server.deps import CurrentStaff, CurrentUser, Operator, SessionDep
 
 router = APIRouter(prefix="/v1", tags=["me"])
 
@@ -68,6 +68,12 @@ def _key_out(key: ApiKey) -> ApiKeyOut:
 
 def _created(key: ApiKey, secret: str) -> ApiKeyCreated:
     return ApiKeyCreated(**_key_out(key).model_dump(), secret=secret)
+
+
+@router.get("/keys/me", summary="The calling API key: its name, role and stores", tags=["keys"])
+def my_key(session: SessionDep, staff: CurrentStaff) -> ApiKeyOut:
+    """What a console needs to know of the key it was given: which pages to show."""
+    return _key_out(service.get_api_key(session, key_id=staff.key_id))
 
 
 @router.get("/keys", summary="List API keys", tags=["keys"])

@@ -89,7 +89,7 @@ def list_api_keys(session: Session, *, after: int, limit: int) -> list[ApiKey]:
     return list(session.scalars(keyset(select(ApiKey), ApiKey.id, after=after, limit=limit)))
 
 
-def _api_key(session: Session, key_id: int) -> ApiKey:
+def get_api_key(session: Session, *, key_id: int) -> ApiKey:
     key = session.get(ApiKey, key_id)
     if key is None:
         raise NotFound(f"no API key {key_id}")
@@ -98,7 +98,7 @@ def _api_key(session: Session, key_id: int) -> ApiKey:
 
 def rotate_api_key(session: Session, *, key_id: int) -> tuple[ApiKey, str]:
     """A new secret for the same key and scope; the old secret stops working at once."""
-    key = _api_key(session, key_id)
+    key = get_api_key(session, key_id=key_id)
     if key.revoked_at is not None:
         raise Conflict(f"API key {key_id} is revoked; create a new key instead")
     secret = _new_secret()
@@ -109,7 +109,7 @@ def rotate_api_key(session: Session, *, key_id: int) -> tuple[ApiKey, str]:
 
 def revoke_api_key(session: Session, *, key_id: int) -> ApiKey:
     """Idempotent: revoking a revoked key keeps its first revocation time."""
-    key = _api_key(session, key_id)
+    key = get_api_key(session, key_id=key_id)
     if key.revoked_at is None:
         key.revoked_at = utcnow()
         session.flush()

@@ -189,6 +189,7 @@ async def report_sightings(
                 at=datetime.fromtimestamp(e.at, UTC),
             )
             for e in tracked.events
+            if not e.checkpoint  # a dwell checkpoint is the decision's, not a transition
         ],
         notifications=outcome.notification_ids,
     )

@@ -31,6 +31,7 @@ class SightingRules:
     silent_after_s: float
     low_battery_mv: int
     max_skew_s: float = 30.0
+    dwell_step_s: float | None = None  # DWELL checkpoints after the DWELL (presence.core)
 
     @classmethod
     def of(cls, settings: Settings) -> SightingRules:
@@ -47,6 +48,7 @@ class SightingRules:
             silent_after_s=settings.beacon_silent_hours * 3600,
             low_battery_mv=settings.beacon_low_battery_mv,
             max_skew_s=settings.max_clock_skew_s,
+            dwell_step_s=settings.dwell_step_s,
         )
 
 
@@ -129,6 +131,7 @@ def track_sightings(
         proximity.update(report.proximity)
         obs = report.observation
         assert obs is not None  # a group has at least one reading
-        state, new = advance(state, obs, dict.fromkeys(obs.inside | obs.holding, rules.dwell_s))
+        dwell = dict.fromkeys(obs.inside | obs.holding, rules.dwell_s)
+        state, new = advance(state, obs, dwell, rules.dwell_step_s)
         events.extend(new)
     return TrackedSightings(events, len(newer), dict(ignored), proximity), state, tracks

@@ -357,6 +357,7 @@ class Screening:
     max_age_s: float
     exit_margin_m: float
     max_skew_s: float = 30.0  # how far ahead of the server a phone's clock may run
+    dwell_step_s: float | None = None  # DWELL checkpoints after the DWELL (presence.core)
 
 
 def screen(fix: Fix, *, last_at: float, now: float, rules: Screening) -> Rejection | None:

@@ -51,7 +51,7 @@ def track_fixes(
                 fence = index.get(ZoneKey.parse(zone).id)
                 if fence is not None:
                     dwell[zone] = fence.dwell_s
-            state, new = advance(state, obs, dwell)
+            state, new = advance(state, obs, dwell, rules.dwell_step_s)
             events.extend(new)
     return Tracked(events, len(accepted), ignored), state
 

@@ -128,6 +128,14 @@ class Settings(BaseSettings):
         description="After a push from a store, no other push from it to that user for this "
         "long (offers and looks alike); 0 disables.",
     )
+    dwell_step_s: float = Field(
+        default=300.0,
+        ge=30,
+        le=3600,
+        description="While a user stays in a zone after its DWELL, a DWELL checkpoint every "
+        "this long: an offer asking for `dwell_minutes` fires at the first one at or past "
+        "that time (so up to this late).",
+    )
     visit_s: float = Field(
         default=30 * 60,
         gt=0,
@@ -178,6 +186,12 @@ class Settings(BaseSettings):
         description="A geofence or beacon farther than this from its store's (other) "
         "geofences is refused (usually latitude and longitude swapped).",
     )
+    max_fence_distance_m: float = Field(
+        default=2000.0,
+        gt=0,
+        description="A geofence whose nearest point is farther than this from its store's "
+        "location is refused (stores without a location are not checked).",
+    )
 
     # Beacons (the zone rules are in beacons/zones.py).
     beacon_dwell_s: int = Field(default=120, description="Seconds in a beacon zone before DWELL.")
@@ -219,6 +233,18 @@ class Settings(BaseSettings):
         "(a receiver on this machine or network). Unset = only in the embedded default (no "
         "Redis: one machine, development, the demo); otherwise refused, so a store cannot make "
         "the server call the network it runs in.",
+    )
+
+    # The web console (console/): its map's tiles are its one resource from elsewhere.
+    tile_url: str = Field(
+        default="https://tile.openstreetmap.org/{z}/{x}/{y}.png",
+        description="Map tiles of the console ({z}/{x}/{y}, optionally {s}); empty = none: "
+        "the shapes over a blank background (a box without Internet).",
+    )
+    tile_attribution: str = Field(
+        default='&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a> '
+        "contributors",
+        description="Credit shown on the map for its tiles (HTML).",
     )
 
     @model_validator(mode="after")

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from looks.rank import RankedLook, rank_looks
 from looks.repository import candidate_looks
-from notifications.decide import PUSH_TRANSITIONS_FOR_LOOKS, Decision, LookRule, Trigger
+from notifications.terms import PUSH_TRANSITIONS_FOR_LOOKS, Decision, LookRule, Trigger
 from preferences.core import Purpose, TargetingProfile
 from preferences.models import Segment
 from stores.models import Store

@@ -86,6 +86,7 @@ def as_rule(o: Offer) -> OfferRule:
         schedule=schedule_of(o.schedule),
         has_budget=o.max_sends is not None or o.max_sends_per_day is not None,
         place_bound=o.place_bound,
+        dwell_s=None if o.dwell_minutes is None else o.dwell_minutes * 60.0,
         fresh_at=fresh.timestamp() if fresh is not None else 0.0,
     )
 

@@ -154,8 +154,9 @@ def on_presence(
         return []
     # To the event log (webhooks, feed) under the same consent as the decision: a user
     # who did not consent to this purpose leaves no trace there. A broadcast's trigger is
-    # no transition: logged, it would tell the broadcasting store where the user is.
-    moves = [t for t in wanted if not t.broadcast]
+    # no transition: logged, it would tell the broadcasting store where the user is; nor
+    # is a dwell checkpoint (presence.core).
+    moves = [t for t in wanted if not t.broadcast and not t.checkpoint]
     emit_zone_events(
         session, user_id=user_id, events=moves, stores={t.zone: t.store_id for t in moves}
     )
@@ -249,7 +250,15 @@ def on_zone_events(
     """
     stores = {e.zone: sid for e in events if (sid := store_of(e.zone)) is not None}
     triggers = [
-        Trigger(e.zone, stores[e.zone], e.transition, e.at, e.timeout)
+        Trigger(
+            e.zone,
+            stores[e.zone],
+            e.transition,
+            e.at,
+            e.timeout,
+            dwelled_s=e.dwelled_s,
+            checkpoint=e.checkpoint,
+        )
         for e in events
         if e.zone in stores
     ]

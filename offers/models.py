@@ -63,6 +63,8 @@ class Offer(Base):
     # When in the store's week it may fire: {"days": [0..6, Monday = 0], "start": "HH:MM",
     # "end": "HH:MM"} in the store's time zone; null is any time.
     schedule: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    # A DWELL offer's "dwell ≥ N minutes" (null: at the zone's own DWELL).
+    dwell_minutes: Mapped[int | None] = mapped_column(Integer, nullable=True)
     # Only useful while the shopper is there: expires with the visit, withdrawn on EXIT,
     # dropped (not deferred) in quiet hours.
     place_bound: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())

@@ -85,6 +85,15 @@ class CampaignRules(BaseModel):
         default=None, description="Most pushes per day of the store's calendar (null: no limit)."
     )
     schedule: OfferSchedule | None = Field(default=None, description="Null: any time.")
+    dwell_minutes: int | None = Field(
+        default=None,
+        ge=1,
+        le=720,
+        strict=True,
+        description="With trigger `dwell`: fire once the shopper has stayed this many minutes "
+        "in the zone (checked every `VICINITY_DWELL_STEP_S` after the zone's own `dwell_s`); "
+        "null: at the zone's DWELL.",
+    )
 
 
 PRIORITY = (
@@ -172,6 +181,7 @@ class OfferOut(BaseModel):
     max_sends: int | None
     max_sends_per_day: int | None
     schedule: dict[str, Any] | None
+    dwell_minutes: int | None
     place_bound: bool
     holdout_pct: int
     inactive_reason: str | None = Field(
@@ -200,6 +210,7 @@ class OfferOut(BaseModel):
             max_sends=o.max_sends,
             max_sends_per_day=o.max_sends_per_day,
             schedule=o.schedule,
+            dwell_minutes=o.dwell_minutes,
             place_bound=o.place_bound,
             holdout_pct=o.holdout_pct,
             inactive_reason=o.inactive_reason,

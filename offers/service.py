@@ -59,11 +59,13 @@ def _zones(session: Session, store_id: int, zones: list[str]) -> list[str]:
     return wanted
 
 
-def _check_tap(offer: Offer) -> None:
+def _check_trigger(offer: Offer) -> None:
     if offer.trigger == "tap" and (offer.geofences or offer.zones):
         raise Invalid(
             "a `tap` offer fires on the store's NFC tags: geofence_ids and zones do not apply"
         )
+    if offer.dwell_minutes is not None and offer.trigger != "dwell":
+        raise Invalid(f"dwell_minutes needs trigger `dwell` (this offer's is `{offer.trigger}`)")
 
 
 def create_offer(session: Session, *, staff: Staff, store_id: int, data: OfferCreate) -> Offer:
@@ -83,13 +85,14 @@ def create_offer(session: Session, *, staff: Staff, store_id: int, data: OfferCr
         max_sends=data.max_sends,
         max_sends_per_day=data.max_sends_per_day,
         schedule=None if data.schedule is None else data.schedule.model_dump(),
+        dwell_minutes=data.dwell_minutes,
         place_bound=data.place_bound,
         holdout_pct=data.holdout_pct,
         segments=segments_by_slug(session, data.segments),
         geofences=_geofences(session, store_id, data.geofence_ids),
         zones=_zones(session, store_id, data.zones),
     )
-    _check_tap(offer)
+    _check_trigger(offer)
     session.add(offer)
     session.flush()
     return offer
@@ -110,7 +113,14 @@ def update_offer(session: Session, *, staff: Staff, offer_id: int, data: OfferUp
     offer = get_offer(session, staff=staff, offer_id=offer_id)
     changes = data.model_dump(exclude_unset=True)
     # Nullable fields: an explicit null clears them (no budget, no schedule, no end).
-    nullable = ("deep_link", "starts_at", "ends_at", "max_sends", "max_sends_per_day")
+    nullable = (
+        "deep_link",
+        "starts_at",
+        "ends_at",
+        "max_sends",
+        "max_sends_per_day",
+        "dwell_minutes",
+    )
     for name in ("title", "body", "active", "place_bound", "holdout_pct", *nullable):
         if name in changes and (changes[name] is not None or name in nullable):
             setattr(offer, name, changes[name])
@@ -131,7 +141,7 @@ def update_offer(session: Session, *, staff: Staff, offer_id: int, data: OfferUp
     if data.zones is not None:
         offer.zones = _zones(session, offer.store_id, data.zones)
     _check_window(offer.starts_at, offer.ends_at)
-    _check_tap(offer)
+    _check_trigger(offer)
     session.flush()
     return offer
 

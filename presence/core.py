@@ -8,7 +8,10 @@ machine turns a sequence of observations into ENTER, DWELL and EXIT events:
 * EXIT when a zone of the observation's source is neither ``inside`` nor ``holding``.
   A source only exits its own zones: a GPS fix says nothing about beacon zones.
 * DWELL once per visit, on the first observation still in the zone ``dwell_s`` seconds
-  after the ENTER (Radar's ``dwellThreshold``).
+  after the ENTER (Radar's ``dwellThreshold``); then, every ``step_s`` the user stays, a
+  DWELL *checkpoint* (``checkpoint=True``, with the time spent in the zone): what an offer
+  asking for "dwell ≥ N minutes" waits for, so presence needs no knowledge of offers.
+  Checkpoints are not transitions: the event log and the transition counts skip them.
 * Observations not newer than the source's last accepted one are dropped: replays and
   late fixes from a phone coming back online must not re-enter or exit anything
   (traccar ``PositionUtil.isLatest``).
@@ -70,6 +73,7 @@ class Transition(StrEnum):
 class ZoneVisit:
     entered_at: float
     dwelled: bool = False
+    checkpoints: int = 0  # DWELL checkpoints emitted since the DWELL
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,13 +85,21 @@ class Presence:
 
     def to_json(self) -> dict[str, Any]:
         return {
-            "zones": {k: [v.entered_at, v.dwelled] for k, v in self.zones.items()},
+            # The checkpoint count only once there is one: fewer bytes per fix in Redis.
+            "zones": {
+                k: [v.entered_at, v.dwelled, *([v.checkpoints] if v.checkpoints else [])]
+                for k, v in self.zones.items()
+            },
             "last_at": dict(self.last_at),
         }
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Presence:
-        zones = {k: ZoneVisit(float(v[0]), bool(v[1])) for k, v in data.get("zones", {}).items()}
+        # Two fields per zone until a checkpoint (and in presence saved before they existed).
+        zones = {
+            k: ZoneVisit(float(v[0]), bool(v[1]), int(v[2]) if len(v) > 2 else 0)
+            for k, v in data.get("zones", {}).items()
+        }
         last_at = {k: float(v) for k, v in data.get("last_at", {}).items()}
         return cls(zones=zones, last_at=last_at)
 
@@ -106,6 +118,8 @@ class ZoneEvent:
     transition: Transition
     at: float
     timeout: bool = False  # an EXIT inferred from silence, not observed
+    dwelled_s: float | None = None  # a DWELL's time in the zone since the ENTER
+    checkpoint: bool = False  # a DWELL checkpoint after the first (see the module doc)
 
 
 def clock_offset(times: Iterable[float], *, now: float, max_skew_s: float) -> float:
@@ -130,9 +144,14 @@ def is_newer(presence: Presence, source: str, at: float) -> bool:
 
 
 def advance(
-    presence: Presence, obs: Observation, dwell_s: Mapping[str, float]
+    presence: Presence,
+    obs: Observation,
+    dwell_s: Mapping[str, float],
+    step_s: float | None = None,
 ) -> tuple[Presence, list[ZoneEvent]]:
-    """Apply one observation; return the new presence and the events it caused, in order."""
+    """Apply one observation; return the new presence and the events it caused, in order.
+
+    ``step_s``: the interval of DWELL checkpoints after the DWELL (``None``: none)."""
     if not is_newer(presence, obs.source, obs.at):
         return presence, []
     zones = dict(presence.zones)
@@ -141,9 +160,19 @@ def advance(
         if kind_of(zone) != obs.source:
             continue
         if zone in obs.inside or zone in obs.holding:
-            if not visit.dwelled and obs.at - visit.entered_at >= dwell_s.get(zone, float("inf")):
+            stayed = obs.at - visit.entered_at
+            threshold = dwell_s.get(zone, float("inf"))
+            if not visit.dwelled and stayed >= threshold:
                 zones[zone] = ZoneVisit(visit.entered_at, dwelled=True)
-                events.append(ZoneEvent(zone, Transition.DWELL, obs.at))
+                events.append(ZoneEvent(zone, Transition.DWELL, obs.at, dwelled_s=stayed))
+            elif (
+                visit.dwelled and step_s and stayed - threshold >= step_s * (visit.checkpoints + 1)
+            ):
+                passed = int((stayed - threshold) // step_s)
+                zones[zone] = ZoneVisit(visit.entered_at, dwelled=True, checkpoints=passed)
+                events.append(
+                    ZoneEvent(zone, Transition.DWELL, obs.at, dwelled_s=stayed, checkpoint=True)
+                )
         else:
             del zones[zone]
             events.append(ZoneEvent(zone, Transition.EXIT, obs.at))

@@ -111,7 +111,8 @@ def advance_presence(
 def _count(events: Sequence[ZoneEvent]) -> None:
     # Counted once committed: a rolled-back request's transitions did not happen.
     for event in events:
-        count_transition(kind_of(event.zone), event.transition.value)
+        if not event.checkpoint:  # a dwell checkpoint is not a transition
+            count_transition(kind_of(event.zone), event.transition.value)
 
 
 def expire_stale(

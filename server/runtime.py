@@ -62,7 +62,9 @@ class Runtime:
     @property
     def screening(self) -> Screening:
         s = self.settings
-        return Screening(s.max_accuracy_m, s.max_fix_age_s, s.exit_margin_m, s.max_clock_skew_s)
+        return Screening(
+            s.max_accuracy_m, s.max_fix_age_s, s.exit_margin_m, s.max_clock_skew_s, s.dwell_step_s
+        )
 
     def names_user(self, session: Session, user_id: int, store_id: int) -> bool:
         """Whether a store's webhooks may carry this user's id (their choice, read now)."""

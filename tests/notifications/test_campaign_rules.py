@@ -10,6 +10,7 @@ import pytest
 from notifications.decide import (
     Decision,
     History,
+    LookRule,
     OfferRule,
     Pacing,
     Schedule,
@@ -268,3 +269,34 @@ def test_a_flash_offer_fires_only_on_a_broadcast() -> None:
     broadcast = Trigger("geofence:1", 1, Transition.ENTER, NOON, broadcast=True)
     [decision], _ = _decide([flash, OFFER], [broadcast])
     assert (decision.key, decision.rule) == ("offer:9", "broadcast")
+
+
+@pytest.mark.parametrize(
+    ("dwell_s", "dwelled_s", "checkpoint", "fires"),
+    [
+        (None, 300.0, False, True),  # the zone's own DWELL
+        (None, 700.0, True, False),  # checkpoints are for offers asking for a dwell time
+        (600.0, 300.0, False, False),
+        (600.0, 599.0, True, False),
+        (600.0, 600.0, True, True),
+        (600.0, 900.0, True, True),
+        (600.0, None, False, False),
+    ],
+)
+def test_a_dwell_offer_waits_for_its_dwell_time(
+    dwell_s: float | None, dwelled_s: float | None, checkpoint: bool, fires: bool
+) -> None:
+    offer = replace(OFFER, trigger=Transition.DWELL, dwell_s=dwell_s)
+    trig = Trigger(
+        "geofence:1", 1, Transition.DWELL, NOON, dwelled_s=dwelled_s, checkpoint=checkpoint
+    )
+    decisions, _ = _decide([offer], [trig])
+    assert [d.key for d in decisions] == (["offer:1"] if fires else [])
+
+
+def test_a_friend_s_look_is_not_pushed_on_a_checkpoint() -> None:
+    looks_profile = replace(PROFILE, friends_looks=True)
+    look = LookRule(7, 1, 1.0, frozenset({"fashion"}))
+    trig = Trigger("geofence:1", 1, Transition.DWELL, NOON, dwelled_s=900.0, checkpoint=True)
+    out = decide_outcome(looks_profile, [trig], [], History(), Pacing(), looks=[look])
+    assert out.decisions == []

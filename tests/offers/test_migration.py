@@ -47,7 +47,14 @@ def test_priority_matches_the_model_defaults_to_zero_and_goes_away(fresh_engine:
     upgrade(fresh_engine)
 
 
-CAMPAIGN = ("max_sends", "max_sends_per_day", "schedule", "place_bound", "holdout_pct")
+CAMPAIGN = (
+    "max_sends",
+    "max_sends_per_day",
+    "schedule",
+    "dwell_minutes",
+    "place_bound",
+    "holdout_pct",
+)
 VISIT = ("place_bound", "expires_at", "expired_at", "opened_at")
 
 

@@ -341,3 +341,27 @@ def test_events_alternate_per_zone(obs_list: list[Observation], dwell: dict[str,
         own = {z for z in state.zones if z.startswith(obs.source + ":")}
         assert obs.inside <= own <= obs.inside | obs.holding
     assert Presence.from_json(json.loads(json.dumps(state.to_json()))) == state
+
+
+def test_dwell_checkpoints_follow_the_dwell_every_step_while_the_user_stays() -> None:
+    """After the DWELL at 300 s, a checkpoint at the first observation past each further
+    step of 120 s (one per observation, however many steps it skipped), with the time
+    spent; none without a step."""
+    state = Presence()
+    seen: list[tuple[float, float | None, bool]] = []
+    for at in (0.0, 310.0, 400.0, 425.0, 430.0, 700.0, 705.0):
+        state, new = advance(state, gps(at, SHOP), DWELL, 120.0)
+        seen.extend(
+            (e.at, e.dwelled_s, e.checkpoint) for e in new if e.transition is Transition.DWELL
+        )
+    assert seen == [(310.0, 310.0, False), (425.0, 425.0, True), (700.0, 700.0, True)]
+    assert state.zones[SHOP] == ZoneVisit(0.0, dwelled=True, checkpoints=3)
+    again = Presence.from_json(json.loads(json.dumps(state.to_json())))
+    assert again == state
+    assert state.to_json()["zones"][SHOP] == [0.0, True, 3]
+    _, plain = run([gps(0.0, SHOP), gps(310.0, SHOP), gps(1000.0, SHOP)])
+    assert [e.checkpoint for e in plain if e.transition is Transition.DWELL] == [False]
+    # Leaving ends the visit: the next one starts over.
+    state, exits = advance(state, gps(710.0), DWELL, 120.0)
+    assert [e.transition for e in exits] == [Transition.EXIT]
+    assert SHOP not in state.zones

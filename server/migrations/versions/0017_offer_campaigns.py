@@ -1,4 +1,4 @@
-"""offer campaign rules: budgets, schedule, place-bound, holdout; stores' time zones;
+"""offer campaign rules: budgets, schedule, dwell time, place-bound, holdout; stores' time zones;
 notifications' visit expiry and opening
 
 Revision ID: 0017
@@ -26,6 +26,7 @@ def upgrade() -> None:
     op.add_column("offers", sa.Column("max_sends", sa.Integer(), nullable=True))
     op.add_column("offers", sa.Column("max_sends_per_day", sa.Integer(), nullable=True))
     op.add_column("offers", sa.Column("schedule", sa.JSON(), nullable=True))
+    op.add_column("offers", sa.Column("dwell_minutes", sa.Integer(), nullable=True))
     # Existing offers become place-bound, the default: they were sent on a visit.
     op.add_column(
         "offers", sa.Column("place_bound", sa.Boolean(), nullable=False, server_default=sa.true())
@@ -66,7 +67,14 @@ def downgrade() -> None:
             batch.drop_column(column)
     op.drop_table("offer_budgets")
     with op.batch_alter_table("offers") as batch:
-        for column in ("holdout_pct", "place_bound", "schedule", "max_sends_per_day", "max_sends"):
+        for column in (
+            "holdout_pct",
+            "place_bound",
+            "dwell_minutes",
+            "schedule",
+            "max_sends_per_day",
+            "max_sends",
+        ):
             batch.drop_column(column)
     with op.batch_alter_table("stores") as batch:
         batch.drop_column("timezone")

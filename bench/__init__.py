@@ -16,5 +16,7 @@ BENCHMARKS = {
     "beacons": "bench.beacons",
     "ingest": "bench.ingest",
     "decisions": "bench.decisions",
+    "decide": "bench.decide",
     "pushes": "bench.pushes",
+    "webhooks": "bench.webhooks",
 }

@@ -40,7 +40,8 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import event, func, insert, select
+from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from accounts.models import Device, User
@@ -49,8 +50,9 @@ from bench.sink import Sink, sink
 from bench.stack import busy_share, celery, cpu_s, database, machine_ticks, redis, tree, wait
 from kernel.config import Settings
 from kernel.db import make_engine, make_session_factory, unit_of_work
+from notifications.delivery import deliver_many
 from notifications.models import Delivery, Notification
-from notifications.push import PushMessage, make_sender
+from notifications.push import FcmSender, PushMessage, make_sender
 from offers.models import Offer
 from server.celery import configure
 from server.migrate import upgrade
@@ -209,21 +211,79 @@ def _warm(
         wait(done, "the workers' warm-up")
 
 
-def _baseline(fcm: Sink, runs: int, n: int) -> None:
+def _sender(fcm: Sink) -> FcmSender:
     sender = make_sender(
         credentials_path=None, project_id=PROJECT, outbox_path=Path("-"), fcm_url=fcm.fcm_url
     )
+    assert isinstance(sender, FcmSender)
+    return sender
+
+
+def _baseline(fcm: Sink, runs: int, n: int) -> None:
+    sender = _sender(fcm)
     data = {"notification_id": "1", "offer_id": "1", "redemption_code": "ABCD-1234"}
     messages = [
         PushMessage(f"baseline-{i}", "-20%", "Today only", data, "store-1") for i in range(500)
     ]
-    rates = []
+    rates, cpu = [], []
     for _ in range(runs):
-        t = time.perf_counter()
+        t, c = time.perf_counter(), time.process_time()
         for _ in range(max(1, n // 500)):
             sender.send(messages)
         rates.append(max(1, n // 500) * 500 / (time.perf_counter() - t))
-    print(f"  (0) firebase-admin alone, send_each of 500, one process: {_spread(rates)} pushes/s")
+        cpu.append((time.process_time() - c) * 1000 / (max(1, n // 500) * 500))
+    sender.close()
+    print(
+        f"  (0) firebase-admin alone, send_each of 500, this process: {_spread(rates)} pushes/s;"
+        f" CPU per 1,000 {_spread(cpu, '{:.2f}')} s"
+    )
+
+
+def _in_process(
+    engine: Engine,
+    sessions: sessionmaker[Session],
+    world: World,
+    fcm: Sink,
+    settings: Settings,
+    days: Iterator[date],
+    runs: int,
+) -> None:
+    """The delivery service without Celery: ``deliver_many`` of 200 at a time, here."""
+    sender = _sender(fcm)
+    statements = [0]
+
+    def count(*_: object) -> None:
+        statements[0] += 1
+
+    event.listen(engine, "before_cursor_execute", count)
+    rates, cpu, per = [], [], []
+    for _ in range(runs):
+        ids = _owe(sessions, world, world.user_ids, next(days))
+        fcm.reset()
+        statements[0] = 0
+        t, c = time.perf_counter(), time.process_time()
+        for start in range(0, len(ids), BATCH):
+            deliver_many(
+                sessions,
+                notification_ids=ids[start : start + BATCH],
+                sender=sender,
+                max_attempts=settings.push_max_retries,
+                now=datetime.now(UTC),
+                outcomes={},
+                settings=settings,
+            )
+        rates.append(len(ids) / (time.perf_counter() - t))
+        cpu.append((time.process_time() - c) * 1000 / len(ids))
+        per.append(statements[0] / len(ids))
+        if fcm.stats()["fcm"] != [len(ids), len(ids)] or _sent(sessions, ids)[1] != len(ids):
+            raise RuntimeError("in-process delivery: not exactly once")
+    event.remove(engine, "before_cursor_execute", count)
+    sender.close()
+    print(
+        f"  (1) deliver_many of 200 in this process, no Celery: {_spread(rates)} pushes/s;"
+        f" CPU per 1,000 {_spread(cpu, '{:.2f}')} s (this process, not PostgreSQL);"
+        f" {_spread(per, '{:.1f}')} SQL statements per push"
+    )
 
 
 def _report(label: str, runs: list[Run]) -> None:
@@ -275,8 +335,9 @@ def main(argv: list[str] | None = None) -> None:
             f" shoppers with a device each; {runs} runs; min/median/max;"
             f" {os.cpu_count()} cores, load {os.getloadavg()}"
         )
-        _baseline(fcm, runs, max(users, 2000))
         days = (date(2026, 1, 1) + timedelta(days=d) for d in range(10_000))
+        _baseline(fcm, runs, max(users, 2000))
+        _in_process(engine, sessions, world, fcm, settings, days, runs)
         for concurrency in [int(w) for w in a.workers.split(",")]:
             with celery(env, workdir, concurrency) as proc:
                 _warm(sessions, world, world.user_ids[: 20 * concurrency], days)

@@ -6,7 +6,13 @@ from datetime import UTC, datetime
 
 from fastapi import APIRouter, status
 
-from geofence import service
+from geofence import bulk, service
+from geofence.bulk import (
+    FeatureCollectionIn,
+    FeatureCollectionOut,
+    ImportRefusedOut,
+    ImportReportOut,
+)
 from geofence.core import Fix
 from geofence.schemas import (
     GeofenceCollection,
@@ -21,9 +27,15 @@ from kernel.db import unit_of_work
 from kernel.ids import IdPath
 from kernel.pagination import After, Limit, next_cursor
 from server.deps import CurrentAppUser, CurrentStaff, RuntimeDep, SessionDep, decision
+from server.runtime import Runtime
 
 router = APIRouter(tags=["geofences"])
 me_router = APIRouter(prefix="/v1/me", tags=["me"])
+
+
+def _placement(runtime: Runtime) -> service.Placement:
+    settings = runtime.settings
+    return service.Placement(settings.store_max_spread_km, settings.max_fence_distance_m)
 
 
 @router.post(
@@ -38,9 +50,10 @@ def create_geofence(
     staff: CurrentStaff,
     runtime: RuntimeDep,
 ) -> GeofenceFeature:
-    """422 when the shape lies farther than `VICINITY_STORE_MAX_SPREAD_KM` from the
-    store's other geofences (usually latitude and longitude swapped); a store's first
-    geofence is accepted."""
+    """422 when the shape lies farther than `VICINITY_MAX_FENCE_DISTANCE_M` from the
+    store's location (when it has one), or farther than `VICINITY_STORE_MAX_SPREAD_KM`
+    from the store's other geofences (usually latitude and longitude swapped); 409 when
+    the store already has a geofence with this `external_id`."""
     row = service.create_geofence(
         session,
         staff=staff,
@@ -50,7 +63,10 @@ def create_geofence(
         radius_m=body.properties.radius_m,
         dwell_s=body.properties.dwell_s,
         on_change=runtime.index_sync.changed,
-        max_spread_km=runtime.settings.store_max_spread_km,
+        placement=_placement(runtime),
+        external_id=body.properties.external_id,
+        tags=body.properties.tags,
+        metadata=body.properties.metadata,
     )
     return GeofenceFeature.of(row)
 
@@ -66,6 +82,49 @@ def list_geofences(
     )
 
 
+@router.post(
+    "/v1/stores/{store_id}/geofences/import",
+    summary="Import a store's geofences from a GeoJSON FeatureCollection",
+    responses={422: {"model": ImportRefusedOut, "description": "`invalid`: nothing imported"}},
+)
+def import_geofences(
+    store_id: IdPath,
+    body: FeatureCollectionIn,
+    session: SessionDep,
+    staff: CurrentStaff,
+    runtime: RuntimeDep,
+) -> ImportReportOut:
+    """Matched on each feature's `properties.external_id` (required): new ones created,
+    changed ones updated, identical ones left untouched, so the same file sent twice
+    changes nothing; the store's other geofences stay. Each feature is checked like a
+    single geofence (shape, size, distance from the store); if any fails, nothing is
+    imported and `errors` names each failing feature by `index` (from 0). At most
+    1,000 features (413)."""
+    report = bulk.import_geofences(
+        session,
+        staff=staff,
+        store_id=store_id,
+        features=body.features,
+        placement=_placement(runtime),
+        on_imported=runtime.index_sync.resync,
+    )
+    return ImportReportOut.of(report)
+
+
+@router.get(
+    "/v1/stores/{store_id}/geofences/export",
+    summary="Export a store's geofences as a GeoJSON FeatureCollection",
+)
+def export_geofences(
+    store_id: IdPath, session: SessionDep, staff: CurrentStaff
+) -> FeatureCollectionOut:
+    """Every geofence of the store, with the properties an import reads: importing the
+    export back changes nothing (geofences without an `external_id` cannot be imported
+    until given one)."""
+    rows = bulk.export_geofences(session, staff=staff, store_id=store_id)
+    return FeatureCollectionOut(features=[GeofenceFeature.of(r) for r in rows])
+
+
 @router.get("/v1/geofences/{geofence_id}", summary="One geofence")
 def get_geofence(geofence_id: IdPath, session: SessionDep, staff: CurrentStaff) -> GeofenceFeature:
     return GeofenceFeature.of(service.get_geofence(session, staff=staff, geofence_id=geofence_id))
@@ -74,7 +133,8 @@ def get_geofence(geofence_id: IdPath, session: SessionDep, staff: CurrentStaff) 
 @router.put(
     "/v1/geofences/{geofence_id}",
     summary="Redraw a geofence",
-    description="Replaces the geofence; an omitted `properties.dwell_s` keeps its current value.",
+    description="Replaces the geofence; an omitted `properties.dwell_s`, `external_id`, "
+    "`tags` or `metadata` keeps its current value.",
 )
 def replace_geofence(
     geofence_id: IdPath,
@@ -92,7 +152,8 @@ def replace_geofence(
         radius_m=body.properties.radius_m,
         dwell_s=body.dwell_if_sent(),
         on_change=runtime.index_sync.changed,
-        max_spread_km=runtime.settings.store_max_spread_km,
+        placement=_placement(runtime),
+        labels=body.labels_if_sent(),
     )
     return GeofenceFeature.of(row)
 
@@ -112,7 +173,7 @@ def update_geofence(
         geofence_id=geofence_id,
         changes=body.changes(),
         on_change=runtime.index_sync.changed,
-        max_spread_km=runtime.settings.store_max_spread_km,
+        placement=_placement(runtime),
     )
     return GeofenceFeature.of(row)
 

@@ -29,3 +29,26 @@ def of_store_by_ids(session: Session, store_id: int, ids: Collection[int]) -> li
     """These geofences of this store; ids of other stores' geofences are left out."""
     query = select(Geofence).where(Geofence.store_id == store_id, Geofence.id.in_(list(ids)))
     return list(session.scalars(query))
+
+
+def by_external_id(session: Session, store_id: int, external_id: str) -> Geofence | None:
+    query = select(Geofence).where(
+        Geofence.store_id == store_id, Geofence.external_id == external_id
+    )
+    return session.scalar(query)
+
+
+def by_external_ids(
+    session: Session, store_id: int, external_ids: Collection[str]
+) -> dict[str, Geofence]:
+    """The store's geofences with these external ids, by external id."""
+    query = select(Geofence).where(
+        Geofence.store_id == store_id, Geofence.external_id.in_(list(external_ids))
+    )
+    return {row.external_id: row for row in session.scalars(query) if row.external_id}
+
+
+def all_of_store(session: Session, store_id: int) -> list[Geofence]:
+    """Every geofence of the store, oldest first (an export)."""
+    query = select(Geofence).where(Geofence.store_id == store_id).order_by(Geofence.id)
+    return list(session.scalars(query))

@@ -11,6 +11,7 @@ from geofence.models import Geofence
 from kernel.limits import refuse_oversized_batch
 from kernel.text import Name
 from kernel.times import Timestamp
+from stores.labels import ExternalId, Metadata, Tags
 
 SHOP_POLYGON: dict[str, Any] = {
     "type": "Feature",
@@ -26,7 +27,7 @@ SHOP_POLYGON: dict[str, Any] = {
             ]
         ],
     },
-    "properties": {"name": "Front door", "dwell_s": 300},
+    "properties": {"name": "Front door", "dwell_s": 300, "external_id": "RIV-001-door"},
 }
 SHOP_CIRCLE: dict[str, Any] = {
     "type": "Feature",
@@ -44,6 +45,17 @@ class GeofenceProperties(BaseModel):
     dwell_s: int = Field(
         default=300, ge=0, le=86_400, description="Seconds inside before DWELL fires."
     )
+    external_id: ExternalId | None = Field(
+        default=None,
+        description="The store system's key for this geofence, unique within the store: "
+        "imports match geofences by it.",
+    )
+    tags: Tags = Field(default_factory=list)
+    metadata: Metadata = Field(default_factory=dict)
+
+
+LABELS = ("external_id", "tags", "metadata")
+"""Properties a redraw keeps when they are not sent (like ``dwell_s``)."""
 
 
 class GeofenceFeatureIn(BaseModel):
@@ -71,12 +83,20 @@ class GeofenceFeatureIn(BaseModel):
         """``dwell_s`` when the client sent it; a redraw keeps the current one otherwise."""
         return self.properties.dwell_s if "dwell_s" in self.properties.model_fields_set else None
 
+    def labels_if_sent(self) -> dict[str, Any]:
+        """The external id, tags and metadata the client sent; a redraw keeps the others."""
+        sent = self.properties.model_fields_set
+        return {k: getattr(self.properties, k) for k in LABELS if k in sent}
+
 
 class GeofencePatchProperties(BaseModel):
     model_config = ConfigDict(extra="forbid")
     name: Name | None = None
     radius_m: float | None = Field(default=None, description="With a Point geometry.")
     dwell_s: int | None = Field(default=None, ge=0, le=86_400)
+    external_id: ExternalId | None = Field(default=None, description="`null` clears it.")
+    tags: Tags | None = None
+    metadata: Metadata | None = None
 
 
 class GeofencePatch(BaseModel):
@@ -92,6 +112,9 @@ class GeofencePatch(BaseModel):
 
     def changes(self) -> dict[str, Any]:
         sent = self.properties.model_dump(exclude_unset=True)
+        for keep in ("tags", "metadata"):  # null: unchanged (only an external id clears)
+            if sent.get(keep, "") is None:
+                del sent[keep]
         if self.geometry is not None:
             sent["geometry"] = self.geometry.model_dump(exclude_none=True)
         return sent
@@ -116,6 +139,9 @@ class GeofenceFeature(BaseModel):
                 "name": row.name,
                 "radius_m": row.radius_m,
                 "dwell_s": row.dwell_s,
+                "external_id": row.external_id,
+                "tags": list(row.tags or []),
+                "metadata": dict(row.meta or {}),
                 "created_at": row.created_at.isoformat(),
                 "updated_at": row.updated_at.isoformat(),
             },

@@ -2,27 +2,30 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from shapely.geometry import mapping
+from shapely.geometry import Point, mapping
+from shapely.geometry.base import BaseGeometry
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from geofence import repository
 from geofence.core import Fence, Fix, GeofenceIndex, Screening
 from geofence.models import Geofence
-from geofence.placement import check_near_store
+from geofence.placement import check_near_location, check_near_others
 from geofence.shapes import parse_shape
 from geofence.tracking import Tracked, track_fixes, zone_stores
 from kernel import versions
 from kernel.db import after_commit
-from kernel.errors import PayloadTooLarge
+from kernel.errors import Conflict, PayloadTooLarge
 from kernel.metrics import count_fixes
 from kernel.principal import Staff
 from presence.core import Presence, clock_offset
 from presence.flow import DecideEvents, Stepped, advance_presence
 from presence.store import PresenceStore
+from stores.models import Store
 from stores.repository import managed_by
 from stores.service import get_store
 
@@ -38,11 +41,62 @@ def fence_by_id(session: Session, fence_id: int) -> Fence | None:
 
 # After commit: the geofence's id and the fence-set version the transaction bumped to.
 GeofenceChanged = Callable[[int, int | None], None]
-DEFAULT_MAX_SPREAD_KM = 50.0
+
+
+@dataclass(frozen=True, slots=True)
+class Placement:
+    """How far a geofence may lie from its store: ``VICINITY_STORE_MAX_SPREAD_KM`` from its
+    other geofences, ``VICINITY_MAX_FENCE_DISTANCE_M`` from its location (when it has one)."""
+
+    max_spread_km: float = 50.0
+    max_distance_m: float = 2000.0
 
 
 def _get_owned(session: Session, staff: Staff, geofence_id: int) -> Geofence:
     return repository.get(session, geofence_id, managed_by(staff))
+
+
+def centres(session: Session, store_id: int) -> dict[int, Point]:
+    """The centre of each of the store's geofences, by id (the spread check's reference)."""
+    rows = session.execute(
+        select(Geofence.id, Geofence.geometry).where(Geofence.store_id == store_id)
+    )
+    return {row.id: row.geometry.centroid for row in rows}
+
+
+def check_placement(
+    shape: BaseGeometry,
+    radius_m: float | None,
+    *,
+    store: Store,
+    others: Sequence[Point],
+    placement: Placement,
+) -> None:
+    """``Invalid`` when the shape is far from the store's location or from ``others``
+    (the centres of its other geofences)."""
+    check_near_location(
+        shape,
+        radius_m,
+        store_id=store.id,
+        location=store.location,
+        max_m=placement.max_distance_m,
+    )
+    check_near_others(
+        shape, others, store_id=store.id, what="the geofence", max_km=placement.max_spread_km
+    )
+
+
+def _check_external_id(
+    session: Session, store_id: int, external_id: str | None, geofence_id: int | None
+) -> None:
+    if external_id is None:
+        return
+    holder = repository.by_external_id(session, store_id, external_id)
+    if holder is not None and holder.id != geofence_id:
+        raise Conflict(
+            f"store {store_id} already has a geofence with external_id {external_id!r} "
+            f"(geofence {holder.id})"
+        )
 
 
 def create_geofence(
@@ -55,14 +109,27 @@ def create_geofence(
     radius_m: float | None,
     dwell_s: int,
     on_change: GeofenceChanged,
-    max_spread_km: float = DEFAULT_MAX_SPREAD_KM,
+    placement: Placement = Placement(),
+    external_id: str | None = None,
+    tags: Sequence[str] = (),
+    metadata: Mapping[str, Any] | None = None,
 ) -> Geofence:
-    get_store(session, staff=staff, store_id=store_id)
+    """422 for a bad or misplaced shape, 409 when the store already has ``external_id``."""
+    store = get_store(session, staff=staff, store_id=store_id)
     shape = parse_shape(geometry, radius_m)
-    check_near_store(
-        session, store_id=store_id, point_or_shape=shape, what="the geofence", max_km=max_spread_km
+    others = list(centres(session, store_id).values())
+    check_placement(shape, radius_m, store=store, others=others, placement=placement)
+    _check_external_id(session, store_id, external_id, None)
+    row = Geofence(
+        store_id=store_id,
+        name=name,
+        geometry=shape,
+        radius_m=radius_m,
+        dwell_s=dwell_s,
+        external_id=external_id,
+        tags=list(tags),
+        meta=dict(metadata or {}),
     )
-    row = Geofence(store_id=store_id, name=name, geometry=shape, radius_m=radius_m, dwell_s=dwell_s)
     session.add(row)
     session.flush()
     _after_change(session, row.id, on_change)
@@ -95,20 +162,25 @@ def replace_geofence(
     radius_m: float | None,
     dwell_s: int | None,
     on_change: GeofenceChanged,
-    max_spread_km: float = DEFAULT_MAX_SPREAD_KM,
+    placement: Placement = Placement(),
+    labels: Mapping[str, Any] | None = None,
 ) -> Geofence:
-    """A redraw: every field replaced, except an omitted ``dwell_s`` (None), kept."""
+    """A redraw: every field replaced, except an omitted ``dwell_s`` (None), kept, and
+    the labels (external_id, tags, metadata) absent from ``labels``, kept too."""
     row = _get_owned(session, staff, geofence_id)
     dwell_s = row.dwell_s if dwell_s is None else dwell_s
+    labels = labels or {}
     shape = parse_shape(geometry, radius_m)
-    check_near_store(
-        session,
-        store_id=row.store_id,
-        point_or_shape=shape,
-        what="the geofence",
-        max_km=max_spread_km,
-        exclude_id=geofence_id,
-    )
+    others = [c for i, c in centres(session, row.store_id).items() if i != geofence_id]
+    store = get_store(session, staff=staff, store_id=row.store_id)
+    check_placement(shape, radius_m, store=store, others=others, placement=placement)
+    if "external_id" in labels:
+        _check_external_id(session, row.store_id, labels["external_id"], geofence_id)
+        row.external_id = labels["external_id"]
+    if "tags" in labels:
+        row.tags = list(labels["tags"])
+    if "metadata" in labels:
+        row.meta = dict(labels["metadata"])
     row.name, row.geometry, row.radius_m, row.dwell_s = name, shape, radius_m, dwell_s
     session.flush()
     _after_change(session, geofence_id, on_change)
@@ -122,7 +194,7 @@ def update_geofence(
     geofence_id: int,
     changes: dict[str, Any],
     on_change: GeofenceChanged,
-    max_spread_km: float = DEFAULT_MAX_SPREAD_KM,
+    placement: Placement = Placement(),
 ) -> Geofence:
     """A partial change (PATCH): the fields in ``changes`` replace, the rest stay."""
     row = _get_owned(session, staff, geofence_id)
@@ -135,7 +207,8 @@ def update_geofence(
         radius_m=changes.get("radius_m", row.radius_m),
         dwell_s=changes.get("dwell_s", row.dwell_s),
         on_change=on_change,
-        max_spread_km=max_spread_km,
+        placement=placement,
+        labels={k: v for k, v in changes.items() if k in ("external_id", "tags", "metadata")},
     )
 
 

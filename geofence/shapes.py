@@ -5,13 +5,15 @@ from __future__ import annotations
 import math
 from typing import Any
 
+import numpy as np
 import shapely
 from shapely.errors import ShapelyError
 from shapely.geometry import MultiPolygon, Point, Polygon, shape
 from shapely.geometry.base import BaseGeometry
+from shapely.ops import nearest_points
 from shapely.validation import explain_validity
 
-from geofence.grid import M_PER_DEG
+from geofence.grid import M_PER_DEG, haversine_m
 from kernel.errors import Invalid
 
 MIN_RADIUS_M = 10.0
@@ -66,3 +68,20 @@ def parse_shape(geojson: dict[str, Any], radius_m: float | None) -> BaseGeometry
     if area > MAX_AREA_M2:
         raise Invalid(f"the polygon covers {area / 1e6:.1f} km²; the maximum is 10 km²")
     return geom
+
+
+def distance_m(geom: BaseGeometry, radius_m: float | None, lon: float, lat: float) -> float:
+    """Metres from (lon, lat) to the nearest point of the geofence (0 inside it).
+
+    The nearest point is found on a local equirectangular projection centred on (lon, lat)
+    (true to well under 1 % within tens of kilometres, the distances this is asked about);
+    the distance to it is then great-circle, so a fence on another continent still gets a
+    sensible figure. A circle's radius is taken off its centre's distance.
+    """
+    scale = np.array([M_PER_DEG * math.cos(math.radians(lat)), M_PER_DEG])
+    origin = np.array([lon, lat])
+    projected = shapely.transform(geom, lambda xy: (xy - origin) * scale)
+    nearest, _ = nearest_points(projected, Point(0.0, 0.0))
+    x, y = nearest.x / scale[0] + lon, nearest.y / scale[1] + lat
+    metres = 0.0 if projected.covers(Point(0.0, 0.0)) else float(haversine_m(lon, lat, x, y))
+    return max(0.0, metres - (radius_m or 0.0))

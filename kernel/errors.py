@@ -5,11 +5,14 @@ Each carries its status code and a sentence naming the problem.
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class DomainError(Exception):
     status_code = 400
     code = "bad_request"
     retry_after: int | None = None  # seconds; sent as ``Retry-After`` when set
+    extra: dict[str, Any] | None = None  # more fields of the answer (a per-item report)
 
     def __init__(self, detail: str) -> None:
         super().__init__(detail)

@@ -134,7 +134,7 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(DomainError)
     async def _domain(_request: Request, exc: DomainError) -> JSONResponse:
         headers = None if exc.retry_after is None else {"Retry-After": str(exc.retry_after)}
-        body = {"error": exc.code, "detail": exc.detail}
+        body = {"error": exc.code, "detail": exc.detail, **(exc.extra or {})}
         return JSONResponse(body, exc.status_code, headers=headers)
 
     @app.exception_handler(StarletteHTTPException)

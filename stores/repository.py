@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import String, cast, select
 from sqlalchemy.orm import Session
 
 from kernel.errors import Forbidden, NotFound
@@ -38,8 +38,27 @@ def get(session: Session, store_id: int, scope: Scope) -> Store:
     return store
 
 
-def page(session: Session, scope: Scope, *, after: int, limit: int) -> list[Store]:
+def page(
+    session: Session,
+    scope: Scope,
+    *,
+    after: int,
+    limit: int,
+    tag: str | None = None,
+    external_id: str | None = None,
+) -> list[Store]:
     query = select(Store)
     if scope is not None:
         query = query.where(Store.id.in_(scope))
+    if tag is not None:
+        # Tags are slugs (no quote, no backslash, ASCII): their JSON text is '"tag"' on
+        # both databases, so a substring match with the quotes is an exact tag match.
+        query = query.where(cast(Store.tags, String).contains(f'"{tag}"', autoescape=True))
+    if external_id is not None:
+        query = query.where(Store.external_id == external_id)
     return list(session.scalars(keyset(query, Store.id, after=after, limit=limit)))
+
+
+def by_external_id(session: Session, external_id: str) -> Store | None:
+    """Whichever store holds this external id, in any scope (uniqueness is fleet-wide)."""
+    return session.scalar(select(Store).where(Store.external_id == external_id))

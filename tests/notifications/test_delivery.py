@@ -138,9 +138,7 @@ def test_an_offer_push_collapses_per_store_and_lives_as_long_as_the_offer(
     new_geofence(client, staff, store_id, square(*PARIS, 40.0))
     ends_at = datetime.now(UTC) + timedelta(hours=2)
     # Not place-bound: the push lives as long as the offer.
-    new_offer(
-        client, staff, store_id, ["fashion"], ends_at=ends_at.isoformat(), place_bound=False
-    )
+    new_offer(client, staff, store_id, ["fashion"], ends_at=ends_at.isoformat(), place_bound=False)
     token = new_shopper(client, settings, interests=["fashion"], device="phone")
     _enter(client, token)
     [message] = fcm_standin.messages

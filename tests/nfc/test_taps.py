@@ -166,6 +166,8 @@ def test_without_beacon_consent_a_tap_is_answered_and_nothing_is_kept(
         1_800_000_000,
         None,
     ],
+    # Stable ids (not the times): pytest-xdist's workers must collect the same tests.
+    ids=["ahead", "too_late", "naive", "words", "epoch", "null"],
 )
 def test_bad_tap_times_are_422_and_record_nothing(
     client: TestClient,

@@ -137,10 +137,7 @@ class ImportRefused(Invalid):
     """One or more features failed their checks: nothing was imported."""
 
     def __init__(self, errors: list[FeatureError], total: int) -> None:
-        super().__init__(
-            f"{len(errors)} of {total} features are invalid; nothing was imported "
-            "(each is named in `errors`)"
-        )
+        super().__init__(f"{len(errors)} of {total} features are invalid; nothing was imported")
         self.errors = errors
         self.extra = {"errors": [asdict(e) for e in errors]}
 

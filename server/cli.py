@@ -20,6 +20,7 @@ from accounts.models import ApiKey
 from accounts.service import create_api_key, list_api_keys, revoke_api_key, rotate_api_key
 from beacons.fieldtool.cli import app as beacons_app
 from catalogue.cli import items_app
+from geofence.cli import geofences_app
 from kernel.config import get_settings
 from kernel.db import make_engine, make_session_factory, unit_of_work
 from kernel.errors import DomainError
@@ -79,6 +80,7 @@ def _migrated() -> Iterator[Session]:
 
 
 app.add_typer(items_app(_migrated), name="items")
+app.add_typer(geofences_app(_migrated), name="geofences")
 
 
 def _prepare(demo: bool, host: str = "127.0.0.1", port: int = 8000) -> None:

@@ -34,6 +34,12 @@ if ! command -v redis-server >/dev/null; then
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends redis-server >/dev/null
 fi
+if ! command -v chromium >/dev/null; then
+  # The console's browser tests drive Debian's Chromium (no browser download by a tool).
+  say "installing Chromium"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >/dev/null
+fi
 DB="vicinity_test_$$_${RANDOM}"
 psql -q -c "CREATE DATABASE $DB" postgres
 psql -q -c "CREATE EXTENSION postgis" "$DB"

@@ -9,6 +9,7 @@ from beacons.api import me_router as sightings_router
 from beacons.api import router as beacons_router
 from broadcast.api import router as broadcasts_router
 from catalogue.api import router as catalogue_router
+from console.api import router as console_router
 from events.api import router as events_router
 from funnel.api import router as funnel_router
 from geofence.api import me_router as locations_router
@@ -48,4 +49,5 @@ ROUTERS: tuple[APIRouter, ...] = (
     catalogue_router,
     events_router,
     funnel_router,
+    console_router,
 )

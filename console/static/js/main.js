@@ -1,0 +1,107 @@
+// The console's shell: language, sign-in, the "session ended" and "not allowed" pages, and
+// the page of the signed-in key's role. Roles' pages live in a folder each (store/, …).
+import { html, render, useState, useEffect } from "./html.js";
+import { api, session, onAuthFailure } from "./api.js";
+import { t, language, setLanguage, LANGUAGES } from "./i18n.js";
+import { StorePage } from "./store/page.js";
+
+// The page of each role; a role missing here gets the "not allowed" page.
+const PAGES = { store: StorePage };
+
+function SignIn({ onSignedIn }) {
+  const [key, setKey] = useState("");
+  const [error, setError] = useState(null);
+  const [busy, setBusy] = useState(false);
+  const submit = async (event) => {
+    event.preventDefault();
+    setBusy(true);
+    setError(null);
+    try {
+      const me = await api("GET", "/v1/keys/me", undefined, { key: key.trim(), quiet: true });
+      session.signIn(key.trim());
+      onSignedIn(me);
+    } catch (e) {
+      setError(e.status === 401 ? t("signin.unknown") : e.status === 403 ? t("signin.not_staff") : e.message);
+    } finally {
+      setBusy(false);
+    }
+  };
+  return html`
+    <section class="card narrow" aria-labelledby="signin-title">
+      <h2 id="signin-title">${t("signin.title")}</h2>
+      <p>${t("signin.intro")}</p>
+      <form onSubmit=${submit} novalidate>
+        <label for="api-key">${t("signin.key")}</label>
+        <input id="api-key" name="api-key" type="password" autocomplete="off" spellcheck="false"
+          required value=${key} onInput=${(e) => setKey(e.target.value)}
+          aria-invalid=${error ? "true" : "false"} aria-describedby="api-key-error" />
+        <p id="api-key-error" class="field-error" role="alert">${error || ""}</p>
+        <button type="submit" disabled=${busy || !key.trim()}>${t("signin.submit")}</button>
+      </form>
+    </section>`;
+}
+
+/** The session ended (401: key unknown or revoked) or the key may not do this (403). */
+function Stopped({ error, signOut }) {
+  const revoked = error.status === 401;
+  return html`
+    <section class="card narrow stopped" role="alert" aria-labelledby="stopped-title">
+      <h2 id="stopped-title">${revoked ? t("ended.title") : t("denied.title")}</h2>
+      <p>${revoked ? t("ended.text") : t("denied.text")}</p>
+      ${error.detail && html`<p class="detail">${error.detail}</p>`}
+      <button type="button" onClick=${signOut}>${revoked ? t("ended.again") : t("signout")}</button>
+    </section>`;
+}
+
+function App() {
+  const [lang, setLang] = useState(language());
+  const [me, setMe] = useState(null);
+  const [stopped, setStopped] = useState(null);
+  const [checking, setChecking] = useState(Boolean(session.key()));
+
+  useEffect(() => onAuthFailure((error) => {
+    if (error.status === 401) session.signOut();
+    setStopped(error);
+  }), []);
+  useEffect(() => {
+    if (!session.key()) return;
+    api("GET", "/v1/keys/me").then(setMe, () => {}).finally(() => setChecking(false));
+  }, []);
+  useEffect(() => { document.documentElement.lang = lang; document.title = t("title"); }, [lang]);
+
+  const signOut = () => {
+    session.signOut();
+    setMe(null);
+    setStopped(null);
+    history.replaceState(null, "", location.pathname);
+  };
+  const Page = me && PAGES[me.role];
+  let main;
+  if (stopped) main = html`<${Stopped} error=${stopped} signOut=${signOut} />`;
+  else if (checking) main = html`<p class="loading">${t("loading")}</p>`;
+  else if (!me) main = html`<${SignIn} onSignedIn=${setMe} />`;
+  else if (!Page) {
+    const detail = t("denied.role", { role: t(`role.${me.role}`) });
+    main = html`<${Stopped} error=${{ status: 403, detail }} signOut=${signOut} />`;
+  } else main = html`<${Page} me=${me} lang=${lang} />`;
+
+  return html`
+    <a class="skip" href="#main">${t("skip")}</a>
+    <header class="top">
+      <h1>Vicinity <span>${t("console")}</span></h1>
+      <div class="top-tools">
+        <label for="lang">${t("language")}</label>
+        <select id="lang" value=${lang} onChange=${(e) => { setLanguage(e.target.value); setLang(e.target.value); }}>
+          ${LANGUAGES.map(([code, name]) => html`<option value=${code}>${name}</option>`)}
+        </select>
+        ${Page && !stopped && html`
+          <span class="who">${me.name} · ${t(`role.${me.role}`)}</span>
+          <button type="button" class="link" onClick=${signOut}>${t("signout")}</button>`}
+      </div>
+    </header>
+    <main id="main" tabindex="-1">${main}</main>`;
+}
+
+const root = document.getElementById("app");
+root.textContent = ""; // the "loading" line the page shows until this script runs
+render(html`<${App} />`, root);

@@ -1,0 +1,185 @@
+"""A store manager in the console, in a real browser: signs in with a key, draws a polygon
+geofence by clicking on the map, publishes an offer; a shopper's walk through the JSON
+API enters the fence, and the activity view shows the push. A bad polygon shows the API's
+message on the shape; a key without the role, or revoked, gets a clear page."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any, cast
+
+import httpx
+import pytest
+from fastapi.testclient import TestClient
+from playwright.sync_api import Page, expect
+from shapely.geometry import shape
+from sqlalchemy.orm import Session, sessionmaker
+
+from accounts.service import revoke_api_key
+from kernel.config import Settings
+from kernel.db import unit_of_work
+from kernel.principal import Role
+from tests.console.conftest import screenshot
+from tests.factories import (
+    PARIS,
+    api_key,
+    auth,
+    fix,
+    new_geofence,
+    new_shopper,
+    new_store,
+    offset,
+)
+from tests.fcm_standin import FcmStandIn
+
+# Corners of the fence drawn, in pixels from the map's centre (east, south): at the
+# map's zoom around a 15 m circle, about 50 to 110 m east of it.
+SQUARE = [(130, -90), (290, -90), (290, 90), (130, 90)]
+# Two corners swapped: the outline crosses itself.
+BOWTIE = [(-300, -90), (-140, 90), (-140, -90), (-300, 90)]
+
+
+@pytest.fixture
+def http(live: str) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=live, timeout=10) as client:
+        yield client
+
+
+def _shop(http: httpx.Client, sessions: sessionmaker[Session]) -> tuple[int, str]:
+    """A store with a small circle at its door (the map centres on it) and a staff key."""
+    api = cast(TestClient, http)  # the factories use only httpx.Client's methods
+    store_id = new_store(api, api_key(sessions, Role.OPERATOR), "Maison Rivoli")
+    staff = api_key(sessions, Role.STORE, [store_id])
+    circle = {"type": "Point", "coordinates": list(PARIS)}
+    new_geofence(api, staff, store_id, circle, name="Door", radius_m=15)
+    return store_id, staff
+
+
+def _sign_in(page: Page, live: str, key: str) -> None:
+    page.goto(f"{live}/console")
+    page.get_by_label("API key").fill(key)
+    page.get_by_role("button", name="Sign in").click()
+
+
+def _draw(page: Page, corners: list[tuple[int, int]]) -> None:
+    """Clicks each corner on the map, then the first again to close the polygon."""
+    page.get_by_role("button", name="Draw a polygon").click()
+    box = page.locator("#fence-map").bounding_box()
+    assert box is not None
+    cx, cy = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    for dx, dy in [*corners, corners[0]]:
+        page.mouse.click(cx + dx, cy + dy)
+
+
+def _walk_into(http: httpx.Client, token: str, fence: dict[str, Any]) -> dict[str, Any]:
+    """From 100 m south of the fence's centre to the centre, a fix every 10 m and 10 s."""
+    centre = shape(fence["geometry"]).centroid
+    now = datetime.now(UTC)
+    steps = [(-100.0 + 10 * i, now - timedelta(seconds=100 - 10 * i)) for i in range(11)]
+    fixes = [fix(*offset(centre.x, centre.y, 0.0, north), at) for north, at in steps]
+    r = http.post("/v1/me/locations", json={"fixes": fixes}, headers=auth(token))
+    assert r.status_code == 200, r.text
+    report: dict[str, Any] = r.json()
+    return report
+
+
+def test_a_manager_draws_a_fence_publishes_an_offer_and_sees_the_push(
+    page: Page,
+    live: str,
+    http: httpx.Client,
+    sessions: sessionmaker[Session],
+    settings: Settings,
+    fcm_standin: FcmStandIn,
+) -> None:
+    store_id, staff = _shop(http, sessions)
+    _sign_in(page, live, staff)
+    expect(page.get_by_role("heading", name="Geofences")).to_be_visible()
+
+    _draw(page, SQUARE)
+    drawn = page.locator('li.fence[data-fence="new"]')
+    drawn.get_by_label("Name").fill("Front door")
+    drawn.get_by_role("button", name="Save").click()
+    expect(page.get_by_role("status").first).to_have_text("“Front door” saved.")
+    screenshot(page, "store-map")
+    fences = http.get(f"/v1/stores/{store_id}/geofences", headers=auth(staff)).json()["features"]
+    front = next(f for f in fences if f["properties"]["name"] == "Front door")
+    assert front["geometry"]["type"] == "Polygon"
+    assert 2_000 < shape(front["geometry"]).area * 111_195**2 * 0.66 < 20_000  # m², roughly
+
+    page.get_by_role("link", name="Offers").click()
+    page.get_by_role("button", name="New offer").click()
+    page.get_by_label("Push title").fill("Autumn coats -30%")
+    page.get_by_label("Push text").fill("Show this at the till.")
+    page.get_by_role("checkbox", name="Fashion", exact=True).check()
+    page.get_by_role("checkbox", name="Front door").check()
+    preview = page.locator("aside.preview")
+    expect(preview.locator(".push-title")).to_have_text("Autumn coats -30%")
+    expect(preview.locator(".why")).to_contain_text(
+        "Sent because you entered Maison Rivoli (the area “Front door”), this offer targets "
+        "Fashion, which you follow"
+    )
+    screenshot(page, "offer-form")
+    page.get_by_role("button", name="Publish").click()
+    expect(page.locator("li.offer h3")).to_have_text("Autumn coats -30%")
+    offer = http.get(f"/v1/stores/{store_id}/offers", headers=auth(staff)).json()["items"][0]
+    assert offer["segments"] == ["fashion"]
+    assert offer["geofence_ids"] == [front["id"]]
+
+    shopper = new_shopper(cast(TestClient, http), settings, interests=["fashion"], device="phone")
+    report = _walk_into(http, shopper, front)
+    assert [e["transition"] for e in report["events"]] == ["enter"]
+    assert len(report["notifications"]) == 1
+    fcm_standin.wait_for(1, timeout=10)
+
+    page.get_by_role("link", name="Activity").click()
+    row = page.locator(f'tr[data-subject="offer-{offer["id"]}"]')
+    expect(row.locator('td[data-metric="sent"]')).to_have_text("1")
+    expect(row.locator('td[data-metric="eligible"]')).to_have_text("1")
+    page.get_by_text("The same counts as a table").click()
+    expect(page.locator("table.hours tbody tr")).to_have_count(1)
+    screenshot(page, "activity")
+
+
+def test_a_self_intersecting_polygon_shows_the_apis_message_on_the_shape(
+    page: Page, live: str, http: httpx.Client, sessions: sessionmaker[Session]
+) -> None:
+    store_id, staff = _shop(http, sessions)
+    _sign_in(page, live, staff)
+
+    _draw(page, BOWTIE)
+    page.locator('li.fence[data-fence="new"]').get_by_role("button", name="Save").click()
+
+    on_shape = page.locator(".leaflet-tooltip.fence-error")
+    expect(on_shape).to_contain_text("the polygon is not valid: Self-intersection")
+    beside = page.locator('li.fence[data-fence="new"] .shape-error')
+    expect(beside).to_have_text(on_shape.inner_text())
+    screenshot(page, "store-map-refused")
+    fences = http.get(f"/v1/stores/{store_id}/geofences", headers=auth(staff)).json()["features"]
+    assert [f["properties"]["name"] for f in fences] == ["Door"]
+
+
+def test_a_key_without_the_role_or_revoked_gets_a_clear_page(
+    page: Page, live: str, http: httpx.Client, sessions: sessionmaker[Session]
+) -> None:
+    _, staff = _shop(http, sessions)
+    page.set_viewport_size({"width": 360, "height": 740})
+    _sign_in(page, live, "vk_not-a-key")
+    expect(page.locator("#api-key-error")).to_have_text("This key is unknown or has been revoked.")
+    screenshot(page, "signin")
+
+    _sign_in(page, live, api_key(sessions, Role.TECH))
+    expect(page.get_by_role("heading", name="This key may not use this page")).to_be_visible()
+    expect(page.get_by_text("There is no page for field technician keys")).to_be_visible()
+    page.get_by_role("button", name="Sign out").click()
+
+    _sign_in(page, live, staff)
+    expect(page.get_by_role("heading", name="Geofences")).to_be_visible()
+    # Nothing is wider than a 360 px phone screen.
+    assert page.evaluate("document.documentElement.scrollWidth") <= 360
+    key_id = http.get("/v1/keys/me", headers=auth(staff)).json()["id"]
+    with unit_of_work(sessions) as session:
+        revoke_api_key(session, key_id=key_id)
+    page.get_by_role("link", name="Offers").click()
+    expect(page.get_by_role("heading", name="Your session has ended")).to_be_visible()
+    assert page.evaluate("sessionStorage.getItem('vicinity.key')") is None

@@ -34,6 +34,7 @@ from social.service import accept_invite, create_invite, favourite, set_profile
 from stores.models import Store
 
 DEMO_KEY_PREFIX = "demo "
+OSM_ADDRESS = "OpenStreetMap "  # a demo store's address: OpenStreetMap and the shop's id
 PER_KIND = 6
 FRIEND = "Ann"
 SHOPPER = "Sam"
@@ -77,11 +78,16 @@ def _pick(shops: list[Shop]) -> list[Shop]:
 def seed_stores(session: Session) -> int:
     """Create the demo stores once; returns how many exist."""
     if session.scalar(select(func.count()).select_from(Store)):
+        _place_demo_stores(session)
         return int(session.scalar(select(func.count()).select_from(Store)) or 0)
     segments = {s.slug: s for s in segments_by_slug(session, {v[0] for v in KINDS.values()})}
     for shop in _pick(load_shops()):
         segment, title, body = KINDS[shop.kind]
-        store = Store(name=shop.name, address=f"OpenStreetMap {shop.osm_id}")
+        # Placed at its shop's centre: the console's map centres on it.
+        centre = shop.geometry.centroid
+        store = Store(
+            name=shop.name, address=f"{OSM_ADDRESS}{shop.osm_id}", lon=centre.x, lat=centre.y
+        )
         session.add(store)
         session.flush()
         fence = Geofence(
@@ -95,6 +101,18 @@ def seed_stores(session: Session) -> int:
         session.add(Offer(store_id=store.id, title=title, body=body, segments=[segments[segment]]))
     session.flush()
     return int(session.scalar(select(func.count()).select_from(Store)) or 0)
+
+
+def _place_demo_stores(session: Session) -> None:
+    """Demo stores seeded before stores had a location get their geofence's centre."""
+    unplaced = select(Store).where(Store.lon.is_(None), Store.address.startswith(OSM_ADDRESS))
+    for store in session.scalars(unplaced):
+        fence = session.scalar(
+            select(Geofence).where(Geofence.store_id == store.id).order_by(Geofence.id).limit(1)
+        )
+        if fence is not None:
+            store.lon, store.lat = fence.geometry.centroid.x, fence.geometry.centroid.y
+    session.flush()
 
 
 def _consent(session: Session, user: User, purposes: list[Purpose], policy_version: str) -> None:

@@ -17,10 +17,12 @@ from shapely.geometry import shape
 from sqlalchemy.orm import Session, sessionmaker
 
 from accounts.service import revoke_api_key
+from geofence.shapes import area_m2
 from kernel.config import Settings
 from kernel.db import unit_of_work
 from kernel.principal import Role
 from tests.console.conftest import screenshot
+from tests.e2e.servers import wait_until
 from tests.factories import (
     PARIS,
     api_key,
@@ -62,14 +64,28 @@ def _sign_in(page: Page, live: str, key: str) -> None:
     page.get_by_role("button", name="Sign in").click()
 
 
+def _map_centre(page: Page) -> tuple[float, float]:
+    box = page.locator("#fence-map").bounding_box()
+    assert box is not None
+    return box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+
+
 def _draw(page: Page, corners: list[tuple[int, int]]) -> None:
     """Clicks each corner on the map, then the first again to close the polygon."""
     page.get_by_role("button", name="Draw a polygon").click()
-    box = page.locator("#fence-map").bounding_box()
-    assert box is not None
-    cx, cy = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    cx, cy = _map_centre(page)
     for dx, dy in [*corners, corners[0]]:
         page.mouse.click(cx + dx, cy + dy)
+
+
+def _fence(http: httpx.Client, store_id: int, key: str, name: str) -> dict[str, Any]:
+    r = http.get(f"/v1/stores/{store_id}/geofences", headers=auth(key))
+    found: dict[str, Any] = next(f for f in r.json()["features"] if f["properties"]["name"] == name)
+    return found
+
+
+def _area_m2(fence: dict[str, Any]) -> float:
+    return float(area_m2(shape(fence["geometry"])))
 
 
 def _walk_into(http: httpx.Client, token: str, fence: dict[str, Any]) -> dict[str, Any]:
@@ -102,10 +118,26 @@ def test_a_manager_draws_a_fence_publishes_an_offer_and_sees_the_push(
     drawn.get_by_role("button", name="Save").click()
     expect(page.get_by_role("status").first).to_have_text("“Front door” saved.")
     screenshot(page, "store-map")
-    fences = http.get(f"/v1/stores/{store_id}/geofences", headers=auth(staff)).json()["features"]
-    front = next(f for f in fences if f["properties"]["name"] == "Front door")
+    front = _fence(http, store_id, staff, "Front door")
     assert front["geometry"]["type"] == "Polygon"
-    assert 2_000 < shape(front["geometry"]).area * 111_195**2 * 0.66 < 20_000  # m², roughly
+    assert 2_000 < _area_m2(front) < 20_000
+
+    # A corner dragged outwards: the new outline is saved at once.
+    page.locator(f'li.fence[data-fence="{front["id"]}"]').get_by_role(
+        "button", name="Edit on the map"
+    ).click()
+    x, y = _map_centre(page)
+    page.mouse.move(x + SQUARE[2][0], y + SQUARE[2][1])
+    page.mouse.down()
+    page.mouse.move(x + SQUARE[2][0] + 60, y + SQUARE[2][1] + 60, steps=5)
+    page.mouse.up()
+    before = _area_m2(front)
+    wait_until(
+        lambda: _area_m2(_fence(http, store_id, staff, "Front door")) > before * 1.1,
+        10,
+        "the dragged corner to be saved",
+    )
+    front = _fence(http, store_id, staff, "Front door")
 
     page.get_by_role("link", name="Offers").click()
     page.get_by_role("button", name="New offer").click()
@@ -120,11 +152,22 @@ def test_a_manager_draws_a_fence_publishes_an_offer_and_sees_the_push(
         "Fashion, which you follow"
     )
     screenshot(page, "offer-form")
+    # The API's refusal is shown beside the field that caused it.
+    page.get_by_label("Comparison group (%)").fill("80")
+    page.get_by_role("button", name="Publish").click()
+    expect(page.locator("#offer-holdout-error")).to_contain_text("less than or equal to 50")
+    expect(page.get_by_label("Comparison group (%)")).to_have_attribute("aria-invalid", "true")
+    page.get_by_label("Comparison group (%)").fill("0")
     page.get_by_role("button", name="Publish").click()
     expect(page.locator("li.offer h3")).to_have_text("Autumn coats -30%")
+    page.get_by_role("button", name="Edit").click()
+    page.get_by_label("Most pushes per day").fill("50")
+    page.get_by_role("button", name="Save").click()
+    expect(page.get_by_role("status")).to_have_text("“Autumn coats -30%” saved.")
     offer = http.get(f"/v1/stores/{store_id}/offers", headers=auth(staff)).json()["items"][0]
     assert offer["segments"] == ["fashion"]
     assert offer["geofence_ids"] == [front["id"]]
+    assert (offer["max_sends_per_day"], offer["holdout_pct"], offer["trigger"]) == (50, 0, "enter")
 
     shopper = new_shopper(cast(TestClient, http), settings, interests=["fashion"], device="phone")
     report = _walk_into(http, shopper, front)
@@ -157,6 +200,19 @@ def test_a_self_intersecting_polygon_shows_the_apis_message_on_the_shape(
     screenshot(page, "store-map-refused")
     fences = http.get(f"/v1/stores/{store_id}/geofences", headers=auth(staff)).json()["features"]
     assert [f["properties"]["name"] for f in fences] == ["Door"]
+
+    # Discarded; a circle drawn instead (centre, then a click on its edge) is accepted.
+    page.locator('li.fence[data-fence="new"]').get_by_role("button", name="Discard").click()
+    expect(on_shape).to_have_count(0)
+    page.get_by_role("button", name="Draw a circle").click()
+    x, y = _map_centre(page)
+    page.mouse.click(x - 200, y + 100)
+    page.mouse.click(x - 140, y + 100)
+    page.locator('li.fence[data-fence="new"]').get_by_role("button", name="Save").click()
+    expect(page.get_by_role("status").first).to_have_text("“Circle 2” saved.")
+    circle = _fence(http, store_id, staff, "Circle 2")
+    assert circle["geometry"]["type"] == "Point"
+    assert 15 < circle["properties"]["radius_m"] < 35  # 60 px at the map's zoom
 
 
 def test_a_key_without_the_role_or_revoked_gets_a_clear_page(

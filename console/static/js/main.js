@@ -7,6 +7,7 @@ import { StorePage } from "./store/page.js";
 
 // The page of each role; a role missing here gets the "not allowed" page.
 const PAGES = { store: StorePage };
+const KEY_CHECK_MS = 60000;
 
 function SignIn({ onSignedIn }) {
   const [key, setKey] = useState("");
@@ -68,6 +69,15 @@ function App() {
     api("GET", "/v1/keys/me").then(setMe, () => {}).finally(() => setChecking(false));
   }, []);
   useEffect(() => { document.documentElement.lang = lang; document.title = t("title"); }, [lang]);
+  // A key revoked while the page sits idle ends the session too: checked every minute and
+  // whenever the tab comes back to the front.
+  useEffect(() => {
+    if (!me) return undefined;
+    const check = () => api("GET", "/v1/keys/me").catch(() => {});
+    const timer = setInterval(check, KEY_CHECK_MS);
+    addEventListener("focus", check);
+    return () => { clearInterval(timer); removeEventListener("focus", check); };
+  }, [me]);
 
   const signOut = () => {
     session.signOut();

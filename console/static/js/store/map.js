@@ -59,8 +59,12 @@ export function FenceMap({ store, features, setFeatures, lang }) {
     map.current = m;
     m.pm.setGlobalOptions({ allowSelfIntersection: true, snappable: false, pathOptions: STYLE, templineStyle: STYLE, hintlineStyle: { ...STYLE, dashArray: "4 4" } });
     // A view first: a circle measures its bounds through the map's projection.
-    if (store.lat != null && store.lon != null) m.setView([store.lat, store.lon], 17);
-    else m.setView([46.6, 2.4], 5);
+    const where = store.location;
+    if (where) {
+      m.setView([where.lat, where.lon], 17);
+      L.circleMarker([where.lat, where.lon], { radius: 6, color: "#1b1f24", fillOpacity: 1, pmIgnore: true })
+        .bindTooltip(store.name).addTo(m);
+    } else m.setView([46.6, 2.4], 5);
     for (const f of features) watch(`f${f.id}`, layerOf(f).addTo(m));
     if (layers.current.size) {
       m.fitBounds(L.featureGroup([...layers.current.values()]).getBounds(), { padding: [30, 30], maxZoom: 18 });

@@ -172,3 +172,10 @@ def test_labels_are_set_by_the_operator_or_the_stores_own_key_only(
     assert r.status_code == 403, r.text
     r = client.post("/v1/stores", json={"name": "S", "tags": ["x"]}, headers=auth(staff))
     assert r.status_code == 403, r.text
+
+
+@pytest.mark.parametrize("query", ["tag=" + "x" * 41, "external_id=", "external_id=" + "x" * 129])
+def test_bad_list_filters_are_422(client: TestClient, operator: str, query: str) -> None:
+    r = client.get(f"/v1/stores?{query}", headers=auth(operator))
+    assert r.status_code == 422, r.text
+    assert query.split("=")[0] in r.json()["detail"]

@@ -102,7 +102,7 @@ def page(browser: Browser) -> Iterator[Page]:
         "console",
         lambda m: (
             problems.append(m.text)
-            if m.type == "error" and "Content-Security-Policy" in m.text
+            if m.type == "error" and "Content Security Policy" in m.text
             else None
         ),
     )

@@ -214,6 +214,21 @@ def test_a_self_intersecting_polygon_shows_the_apis_message_on_the_shape(
     assert circle["geometry"]["type"] == "Point"
     assert 15 < circle["properties"]["radius_m"] < 35  # 60 px at the map's zoom
 
+    # Without a pointer: a circle placed at the centre, sized by its radius field.
+    page.get_by_role("button", name="Circle at the map's centre").click()
+    placed = page.locator('li.fence[data-fence="new"]')
+    placed.get_by_label("Name").fill("Till")
+    placed.get_by_label("Radius (metres)").fill("5")
+    placed.get_by_label("Radius (metres)").press("Enter")
+    expect(placed.get_by_label("Radius (metres)")).to_have_attribute("aria-invalid", "true")
+    expect(placed.locator('[id$="-radius-error"]')).to_have_text(
+        "radius_m must be between 10 and 5000 metres"
+    )
+    placed.get_by_label("Radius (metres)").fill("12")
+    placed.get_by_label("Radius (metres)").press("Enter")
+    expect(page.get_by_role("status").first).to_have_text("“Till” saved.")
+    assert _fence(http, store_id, staff, "Till")["properties"]["radius_m"] == 12
+
 
 def test_a_key_without_the_role_or_revoked_gets_a_clear_page(
     page: Page, live: str, http: httpx.Client, sessions: sessionmaker[Session]
@@ -223,6 +238,10 @@ def test_a_key_without_the_role_or_revoked_gets_a_clear_page(
     _sign_in(page, live, "vk_not-a-key")
     expect(page.locator("#api-key-error")).to_have_text("This key is unknown or has been revoked.")
     screenshot(page, "signin")
+    page.get_by_label("Language").select_option("fr")
+    expect(page.get_by_role("heading", name="Connexion")).to_be_visible()
+    expect(page.locator("html")).to_have_attribute("lang", "fr")
+    page.get_by_label("Langue").select_option("en")
 
     _sign_in(page, live, api_key(sessions, Role.TECH))
     expect(page.get_by_role("heading", name="This key may not use this page")).to_be_visible()

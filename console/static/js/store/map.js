@@ -45,11 +45,12 @@ export function FenceMap({ store, features, setFeatures, lang }) {
   const layers = useRef(new Map());
   const [items, setItems] = useState(() => features.map((f) => ({
     key: `f${f.id}`, id: f.id, name: f.properties.name, dwell_s: f.properties.dwell_s,
-    circle: f.geometry.type === "Point", error: null, fields: {},
+    circle: f.geometry.type === "Point", radius_m: f.properties.radius_m, error: null, fields: {},
   })));
   const [selected, setSelected] = useState(null);
   const [drawing, setDrawing] = useState(null);
   const [status, setStatus] = useState("");
+  const drawnCount = useRef(0);
   const itemsRef = useRef(items);
   itemsRef.current = items;
   const patch = (key, change) => setItems((all) => all.map((i) => (i.key === key ? { ...i, ...change } : i)));
@@ -69,17 +70,7 @@ export function FenceMap({ store, features, setFeatures, lang }) {
     if (layers.current.size) {
       m.fitBounds(L.featureGroup([...layers.current.values()]).getBounds(), { padding: [30, 30], maxZoom: 18 });
     }
-    let drawn = 0;
-    m.on("pm:create", ({ layer }) => {
-      drawn += 1;
-      const key = `n${drawn}`;
-      watch(key, layer);
-      const circle = layer instanceof L.Circle;
-      const name = t(circle ? "fence.new_circle" : "fence.new_polygon", { n: itemsRef.current.length + 1 });
-      setItems((all) => [...all, { key, id: null, name, dwell_s: 300, circle, error: null, fields: {} }]);
-      setSelected(key);
-      setStatus(t("fence.drawn"));
-    });
+    m.on("pm:create", ({ layer }) => added(layer));
     m.on("pm:drawend", () => setDrawing(null));
     return () => m.remove();
   }, []);
@@ -93,22 +84,57 @@ export function FenceMap({ store, features, setFeatures, lang }) {
     }
   }, [selected, items]);
 
+  /** A shape just drawn (or placed): listed unsaved, selected, waiting for its Save. */
+  function added(layer) {
+    drawnCount.current += 1;
+    const key = `n${drawnCount.current}`;
+    watch(key, layer);
+    const circle = layer instanceof L.Circle;
+    const name = t(circle ? "fence.new_circle" : "fence.new_polygon", { n: itemsRef.current.length + 1 });
+    const radius_m = circle ? shapeOf(layer).radius_m : null;
+    setItems((all) => [...all, { key, id: null, name, dwell_s: 300, circle, radius_m, error: null, fields: {} }]);
+    setSelected(key);
+    setStatus(t("fence.drawn"));
+  }
+
+  /** Without a pointer: a circle at the map's centre, sized by its radius field. */
+  function placeCircle() {
+    draw(null);
+    added(L.circle(map.current.getCenter(), { ...STYLE, radius: 25 }).addTo(map.current));
+  }
+
+  function select(key) {
+    const layer = layers.current.get(key);
+    if (!map.current.getBounds().contains(layer.getBounds())) {
+      map.current.fitBounds(layer.getBounds(), { padding: [30, 30], maxZoom: 18 });
+    }
+    setSelected(key);
+  }
+
+  function resize(item, value) {
+    const radius = Number(value);
+    if (radius > 0) layers.current.get(item.key).setRadius(radius);
+    patch(item.key, { radius_m: value });
+  }
+
   function watch(key, layer) {
     layers.current.set(key, layer);
     layer.on("click", () => setSelected(key));
     // A saved shape's new outline is sent at once; a new one waits for its Save.
     layer.on("pm:edit", () => {
       const item = itemsRef.current.find((i) => i.key === key);
+      if (item && item.circle) patch(key, { radius_m: shapeOf(layer).radius_m });
       if (item && item.id) send(item, shapeOf(layer));
     });
   }
 
+  /** Saves a fence: its fields, and ``shape`` (just edited on the map) or its layer's. */
   async function send(item, shape) {
-    const layer = layers.current.get(item.key);
+    const drawn = shape || shapeOf(layers.current.get(item.key));
     const properties = { name: item.name, dwell_s: Number(item.dwell_s) };
-    const body = { type: "Feature", geometry: (shape || shapeOf(layer)).geometry, properties };
-    const radius = (shape || shapeOf(layer)).radius_m;
-    if (radius != null) properties.radius_m = radius;
+    // A circle's radius is its field's, unless the map has just resized it.
+    if (item.circle) properties.radius_m = shape ? shape.radius_m : Number(item.radius_m);
+    const body = { type: "Feature", geometry: drawn.geometry, properties };
     try {
       const saved = item.id
         ? await api("PATCH", `/v1/geofences/${item.id}`, body)
@@ -117,8 +143,12 @@ export function FenceMap({ store, features, setFeatures, lang }) {
       setFeatures((all) => [...all.filter((f) => f.id !== saved.id), saved].sort((a, b) => a.id - b.id));
       setStatus(t("fence.saved", { name: saved.properties.name }));
     } catch (e) {
-      const fields = { name: e.about("properties.name"), dwell_s: e.about("properties.dwell_s") };
-      patch(item.key, { error: fields.name || fields.dwell_s ? null : e.detail, fields });
+      const fields = {
+        name: e.about("properties.name"), dwell_s: e.about("properties.dwell_s"),
+        // The shape's checks name the radius in their sentence, not as a field.
+        radius_m: e.about("properties.radius_m") || (item.circle && e.detail.startsWith("radius_m") ? e.detail : null),
+      };
+      patch(item.key, { error: fields.name || fields.dwell_s || fields.radius_m ? null : e.detail, fields });
       setStatus(t("fence.refused"));
     }
   }
@@ -152,6 +182,7 @@ export function FenceMap({ store, features, setFeatures, lang }) {
         <div class="toolbar" role="group" aria-label=${t("fence.tools")}>
           <button type="button" onClick=${() => draw("Polygon")} aria-pressed=${drawing === "Polygon"}>${t("fence.draw_polygon")}</button>
           <button type="button" onClick=${() => draw("Circle")} aria-pressed=${drawing === "Circle"}>${t("fence.draw_circle")}</button>
+          <button type="button" onClick=${placeCircle}>${t("fence.place_circle")}</button>
           ${drawing && html`<button type="button" onClick=${() => draw(null)}>${t("fence.cancel")}</button>`}
         </div>
         <p class="hint">${drawing === "Polygon" ? t("fence.hint_polygon") : drawing === "Circle" ? t("fence.hint_circle") : t("fence.hint")}</p>
@@ -162,18 +193,19 @@ export function FenceMap({ store, features, setFeatures, lang }) {
         <h2 id="fences-title">${t("fence.title")}</h2>
         ${items.length === 0 && html`<p>${t("fence.empty")}</p>`}
         <ul>${items.map((item) => html`<${FenceItem} key=${item.key} item=${item} selected=${item.key === selected}
-          onChange=${(change) => patch(item.key, change)} onSave=${() => send(item)} onSelect=${() => setSelected(item.key)}
+          onChange=${(change) => patch(item.key, change)} onSave=${() => send(item)} onSelect=${() => select(item.key)}
+          onResize=${(value) => resize(item, value)}
           onRemove=${() => remove(item)} />`)}</ul>
       </section>
     </div>`;
 }
 
-function FenceItem({ item, selected, onChange, onSave, onSelect, onRemove }) {
+function FenceItem({ item, selected, onChange, onSave, onSelect, onResize, onRemove }) {
   const id = `fence-${item.key}`;
   const submit = (event) => { event.preventDefault(); onSave(); };
   return html`
     <li class=${`fence${selected ? " selected" : ""}${item.error ? " refused" : ""}`} data-fence=${item.id || "new"}>
-      <form onSubmit=${submit}>
+      <form onSubmit=${submit} novalidate>
         <fieldset>
           <legend>${t(item.circle ? "fence.circle" : "fence.polygon")} ${item.id ? `#${item.id}` : `(${t("fence.unsaved")})`}</legend>
           <label for=${`${id}-name`}>${t("fence.name")}</label>
@@ -186,6 +218,12 @@ function FenceItem({ item, selected, onChange, onSave, onSelect, onRemove }) {
             onInput=${(e) => onChange({ dwell_s: e.target.value })}
             aria-invalid=${item.fields.dwell_s ? "true" : "false"} aria-describedby=${`${id}-dwell-error`} />
           <p id=${`${id}-dwell-error`} class="field-error">${item.fields.dwell_s || ""}</p>
+          ${item.circle && html`
+            <label for=${`${id}-radius`}>${t("fence.radius")}</label>
+            <input id=${`${id}-radius`} type="number" min="10" max="5000" step="any" value=${item.radius_m}
+              onInput=${(e) => onResize(e.target.value)}
+              aria-invalid=${item.fields.radius_m ? "true" : "false"} aria-describedby=${`${id}-radius-error`} />
+            <p id=${`${id}-radius-error`} class="field-error">${item.fields.radius_m || ""}</p>`}
           <p class="shape-error" role="alert">${item.error || ""}</p>
           <div class="actions">
             <button type="submit">${t("save")}</button>

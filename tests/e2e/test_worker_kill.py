@@ -40,6 +40,7 @@ from notifications.tasks import sweep_notifications
 from server.celery import configure
 from tests.e2e.servers import CeleryWorker, RedisServer, wait_until
 from tests.fcm_standin import FcmStandIn
+from tests.notifications.factories import notification
 
 pytestmark = pytest.mark.drill
 
@@ -67,18 +68,7 @@ def _owe(sessions: sessionmaker[Session], n: int) -> None:
         for i in range(n):
             user, _ = register_user(session, locale="en", timezone="UTC")
             session.add(Device(user_id=user.id, token=f"phone-{i:03}", platform="android"))
-            session.add(
-                Notification(
-                    user_id=user.id,
-                    zone="geofence:1",
-                    trigger="enter",
-                    reason={},
-                    title="-20% today",
-                    body="Show this at the till.",
-                    day=due.date(),
-                    next_attempt_at=due,
-                )
-            )
+            session.add(notification(user.id, next_attempt_at=due))
 
 
 def _statuses(sessions: sessionmaker[Session]) -> Counter[str]:

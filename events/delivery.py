@@ -4,6 +4,10 @@ A delivery is owed while ``pending``. Its task is enqueued after commit; a lost 
 (broker blip, killed worker) is covered by :func:`sweep`, which enqueues again the pending
 deliveries overdue by a grace period. Enqueueing twice can deliver twice; receivers
 de-duplicate on the event id, as every at-least-once webhook asks of them.
+
+The HTTP client is :func:`events.targets.client`: it reaches public addresses only (unless
+private targets are allowed), connects to the address it checked, and follows no
+redirect, so a refused target is an attempt that failed with its reason, retried like any.
 """
 
 from __future__ import annotations

@@ -52,7 +52,8 @@ def is_public(address: Address) -> bool:
 
 def literal_address(host: str) -> Address | None:
     """The address a host names without DNS: an IP literal, or IPv4 in a legacy form the
-    resolver reads too (``127.1``, ``2130706433``, ``0x7f.1``)."""
+    resolver reads too (``127.1``, ``2130706433``, ``0x7f.1``), a final dot ignored."""
+    host = host.rstrip(".")
     try:
         return ipaddress.ip_address(host.split("%", 1)[0])
     except ValueError:

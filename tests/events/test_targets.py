@@ -39,6 +39,7 @@ NOT_PUBLIC = [
     "https://0.0.0.0/hook",
     "https://224.0.0.1/hook",  # multicast
     "https://240.0.0.1/hook",  # reserved
+    "https://127.0.0.1./hook",
     "https://127.1/hook",  # IPv4 shorthand, read by the resolver as 127.0.0.1
     "https://2130706433/hook",  # 127.0.0.1 as one number
     "https://0x7f000001/hook",

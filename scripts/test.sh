@@ -59,9 +59,14 @@ trap cleanup EXIT
 export VICINITY_TEST_DATABASE_URL="postgresql+psycopg://$PGUSER@$PGHOST/$DB"
 export VICINITY_TEST_REDIS_URL="redis://127.0.0.1:$REDIS_PORT/0"
 
+# The whole suite runs on two workers (pytest-xdist), a file per worker at a time; each
+# worker makes its own database and redis-server from these (tests/conftest.py).
+# Targeted runs (arguments given) stay in one process.
+PARALLEL=()
+if [ "$#" -eq 0 ]; then PARALLEL=(-n 2 --dist loadfile); fi
 say "pytest on $DB, Redis on port $REDIS_PORT"
 set +e
-"$PY" -m pytest --durations=25 "$@"
+"$PY" -m pytest --durations=25 "${PARALLEL[@]}" "$@"
 rc=$?
 set -e
 if [ "$rc" -eq 5 ]; then echo "no tests were collected" >&2; exit 1; fi

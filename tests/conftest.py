@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import redis
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine, make_url, text
+from sqlalchemy import Engine, create_engine, make_url, text
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -25,6 +25,7 @@ from preferences.segments import seed_taxonomy
 from server.app import create_app
 from server.migrate import upgrade
 from server.models import Base
+from tests.e2e.servers import RedisServer
 from tests.fcm_standin import FcmStandIn
 
 KEEP = {"segments", "spatial_ref_sys", "alembic_version"}
@@ -37,14 +38,44 @@ def _required(name: str) -> str:
     return value
 
 
-@pytest.fixture(scope="session")
-def database_url() -> str:
-    return _required("VICINITY_TEST_DATABASE_URL")
+# Under pytest-xdist (`make test` runs two workers), each worker has a database and a
+# redis-server of its own: tests truncate tables and flush Redis, and Redis pub/sub
+# channels (the index sync) are server-wide, not per database number.
+WORKER = os.environ.get("PYTEST_XDIST_WORKER")
+# The CLIs print with rich, which wraps at the terminal's width: a worker process has no
+# terminal (80 columns), so the width is fixed here for every process alike.
+os.environ["COLUMNS"] = "200"
 
 
 @pytest.fixture(scope="session")
-def redis_url() -> str:
-    return _required("VICINITY_TEST_REDIS_URL")
+def database_url() -> Iterator[str]:
+    url = make_url(_required("VICINITY_TEST_DATABASE_URL"))
+    if WORKER is None:
+        yield url.render_as_string(False)
+        return
+    name = f"{url.database}_{WORKER}"
+    admin = create_engine(url.render_as_string(False), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        conn.execute(text(f"CREATE DATABASE {name}"))
+    own = url.set(database=name).render_as_string(False)
+    engine = create_engine(own, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(text("CREATE EXTENSION postgis"))
+    engine.dispose()
+    yield own
+    with admin.connect() as conn:
+        conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+    admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    if WORKER is None:
+        yield _required("VICINITY_TEST_REDIS_URL")
+        return
+    with RedisServer(tmp_path_factory.mktemp("redis")) as server:
+        yield server.url
 
 
 @pytest.fixture(scope="session")
@@ -109,6 +140,19 @@ def truncate(engine: Engine) -> None:
     offer_rules.cache.clear()
 
 
+def _open(engine: Engine) -> list[tuple[str, str]]:
+    """The other connections to the test database inside a transaction, and their last
+    statement: what a previous test forgot to end."""
+    with engine.connect() as conn:
+        rows = conn.execute(
+            text(
+                "SELECT state, left(query, 200) FROM pg_stat_activity WHERE datname = "
+                "current_database() AND pid <> pg_backend_pid() AND xact_start IS NOT NULL"
+            )
+        )
+        return [(str(state), str(query)) for state, query in rows]
+
+
 @pytest.fixture
 def clean_db(migrated_engine: Engine) -> Engine:
     truncate(migrated_engine)
@@ -141,19 +185,6 @@ def settings(
         celery_eager=True,
         fcm_http_retries=0,
     )
-
-
-def _open(engine: Engine) -> list[tuple[str, str]]:
-    """The other connections to the test database inside a transaction, and their last
-    statement: what a previous test forgot to end."""
-    with engine.connect() as conn:
-        rows = conn.execute(
-            text(
-                "SELECT state, left(query, 200) FROM pg_stat_activity WHERE datname = "
-                "current_database() AND pid <> pg_backend_pid() AND xact_start IS NOT NULL"
-            )
-        )
-        return [(str(state), str(query)) for state, query in rows]
 
 
 @pytest.fixture

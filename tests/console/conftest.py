@@ -111,6 +111,12 @@ def page(browser: Browser) -> Iterator[Page]:
     assert problems == []
 
 
+def sign_in(page: Page, live: str, key: str) -> None:
+    page.goto(f"{live}/console")
+    page.get_by_label("API key").fill(key)
+    page.get_by_role("button", name="Sign in").click()
+
+
 def screenshot(page: Page, name: str) -> None:
     """``docs/console-<name>.png`` when screenshots are asked for."""
     if SCREENSHOTS:

@@ -16,10 +16,12 @@ export class ApiError extends Error {
     this.problems = body?.problems || [];
   }
 
-  /** The problem naming ``field`` (a dotted path, e.g. "properties.name"), if any. */
+  /** The problem naming ``field`` (a dotted path, e.g. "properties.name"), if any: from
+   * the schema's problems, or a domain check's sentence that opens with the field's name. */
   about(field) {
     const hit = this.problems.find((p) => p.field === field || p.field.startsWith(field + "."));
-    return hit ? hit.message : null;
+    if (hit) return hit.message;
+    return this.detail.startsWith(`${field} `) ? this.detail : null;
   }
 }
 

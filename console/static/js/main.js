@@ -4,9 +4,10 @@ import { html, render, useState, useEffect } from "./html.js";
 import { api, session, onAuthFailure } from "./api.js";
 import { t, language, setLanguage, LANGUAGES } from "./i18n.js";
 import { StorePage } from "./store/page.js";
+import { TechPage } from "./tech/page.js";
 
 // The page of each role; a role missing here gets the "not allowed" page.
-const PAGES = { store: StorePage };
+const PAGES = { store: StorePage, tech: TechPage };
 const KEY_CHECK_MS = 60000;
 
 function SignIn({ onSignedIn }) {

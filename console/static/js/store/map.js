@@ -146,7 +146,7 @@ export function FenceMap({ store, features, setFeatures, lang }) {
       const fields = {
         name: e.about("properties.name"), dwell_s: e.about("properties.dwell_s"),
         // The shape's checks name the radius in their sentence, not as a field.
-        radius_m: e.about("properties.radius_m") || (item.circle && e.detail.startsWith("radius_m") ? e.detail : null),
+        radius_m: e.about("properties.radius_m") || e.about("radius_m"),
       };
       patch(item.key, { error: fields.name || fields.dwell_s || fields.radius_m ? null : e.detail, fields });
       setStatus(t("fence.refused"));

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import httpx
@@ -24,7 +25,7 @@ from kernel.errors import Invalid
 from kernel.principal import Role, Staff
 from server.app import create_app
 from stores.models import Store
-from tests.events.receiver import Receiver
+from tests.events.receiver import Receiver, tls_for
 from tests.factories import api_key, auth
 
 OPERATOR = Staff(key_id=1, role=Role.OPERATOR, store_ids=frozenset())
@@ -196,3 +197,25 @@ def test_a_redirect_is_a_failed_attempt_and_is_not_followed(
             assert (delivery.status, delivery.last_error) == ("pending", "HTTP 302")
         assert internal.received == []
     assert len(receiver.received) == 1
+
+
+@pytest.mark.parametrize(
+    ("certified", "delivered"), [("rebound.test", True), ("other.test", False)]
+)
+def test_https_to_the_checked_address_verifies_the_certificate_against_the_name(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, certified: str, delivered: bool
+) -> None:
+    """Pinning must not cost TLS: the certificate is checked for the URL's name (SNI),
+    though the connection goes to an address."""
+    context, ca_file = tls_for(certified, tmp_path)
+    monkeypatch.setenv("SSL_CERT_FILE", str(ca_file))
+    with Receiver(tls=context) as tls_receiver:
+        port = urlsplit(tls_receiver.url).port
+        client = targets.client(allow_private=True, lookup=lambda _h, _p: ["127.0.0.1"])
+        with client:
+            if delivered:
+                assert client.post(f"https://rebound.test:{port}/hook", content=b"{}").is_success
+            else:
+                with pytest.raises(httpx.ConnectError, match="certificate"):
+                    client.post(f"https://rebound.test:{port}/hook", content=b"{}")
+        assert len(tls_receiver.received) == int(delivered)

@@ -142,11 +142,13 @@ def test_a_worker_killed_mid_batch_loses_no_push_and_resends_only_unrecorded_one
         )
         first.kill()
     finally:
+        # The held requests are answered (503) only now: after the kill, nobody reads them;
+        # should the wait have failed, the worker is not left blocked on them.
+        fcm_standin.release()
         first.stop()
     taken = {m["token"] for m in fcm_standin.messages}
     assert len(taken) == taken_before_kill
-    # Cut loose: every device claimed, none answered (the batch is recorded as a whole).
-    fcm_standin.release()
+    # Every device claimed, none answered: the batch is recorded as a whole, after it.
     assert _statuses(sessions) == {"sending": DEVICES}
 
     with CeleryWorker(env, tmp_path / "second-worker.log") as second:

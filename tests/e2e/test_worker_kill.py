@@ -3,13 +3,15 @@ started: no push lost, and no push duplicated beyond the one window a send-once 
 cannot close.
 
 What the claims of notifications/delivery.py guarantee for each (notification, device)
-of a batch cut by the kill (FCM has no idempotency key, so nothing can do better):
+of a batch cut by the kill:
 
 - claimed, FCM never took the message: sent once, by the next worker;
-- FCM took it and the worker recorded the answer: never sent again;
-- FCM took it and the worker died before recording the answer (for a batch, the whole
-  batch is recorded at once, so this is every message FCM took from the cut batch): sent
-  a second time by the next worker, with the same collapse key.
+- FCM took it and the worker recorded the answer: never sent again (a redelivered task
+  finds it recorded: tests/notifications/test_batches.py);
+- FCM took it and the worker died before recording the answer: sent a second time by the
+  next worker, with the same collapse key. A batch is recorded as a whole, after its last
+  answer, so this is every message FCM took from the cut batch. FCM has no idempotency
+  key: no design closes this window; recording each answer as it arrives would narrow it.
 
 Nothing is retried before the claim is stale (``CLAIM_TIMEOUT_S``, 15 minutes): a slow
 worker is not a dead one. The drill skips those minutes by ageing the claims; then the

@@ -225,7 +225,7 @@ def test_a_self_intersecting_polygon_shows_the_apis_message_on_the_shape(
 
 
 def test_a_key_without_the_role_or_revoked_gets_a_clear_page(
-    page: Page, live: str, http: httpx.Client, sessions: sessionmaker[Session]
+    page: Page, live: str, http: httpx.Client, sessions: sessionmaker[Session], settings: Settings
 ) -> None:
     _, staff = _shop(http, sessions)
     page.set_viewport_size({"width": 360, "height": 740})
@@ -237,10 +237,12 @@ def test_a_key_without_the_role_or_revoked_gets_a_clear_page(
     expect(page.locator("html")).to_have_attribute("lang", "fr")
     page.get_by_label("Langue").select_option("en")
 
-    # The operator's page is not built yet: its key is the one without a page.
-    sign_in(page, live, api_key(sessions, Role.OPERATOR))
+    # A shopper's token is valid but has no staff role.
+    sign_in(page, live, new_shopper(cast(TestClient, http), settings, device=None))
     expect(page.get_by_role("heading", name="This key may not use this page")).to_be_visible()
-    expect(page.get_by_text("There is no page for operator keys")).to_be_visible()
+    expect(page.locator(".stopped .detail")).to_have_text(
+        "this endpoint needs a staff API key, not a user token"
+    )
     page.get_by_role("button", name="Sign out").click()
 
     sign_in(page, live, staff)

@@ -5,12 +5,13 @@ import { api, session, onAuthFailure } from "./api.js";
 import { t, language, setLanguage, LANGUAGES } from "./i18n.js";
 import { StorePage } from "./store/page.js";
 import { TechPage } from "./tech/page.js";
+import { OperatorPage } from "./operator/page.js";
 
 // The page of each role; a role missing here gets the "not allowed" page.
-const PAGES = { store: StorePage, tech: TechPage };
+const PAGES = { store: StorePage, tech: TechPage, operator: OperatorPage };
 const KEY_CHECK_MS = 60000;
 
-function SignIn({ onSignedIn }) {
+function SignIn({ onSignedIn, onDenied }) {
   const [key, setKey] = useState("");
   const [error, setError] = useState(null);
   const [busy, setBusy] = useState(false);
@@ -23,7 +24,9 @@ function SignIn({ onSignedIn }) {
       session.signIn(key.trim());
       onSignedIn(me);
     } catch (e) {
-      setError(e.status === 401 ? t("signin.unknown") : e.status === 403 ? t("signin.not_staff") : e.message);
+      // 403: a valid credential without a staff role (a shopper's token): the clear page.
+      if (e.status === 403) onDenied(e);
+      else setError(e.status === 401 ? t("signin.unknown") : e.message);
     } finally {
       setBusy(false);
     }
@@ -90,7 +93,7 @@ function App() {
   let main;
   if (stopped) main = html`<${Stopped} error=${stopped} signOut=${signOut} />`;
   else if (checking) main = html`<p class="loading">${t("loading")}</p>`;
-  else if (!me) main = html`<${SignIn} onSignedIn=${setMe} />`;
+  else if (!me) main = html`<${SignIn} onSignedIn=${setMe} onDenied=${setStopped} />`;
   else if (!Page) {
     const detail = t("denied.role", { role: t(`role.${me.role}`) });
     main = html`<${Stopped} error=${{ status: 403, detail }} signOut=${signOut} />`;

@@ -20,9 +20,11 @@ lock across the network call.
 A ``sending`` row older than :data:`CLAIM_TIMEOUT_S` has no recorded outcome: its worker
 died mid-send, and it is claimed again (the claim also pushes the notification's
 ``next_attempt_at`` past the timeout, so the sweeper comes back for it). The one window
-left: a worker that dies after FCM accepted a message and before the answer was recorded
-(or held past the timeout) makes that message go out twice; the collapse key keeps the
-device from showing it twice.
+left: a worker that dies after FCM accepted messages and before their batch's answers were
+recorded (or held past the timeout) makes those messages go out twice (the whole batch
+sent so far: answers are recorded per batch); the collapse key (APNs) and notification tag
+(Android) keep the device from showing one twice. ``tests/e2e/test_worker_kill.py`` kills
+a worker mid-batch and asserts exactly that: nothing lost, only what FCM had taken re-sent.
 """
 
 from __future__ import annotations

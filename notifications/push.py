@@ -13,8 +13,9 @@ FCM HTTP v1 error handling (see the push section of the field notes):
 - QUOTA_EXCEEDED (429): retry after at least a minute.
 - UNAVAILABLE (503), INTERNAL (500), timeouts: retry, honouring Retry-After.
 
-FCM may answer 503 and still deliver, so a retry can duplicate; the collapse key (Android
-collapse_key, APNs apns-collapse-id) keeps a device from showing the same offer twice.
+FCM may answer 503 and still deliver, so a retry can duplicate; the collapse key keeps a
+device from showing the same offer twice (APNs apns-collapse-id; on Android the
+notification tag replaces one on screen, collapse_key merges those still queued at FCM).
 
 The FCM endpoint (``VICINITY_FCM_URL``, the tests' stand-in): firebase-admin has no public
 setting for it (its emulator variables cover Auth, Firestore, Database and Storage, not
@@ -261,7 +262,13 @@ def _to_fcm_message(message: PushMessage) -> Any:
         token=message.token,
         notification=messaging.Notification(title=message.title, body=message.body),
         data=dict(message.data),
-        android=messaging.AndroidConfig(collapse_key=message.collapse_key, ttl=message.ttl_s),
+        # collapse_key only merges messages still queued at FCM; the notification tag
+        # replaces one already on screen, so a re-sent push is not shown twice.
+        android=messaging.AndroidConfig(
+            collapse_key=message.collapse_key,
+            ttl=message.ttl_s,
+            notification=messaging.AndroidNotification(tag=message.collapse_key),
+        ),
         apns=messaging.APNSConfig(
             headers={"apns-collapse-id": message.collapse_key, "apns-expiration": str(expires)},
             payload=messaging.APNSPayload(aps=messaging.Aps(thread_id=message.collapse_key)),

@@ -147,6 +147,7 @@ def test_an_offer_push_collapses_per_store_and_lives_as_long_as_it_is_useful(
     _enter(client, token)
     [message] = fcm_standin.messages
     assert message["android"]["collapse_key"] == f"store-{store_id}"
+    assert message["android"]["notification"]["tag"] == f"store-{store_id}"
     assert message["apns"]["headers"]["apns-collapse-id"] == f"store-{store_id}"
     assert message["apns"]["payload"]["aps"]["thread-id"] == f"store-{store_id}"
     lives_s = settings.visit_s if place_bound else 7200

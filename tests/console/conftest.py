@@ -72,7 +72,9 @@ def live(settings: Settings, tmp_path: Path) -> Iterator[str]:
         server.wait(10)
 
 
-@pytest.fixture(scope="session")
+# Module scope: while Playwright's sync API runs, its event loop passes for the thread's
+# running loop (asyncio.run() would refuse to start); it stops after each browser module.
+@pytest.fixture(scope="module")
 def _playwright() -> Iterator[Playwright]:
     if shutil.which(CHROMIUM) is None:
         pytest.fail(f"{CHROMIUM} is missing: scripts/test.sh installs Debian's chromium package")
@@ -80,7 +82,7 @@ def _playwright() -> Iterator[Playwright]:
         yield playwright
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser(_playwright: Playwright) -> Iterator[Browser]:
     chromium = _playwright.chromium.launch(
         executable_path=CHROMIUM, args=["--headless", "--no-sandbox", "--disable-gpu"]

@@ -107,6 +107,7 @@ def _prepare(demo: bool, host: str = "127.0.0.1", port: int = 8000) -> None:
         Panel.fit(
             f"[bold]Demo city:[/] {count} Paris shops ({ATTRIBUTION})\n"
             f"API docs:       [link]{base}/docs[/]\n"
+            f"Web console:    [link]{base}/console[/]  (sign in with a key below)\n"
             f"Operator key:   {access.operator_key}\n"
             f"Store key:      {access.store_key}  (store {access.store_id})\n"
             f"Shopper token:  {access.user_token}  (consented, device registered)\n"

@@ -52,6 +52,8 @@ def live(settings: Settings, tmp_path: Path) -> Iterator[str]:
         VICINITY_TILE_URL="",
         VICINITY_LOG_LEVEL="WARNING",
     )
+    if settings.webhook_allow_private is not None:  # a test's webhook receiver on this machine
+        env["VICINITY_WEBHOOK_ALLOW_PRIVATE"] = str(settings.webhook_allow_private).lower()
     log = tmp_path / "uvicorn.log"
     with log.open("wb") as out:
         server = subprocess.Popen(

@@ -14,6 +14,8 @@ export class ApiError extends Error {
     this.status = status;
     this.detail = body?.detail || `HTTP ${status}`;
     this.problems = body?.problems || [];
+    // An import's per-row or per-feature report (e.g. the GeoJSON import's 422).
+    this.errors = body?.errors || [];
   }
 
   /** The problem naming ``field`` (a dotted path, e.g. "properties.name"), if any: from
@@ -30,13 +32,14 @@ export class ApiError extends Error {
 const listeners = new Set();
 export const onAuthFailure = (fn) => { listeners.add(fn); return () => listeners.delete(fn); };
 
-/** ``quiet``: a 401 or 403 is the caller's to show (the sign-in form), not a page change. */
-export async function api(method, path, body, { key = session.key(), quiet = false } = {}) {
+/** ``quiet``: a 401 or 403 is the caller's to show (the sign-in form), not a page change.
+ * ``type``: ``body`` is sent as is with that Content-Type (a CSV file), not as JSON. */
+export async function api(method, path, body, { key = session.key(), quiet = false, type } = {}) {
   const headers = { Accept: "application/json" };
   if (key) headers.Authorization = `Bearer ${key}`;
-  if (body !== undefined) headers["Content-Type"] = "application/json";
+  if (body !== undefined) headers["Content-Type"] = type || "application/json";
   const response = await fetch(path, {
-    method, headers, body: body === undefined ? undefined : JSON.stringify(body),
+    method, headers, body: body === undefined || type ? body : JSON.stringify(body),
   });
   const data = response.status === 204 ? null : await response.json().catch(() => null);
   if (!response.ok) {

@@ -1,17 +1,28 @@
 // The console's shell: language, sign-in, the "session ended" and "not allowed" pages, and
 // the page of the signed-in key's role. Roles' pages live in a folder each (store/, …).
+// A shopper signs in with their user token (vu_…) and gets the page of their own data.
 import { html, render, useState, useEffect } from "./html.js";
 import { api, session, onAuthFailure } from "./api.js";
 import { t, language, setLanguage, LANGUAGES } from "./i18n.js";
 import { StorePage } from "./store/page.js";
 import { TechPage } from "./tech/page.js";
 import { OperatorPage } from "./operator/page.js";
+import { ShopperPage } from "./shopper/page.js";
 
 // The page of each role; a role missing here gets the "not allowed" page.
-const PAGES = { store: StorePage, tech: TechPage, operator: OperatorPage };
+const PAGES = { store: StorePage, tech: TechPage, operator: OperatorPage, shopper: ShopperPage };
 const KEY_CHECK_MS = 60000;
+const USER_TOKEN_PREFIX = "vu_";
 
-function SignIn({ onSignedIn, onDenied }) {
+/** Who holds ``key``: a staff key's name and role, or a shopper (a user token, checked
+ * with a call only users may make). Throws the API's error (401: unknown or erased). */
+async function whoHolds(key, options) {
+  if (!key.startsWith(USER_TOKEN_PREFIX)) return api("GET", "/v1/keys/me", undefined, options);
+  await api("GET", "/v1/me/consent", undefined, options);
+  return { role: "shopper", name: null };
+}
+
+function SignIn({ onSignedIn, onDenied, notice }) {
   const [key, setKey] = useState("");
   const [error, setError] = useState(null);
   const [busy, setBusy] = useState(false);
@@ -20,11 +31,11 @@ function SignIn({ onSignedIn, onDenied }) {
     setBusy(true);
     setError(null);
     try {
-      const me = await api("GET", "/v1/keys/me", undefined, { key: key.trim(), quiet: true });
+      const me = await whoHolds(key.trim(), { key: key.trim(), quiet: true });
       session.signIn(key.trim());
       onSignedIn(me);
     } catch (e) {
-      // 403: a valid credential without a staff role (a shopper's token): the clear page.
+      // 403: a valid credential the API refuses here: the clear page.
       if (e.status === 403) onDenied(e);
       else setError(e.status === 401 ? t("signin.unknown") : e.message);
     } finally {
@@ -34,6 +45,7 @@ function SignIn({ onSignedIn, onDenied }) {
   return html`
     <section class="card narrow" aria-labelledby="signin-title">
       <h2 id="signin-title">${t("signin.title")}</h2>
+      ${notice && html`<p class="notice" role="status">${notice}</p>`}
       <p>${t("signin.intro")}</p>
       <form onSubmit=${submit} novalidate>
         <label for="api-key">${t("signin.key")}</label>
@@ -63,6 +75,7 @@ function App() {
   const [me, setMe] = useState(null);
   const [stopped, setStopped] = useState(null);
   const [checking, setChecking] = useState(Boolean(session.key()));
+  const [notice, setNotice] = useState(null); // said on the sign-in page (e.g. "erased")
 
   useEffect(() => onAuthFailure((error) => {
     if (error.status === 401) session.signOut();
@@ -70,34 +83,35 @@ function App() {
   }), []);
   useEffect(() => {
     if (!session.key()) return;
-    api("GET", "/v1/keys/me").then(setMe, () => {}).finally(() => setChecking(false));
+    whoHolds(session.key()).then(setMe, () => {}).finally(() => setChecking(false));
   }, []);
   useEffect(() => { document.documentElement.lang = lang; document.title = t("title"); }, [lang]);
   // A key revoked while the page sits idle ends the session too: checked every minute and
   // whenever the tab comes back to the front.
   useEffect(() => {
     if (!me) return undefined;
-    const check = () => api("GET", "/v1/keys/me").catch(() => {});
+    const check = () => session.key() && whoHolds(session.key()).catch(() => {});
     const timer = setInterval(check, KEY_CHECK_MS);
     addEventListener("focus", check);
     return () => { clearInterval(timer); removeEventListener("focus", check); };
   }, [me]);
 
-  const signOut = () => {
+  const signOut = (said = null) => {
     session.signOut();
     setMe(null);
     setStopped(null);
+    setNotice(typeof said === "string" ? said : null);
     history.replaceState(null, "", location.pathname);
   };
   const Page = me && PAGES[me.role];
   let main;
   if (stopped) main = html`<${Stopped} error=${stopped} signOut=${signOut} />`;
   else if (checking) main = html`<p class="loading">${t("loading")}</p>`;
-  else if (!me) main = html`<${SignIn} onSignedIn=${setMe} onDenied=${setStopped} />`;
+  else if (!me) main = html`<${SignIn} onSignedIn=${(who) => { setNotice(null); setMe(who); }} onDenied=${setStopped} notice=${notice} />`;
   else if (!Page) {
     const detail = t("denied.role", { role: t(`role.${me.role}`) });
     main = html`<${Stopped} error=${{ status: 403, detail }} signOut=${signOut} />`;
-  } else main = html`<${Page} me=${me} lang=${lang} />`;
+  } else main = html`<${Page} me=${me} lang=${lang} signOut=${signOut} />`;
 
   return html`
     <a class="skip" href="#main">${t("skip")}</a>
@@ -109,8 +123,8 @@ function App() {
           ${LANGUAGES.map(([code, name]) => html`<option value=${code}>${name}</option>`)}
         </select>
         ${Page && !stopped && html`
-          <span class="who">${me.name} · ${t(`role.${me.role}`)}</span>
-          <button type="button" class="link" onClick=${signOut}>${t("signout")}</button>`}
+          <span class="who">${me.name ? `${me.name} · ` : ""}${t(`role.${me.role}`)}</span>
+          <button type="button" class="link" onClick=${() => signOut()}>${t("signout")}</button>`}
       </div>
     </header>
     <main id="main" tabindex="-1">${main}</main>`;

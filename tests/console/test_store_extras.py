@@ -115,6 +115,24 @@ def test_catalogue_csv_nfc_tag_and_geojson_files(
     expect(page.locator("tr[data-item]")).to_have_count(2)
     expect(page.locator('tr[data-item="SOCK-7"]')).to_contain_text("4.50 EUR")
 
+    # An item by hand: the price checked here, the image by the API, each beside its field.
+    page.get_by_role("button", name="New item").click()
+    page.get_by_label("SKU", exact=True).fill("HAT-1")
+    page.get_by_label("Name", exact=True).fill("Hat")
+    page.get_by_label("Price", exact=True).fill("12.345")
+    page.get_by_label("Image (optional)").fill("http://cdn.example.com/hat.jpg")
+    page.get_by_role("button", name="Save").click()
+    expect(page.locator("#item-price-error")).to_contain_text("at most 2 decimals")
+    page.get_by_label("Price", exact=True).fill("12.50")
+    page.get_by_role("button", name="Save").click()
+    expect(page.locator("#item-image-error")).to_contain_text("https://")
+    expect(page.locator("#item-price-error")).to_be_empty()
+    page.get_by_label("Image (optional)").fill("")
+    page.get_by_role("button", name="Save").click()
+    expect(page.locator('tr[data-item="HAT-1"]')).to_contain_text("12.50 EUR")
+    page.get_by_role("button", name="Delete “Hat”").click()
+    expect(page.locator('tr[data-item="HAT-1"]')).to_have_count(0)
+
     # NFC: a bad UID is refused beside its field, a good one registered.
     page.get_by_role("link", name="NFC tags").click()
     page.get_by_label("Tag UID").fill("04:A2")
@@ -157,6 +175,9 @@ def test_webhook_secret_once_dead_letter_replayed_and_the_till(
     receiver: Receiver,
 ) -> None:
     shop = till(cast(TestClient, http), sessions, settings, name="Maison")
+    item = {"sku": "BOOT-42", "name": "Boots", "price_minor": 5990, "currency": "EUR"}
+    r = http.post(f"/v1/stores/{shop.store_id}/items", json=item, headers=auth(shop.staff))
+    assert r.status_code == 201, r.text
     code = offer_code(sessions, shop)
     sign_in(page, live, shop.staff)
     page.get_by_role("link", name="Webhooks").click()
@@ -181,6 +202,21 @@ def test_webhook_secret_once_dead_letter_replayed_and_the_till(
     page.locator("#lookup-id").fill("till-1")
     page.get_by_role("button", name="Find").click()
     expect(page.locator("#lookup-id-error")).to_contain_text("no purchase 'till-1'")
+    # The purchase made with that code: an item not in the catalogue is the items' problem.
+    page.get_by_label("Code or purchase token").fill(code)
+    page.locator("#purchase-id").fill("till-1")
+    page.get_by_label("Amount").fill("59.90")
+    page.get_by_label("Items (SKUs)").fill("NOPE-1")
+    page.get_by_role("button", name="Record").click()
+    expect(page.locator("#purchase-items-error")).to_contain_text("in its catalogue")
+    page.get_by_label("Items (SKUs)").fill("BOOT-42")
+    page.get_by_role("button", name="Record").click()
+    expect(page.locator("#purchase-items-error")).to_be_empty()
+    expect(page.locator('dl[data-purchase="till-1"]')).to_contain_text("59.90 EUR")
+    page.get_by_role("button", name="Refund").click()
+    expect(page.locator("#purchase-title ~ .answer")).to_have_text("Purchase till-1 refunded.")
+    page.get_by_role("button", name="Find").click()
+    expect(page.locator("#lookup-title ~ dl")).to_contain_text("Refunded")
 
     # The redemption's event failed its first delivery; it dies after a day of retries.
     wait_until(lambda: (d := _delivery(sessions)) is not None and d.attempts >= 1, 10, "a try")

@@ -177,7 +177,7 @@ export function Catalogue({ store, lang }) {
         : items.length === 0 ? html`<p>${t("item.empty")}</p>`
         : html`<div class="scroll"><table class="items">
           <thead><tr>
-            <th scope="col">${t("item.sku")}</th><th scope="col">${t("item.name")}</th><th scope="col">${t("item.brand")}</th>
+            <th scope="col">${t("item.sku")}</th><th scope="col">${t("item.name")}</th><th scope="col">${t("item.brand_col")}</th>
             <th scope="col">${t("item.price")}</th><th scope="col">${t("item.state")}</th><th scope="col">${t("op.actions")}</th>
           </tr></thead>
           <tbody>${items.map((i) => html`

@@ -1,14 +1,42 @@
 // The operator: API keys (create with a scope, list, rotate, revoke) and the server's
-// health. A key's secret is shown once, when it is made.
+// health; the segment taxonomy, privacy policy versions, and what left the server (the
+// outbox, dead-letter webhooks), each a view kept in the address (#/operator/<view>).
+// A key's secret is shown once, when it is made.
 import { html, useState, useEffect } from "../html.js";
 import { api, everything } from "../api.js";
 import { t } from "../i18n.js";
 import { Field, Checks } from "../ui.js";
+import { Taxonomy } from "./taxonomy.js";
+import { Policies } from "./policies.js";
+import { Deliveries } from "./deliveries.js";
 
 const ROLES = ["store", "tech", "operator"];
 const HEALTH = ["status", "database", "redis", "push", "geofences_indexed"];
+const VIEWS = ["keys", "taxonomy", "policies", "deliveries"];
+const route = () => {
+  const m = location.hash.match(/^#\/operator\/(\w+)/);
+  return m && VIEWS.includes(m[1]) ? m[1] : "keys";
+};
 
 export function OperatorPage({ me, lang }) {
+  const [view, setView] = useState(route());
+  useEffect(() => {
+    const follow = () => setView(route());
+    addEventListener("hashchange", follow);
+    return () => removeEventListener("hashchange", follow);
+  }, []);
+  return html`
+    <nav class="store-bar" aria-label=${t("op.views")}>
+      ${VIEWS.map((v) => html`
+        <a href=${`#/operator/${v}`} class="tab" aria-current=${v === view ? "page" : "false"}>${t(`op.view_${v}`)}</a>`)}
+    </nav>
+    ${view === "taxonomy" ? html`<${Taxonomy} lang=${lang} />`
+      : view === "policies" ? html`<${Policies} lang=${lang} />`
+      : view === "deliveries" ? html`<${Deliveries} lang=${lang} />`
+      : html`<${KeysAndHealth} me=${me} lang=${lang} />`}`;
+}
+
+function KeysAndHealth({ me, lang }) {
   const [keys, setKeys] = useState(null);
   const [stores, setStores] = useState([]);
   const [secret, setSecret] = useState(null); // {name, secret}: shown once

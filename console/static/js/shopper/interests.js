@@ -5,15 +5,16 @@ import { api } from "../api.js";
 import { t } from "../i18n.js";
 import { Field, Checks } from "../ui.js";
 
-/** The taxonomy in reading order: each top-level segment, then its children, indented. */
+/** The taxonomy in reading order: each segment followed by its children (depth first),
+ * with its depth; one whose parent is missing is listed at the top level, not lost. */
 export function treeOrder(segments) {
-  const tops = segments.filter((s) => !s.parent);
-  const known = new Set(tops.map((s) => s.slug));
-  return [
-    ...tops.flatMap((top) => [{ seg: top, depth: 0 }, ...segments.filter((s) => s.parent === top.slug).map((seg) => ({ seg, depth: 1 }))]),
-    // Deeper levels or orphans: listed at the end rather than lost.
-    ...segments.filter((s) => s.parent && !known.has(s.parent)).map((seg) => ({ seg, depth: 1 })),
-  ];
+  const known = new Set(segments.map((s) => s.slug));
+  const out = [];
+  const walk = (parent, depth) => segments
+    .filter((s) => (parent === null ? !s.parent || !known.has(s.parent) : s.parent === parent))
+    .forEach((seg) => { out.push({ seg, depth }); if (depth < 20) walk(seg.slug, depth + 1); });
+  walk(null, 0);
+  return out;
 }
 
 export function Interests({ segments, label }) {

@@ -134,3 +134,10 @@ def test_an_operator_replays_a_dead_letter_edits_the_taxonomy_and_publishes_a_po
     assert http.get("/v1/policies/current").json()["version"] == "2027-01"
     consent = http.get("/v1/me/consent", headers=auth(shopper)).json()["purposes"]
     assert {c["purpose"]: c["in_force"] for c in consent}["location_offers"] is False
+
+    # Each view fits a 360 px phone screen (wide tables scroll inside their box).
+    page.set_viewport_size({"width": 360, "height": 740})
+    for view in ("Privacy policy", "Interests", "Deliveries"):
+        page.get_by_role("link", name=view).click()
+        expect(page.get_by_role("link", name=view)).to_have_attribute("aria-current", "page")
+        assert page.evaluate("document.documentElement.scrollWidth") <= 360, view

@@ -222,6 +222,9 @@ class _State:
     ) -> None:
         """Serve the instant's candidates in rank order, against the user's preferences."""
         quiet = self.profile.quiet_at(at)
+        # Built once for the instant: each decision names all the others (a slice apiece).
+        keys = tuple(c.key for _, c in ranked)
+        orders = [c.order for _, c in ranked]
         for i, (trig, cand) in enumerate(ranked):
             place_bound = cand.offer is None or cand.offer.place_bound
             ends_at = None if cand.offer is None else cand.offer.ends_at
@@ -247,19 +250,20 @@ class _State:
                     self.last_push[trig.store_id] = at
             if held_out:
                 deferred = None
-            out.append(self._decision(trig, cand, ranked, i, why, held_out, deferred))
+            competed = keys[:i] + keys[i + 1 :]
+            decided_by = rival(orders, i, why is None)
+            out.append(self._decision(trig, cand, competed, decided_by, why, held_out, deferred))
 
     def _decision(
         self,
         trig: Trigger,
         cand: _Candidate,
-        ranked: list[tuple[Trigger, _Candidate]],
-        i: int,
+        competed: tuple[str, ...],
+        decided_by: str | None,
         why: Suppression | None,
         held_out: bool,
         deferred: float | None,
     ) -> Decision:
-        orders = [c.order for _, c in ranked]
         place_bound = cand.offer is None or cand.offer.place_bound
         expires = None if cand.offer is None else cand.offer.ends_at
         if place_bound:
@@ -275,8 +279,8 @@ class _State:
             suppressed=why,
             timeout=trig.timeout,
             look_id=cand.look_id,
-            competed=tuple(c.key for _, c in ranked if c is not cand),
-            decided_by=rival(orders, i, why is None),
+            competed=competed,
+            decided_by=decided_by,
             held_out=held_out,
             deferred_until=deferred,
             place_bound=place_bound,

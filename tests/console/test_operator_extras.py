@@ -114,7 +114,9 @@ def test_an_operator_replays_a_dead_letter_edits_the_taxonomy_and_publishes_a_po
     assert (added["parent"], added["label_fr"]) == ("shoes", "Baskets")
 
     page.get_by_role("button", name="Edit Sneakers").click()
-    page.locator("#edit-label-en").fill("Trainers")
+    expect(page.locator("#edit-label-en")).to_be_focused()
+    page.keyboard.press("Control+A")
+    page.keyboard.type("Trainers")
     page.get_by_role("button", name="Save").click()
     expect(page.locator('tr[data-segment="sneakers"] th')).to_have_text("Trainers")
     page.get_by_role("button", name="Delete Fashion").click()

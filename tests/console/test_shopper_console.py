@@ -95,11 +95,13 @@ def test_erasure_asks_once_more_then_the_token_stops_working(
     sign_in(page, live, token)
     expect(page.get_by_text("No push has been chosen for you.")).to_be_visible()
     page.get_by_role("button", name="Erase my data…").click()
+    sure = page.get_by_label("I understand this cannot be undone.")
+    expect(sure).to_be_focused()  # the question replaced the button: the focus follows
     page.get_by_role("button", name="Erase everything now").click()
     expect(page.locator("#erase-error")).to_have_text("Tick the box to confirm.")
     assert http.get("/v1/me/consent", headers=auth(token)).status_code == 200
 
-    page.get_by_label("I understand this cannot be undone.").check()
+    sure.check()
     page.get_by_role("button", name="Erase everything now").click()
     expect(page.locator(".notice")).to_have_text(
         "Your data has been erased and this token no longer works."

@@ -107,6 +107,8 @@ function NewSegment({ segments, onCreated }) {
 function Relabel({ segment, segments, onSaved, onCancel }) {
   const [d, setD] = useState({ parent: segment.parent || "", label_en: segment.label_en, label_fr: segment.label_fr });
   const [errors, setErrors] = useState({});
+  // Opened from the row's Edit button: the keyboard's focus goes to the form.
+  useEffect(() => { document.getElementById("edit-label-en")?.focus(); }, []);
   const submit = async (event) => {
     event.preventDefault();
     const body = { label_en: d.label_en, label_fr: d.label_fr };

@@ -1,6 +1,6 @@
 // The shopper's rights over their data: a copy of everything (a JSON file) and erasure,
 // which asks once more before it acts.
-import { html, useState } from "../html.js";
+import { html, useState, useEffect } from "../html.js";
 import { api } from "../api.js";
 import { t } from "../i18n.js";
 
@@ -19,6 +19,8 @@ export function Rights({ signOut }) {
   const [asking, setAsking] = useState(false);
   const [sure, setSure] = useState(false);
   const [error, setError] = useState(null);
+  // The question replaces the button that asked it: the keyboard's focus follows.
+  useEffect(() => { if (asking) document.getElementById("erase-sure")?.focus(); }, [asking]);
 
   const exportAll = async () => {
     setStatus(t("me.export_busy"));

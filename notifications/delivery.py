@@ -39,7 +39,7 @@ from functools import partial
 from itertools import islice
 
 from sqlalchemy import and_, or_, select, update
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session, raiseload, sessionmaker
 
 from accounts.models import Device
 from accounts.service import drop_token
@@ -176,7 +176,10 @@ def claim(
         return None
     # Should this worker die mid-send, the sweeper comes back once the claim is stale.
     note.next_attempt_at = now + timedelta(seconds=CLAIM_TIMEOUT_S)
-    offer = None if note.offer_id is None else session.get(Offer, note.offer_id)
+    # The offer's dates and store only: not its segments and geofences (two more selects
+    # per push for what a push never reads).
+    bare = (raiseload(Offer.segments), raiseload(Offer.geofences))
+    offer = None if note.offer_id is None else session.get(Offer, note.offer_id, options=bare)
     data = push_data(session, note, offer, settings)
     session.flush()
     messages = [message(note, offer, token, data, now) for token in sorted(tokens)]

@@ -54,7 +54,9 @@ def test_a_shopper_withdraws_location_consent_and_the_next_walk_gets_nothing(
     expect(note.locator("h3")).to_have_text("-20% today")
     expect(note.locator(".why")).to_contain_text("you entered Maison Rivoli")
     expect(page.get_by_role("checkbox", name="Fashion", exact=True)).to_be_checked()
+    page.set_viewport_size({"width": 1280, "height": 2200})  # the README shows it whole
     screenshot(page, "shopper")
+    page.set_viewport_size({"width": 1280, "height": 860})
 
     location.uncheck()
     page.get_by_role("button", name="Save my choices").click()

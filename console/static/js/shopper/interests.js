@@ -110,7 +110,7 @@ export function Activations({ segments, label, lang }) {
           <//>
           <${Field} id="act-until" label=${t("me.act_until_label")} error=${errors.until} type="datetime-local"
             value=${d.until} onInput=${(e) => setD({ ...d, until: e.target.value })} />
-          <div class="field"><button type="submit">${t("me.act_add")}</button></div>
+          <div class="field end"><button type="submit">${t("me.act_add")}</button></div>
           <p class="form-error" role="alert">${errors.form || ""}</p>
         </form>`}
     </section>`;

@@ -45,13 +45,19 @@ def test_a_technician_places_a_beacon_on_the_map_and_records_a_visit(
         page.get_by_label("UUID").fill(UUID)
         page.get_by_label("Major").fill("1")
         page.get_by_label("Minor").fill("7")
-        page.get_by_role("button", name="Register", exact=True).click()
+        page.locator("section.fence-list").get_by_role(
+            "button", name="Register", exact=True
+        ).click()
         power = page.get_by_label("RSSI at 1 m (dBm; from the pasted frame when empty)")
         expect(power).to_have_attribute("aria-invalid", "true")
         expect(page.locator("#beacon-power-error")).to_contain_text("measured_power_1m is needed")
         power.fill("-59")
-        page.get_by_role("button", name="Register", exact=True).click()
-        expect(page.get_by_role("status")).to_have_text("Beacon “shoe aisle” registered.")
+        page.locator("section.fence-list").get_by_role(
+            "button", name="Register", exact=True
+        ).click()
+        expect(page.locator("#beacon-map + [role=status]")).to_have_text(
+            "Beacon “shoe aisle” registered."
+        )
         expect(page.locator("li.beacon h3")).to_have_text("shoe aisle")
         expect(page.locator(".beacon-pin")).to_have_count(1)
         screenshot(page, "tech-beacons")
@@ -66,6 +72,17 @@ def test_a_technician_places_a_beacon_on_the_map_and_records_a_visit(
         assert abs(beacon["lat"] - PARIS[1]) < 0.0002
 
         page.get_by_role("button", name="Mark visited").click()
-        expect(page.get_by_role("status")).to_have_text("Visit of “shoe aisle” recorded.")
+        expect(page.locator("#beacon-map + [role=status]")).to_have_text(
+            "Visit of “shoe aisle” recorded."
+        )
         history = http.get(f"/v1/beacons/{beacon['id']}/history", headers=auth(tech)).json()
         assert history["items"][-1]["change"] == "visited"
+
+        # The store's NFC tags, from the same page.
+        tags = page.locator("form", has=page.locator("#nfc-new-title"))
+        tags.get_by_label("Tag UID").fill("04:A2:2B:1C:5D:80:4D")
+        tags.get_by_label("Where it is").fill("counter")
+        tags.get_by_role("button", name="Register").click()
+        expect(page.locator("#nfc-title ~ [role=status]")).to_have_text("Tag “counter” registered.")
+        listed = http.get(f"/v1/stores/{store_id}/nfc-tags", headers=auth(tech)).json()["items"]
+        assert [t["placement"] for t in listed] == ["counter"]

@@ -5,6 +5,7 @@ import { api, everything } from "../api.js";
 import { t } from "../i18n.js";
 import { baseMap } from "../basemap.js";
 import { RegisterBeacon } from "./register.js";
+import { NfcTags } from "../store/nfc.js";
 
 function beaconIcon(beacon) {
   return L.divIcon({ className: `beacon-pin health-${beacon.health}`, iconSize: [18, 18], html: "" });
@@ -24,7 +25,8 @@ export function TechPage({ lang }) {
         ${stores.map((s) => html`<option value=${s.id}>${s.name}</option>`)}
       </select>
     </div>
-    <${Beacons} key=${store.id} store=${store} lang=${lang} />`;
+    <${Beacons} key=${store.id} store=${store} lang=${lang} />
+    <${NfcTags} key=${`nfc-${store.id}`} store=${store} />`;
 }
 
 function Beacons({ store, lang }) {

@@ -177,6 +177,19 @@ def test_a_manager_draws_a_fence_publishes_an_offer_and_sees_the_push(
     expect(page.locator("table.hours tbody tr")).to_have_count(1)
     screenshot(page, "activity")
 
+    # "Stays a while" asks how long: out of range beside the field, then saved.
+    page.get_by_role("link", name="Offers").click()
+    page.get_by_role("button", name="Edit").click()
+    page.get_by_label("Sent when the shopper…").select_option("dwell")
+    page.get_by_label("Minutes inside before it is sent (optional)").fill("0")
+    page.get_by_role("button", name="Save").click()
+    expect(page.locator("#offer-dwell-error")).to_contain_text("greater than or equal to 1")
+    page.get_by_label("Minutes inside before it is sent (optional)").fill("10")
+    page.get_by_role("button", name="Save").click()
+    expect(page.get_by_role("status")).to_have_text("“Autumn coats -30%” saved.")
+    offer = http.get(f"/v1/offers/{offer['id']}", headers=auth(staff)).json()
+    assert (offer["trigger"], offer["dwell_minutes"]) == ("dwell", 10)
+
 
 def test_a_self_intersecting_polygon_shows_the_apis_message_on_the_shape(
     page: Page, live: str, http: httpx.Client, sessions: sessionmaker[Session]

@@ -19,7 +19,7 @@ function draftOf(o) {
     geofence_ids: o.geofence_ids || [], zones: o.zones || [],
     scheduled: Boolean(s), days: s ? s.days : DAYS, start: s ? s.start : "09:00", end: s ? s.end : "19:00",
     max_sends: o.max_sends ?? "", max_sends_per_day: o.max_sends_per_day ?? "",
-    holdout_pct: o.holdout_pct ?? 0, priority: o.priority ?? 0,
+    holdout_pct: o.holdout_pct ?? 0, priority: o.priority ?? 0, dwell_minutes: o.dwell_minutes ?? "",
     place_bound: o.place_bound ?? true, active: o.active ?? true,
     starts_at: local(o.starts_at), ends_at: local(o.ends_at),
   };
@@ -35,13 +35,15 @@ function bodyOf(d) {
     schedule: d.scheduled ? { days: d.days, start: d.start, end: d.end } : null,
     max_sends: number(d.max_sends), max_sends_per_day: number(d.max_sends_per_day),
     holdout_pct: number(d.holdout_pct) ?? 0, priority: number(d.priority) ?? 0,
+    dwell_minutes: d.trigger === "dwell" ? number(d.dwell_minutes) : null,
     place_bound: d.place_bound, active: d.active,
     starts_at: instant(d.starts_at), ends_at: instant(d.ends_at),
   };
 }
 
 const FIELDS = ["title", "body", "deep_link", "segments", "trigger", "geofence_ids", "zones", "schedule",
-  "max_sends", "max_sends_per_day", "holdout_pct", "priority", "place_bound", "starts_at", "ends_at"];
+  "max_sends", "max_sends_per_day", "holdout_pct", "priority", "place_bound", "starts_at", "ends_at",
+  "dwell_minutes"];
 
 export function OfferForm({ store, offer, segments, zones, features, lang, onSaved, onCancel }) {
   const [d, setD] = useState(() => draftOf(offer));
@@ -88,6 +90,9 @@ export function OfferForm({ store, offer, segments, zones, features, lang, onSav
           ${(a) => html`<select ...${a} value=${d.trigger} onChange=${set("trigger")}>
             ${TRIGGERS.map((v) => html`<option value=${v}>${t(`trigger.${v}`)}</option>`)}</select>`}
         <//>
+        ${d.trigger === "dwell" && html`<${Field} id="offer-dwell" type="number" min="1" max="720"
+          label=${t("offer.f_dwell")} hint=${t("offer.h_dwell")} error=${errors.dwell_minutes}
+          value=${d.dwell_minutes} onInput=${set("dwell_minutes")} />`}
         <${Checks} legend=${t("offer.f_fences")} name="offer-fences" values=${d.geofence_ids} onChange=${pick("geofence_ids")}
           options=${features.map((f) => ({ value: f.id, label: f.properties.name }))} error=${errors.geofence_ids} />
         ${zones.length > 0 && html`<${Checks} legend=${t("offer.f_zones")} name="offer-zones" values=${d.zones}

@@ -44,7 +44,7 @@ from sqlalchemy.orm import Session, raiseload, sessionmaker
 from accounts.models import Device
 from accounts.service import drop_token
 from events.core import PUSH_SENT
-from events.service import emit
+from events.service import NewEvent, emit_many
 from kernel.config import Settings
 from kernel.db import after_commit, unit_of_work
 from kernel.metrics import count_push
@@ -194,8 +194,10 @@ def record(
     outcomes: Outcomes,
     max_attempts: int,
     now: datetime,
+    sent: list[NewEvent],
 ) -> DeliveryResult:
-    """Record the answers for the rows this claim still holds, then the note's status."""
+    """Record the answers for the rows this claim still holds, then the note's status;
+    a ``push.sent`` event per device reached goes into ``sent``, for the caller to emit."""
     note = _locked(session, notification_id)
     if note is None:
         return DeliveryResult(0, 0, None)
@@ -207,7 +209,7 @@ def record(
         and known[token].status == "sending"
         and known[token].message_id == claim_token
     }
-    return _apply(session, note, known, mine, max_attempts, now)
+    return _apply(session, note, known, mine, max_attempts, now, sent)
 
 
 def deliver(
@@ -272,6 +274,7 @@ def deliver_many(
         outcomes.setdefault(notification_id, {}).update(got)
     done = dict.fromkeys(ids, DeliveryResult(0, 0, None))
     with unit_of_work(sessions) as session:
+        sent: list[NewEvent] = []
         for notification_id, claimed in claims.items():
             done[notification_id] = record(
                 session,
@@ -280,7 +283,10 @@ def deliver_many(
                 outcomes=outcomes[notification_id],
                 max_attempts=max_attempts,
                 now=now,
+                sent=sent,
             )
+        # The batch's push.sent events in two statements, not two per device.
+        emit_many(session, sent, now=now)
     return done
 
 
@@ -302,7 +308,10 @@ def settle(
     # unless it went stale and another worker claimed (and sent) again; either way the
     # device got it, and recording the first answer is right.
     answered = {t: r for t, r in outcomes.items() if t in known and known[t].status == "sending"}
-    return _apply(session, note, known, answered, max_attempts, now)
+    sent: list[NewEvent] = []
+    result = _apply(session, note, known, answered, max_attempts, now, sent)
+    emit_many(session, sent, now=now)
+    return result
 
 
 def _apply(
@@ -312,8 +321,10 @@ def _apply(
     outcomes: Outcomes,
     max_attempts: int,
     now: datetime,
+    sent: list[NewEvent],
 ) -> DeliveryResult:
-    """Each answer onto its claimed delivery, then the note's status."""
+    """Each answer onto its claimed delivery, then the note's status; a ``push.sent``
+    event per device reached into ``sent``."""
     floor: float | None = None
     for token, result in outcomes.items():
         delivery = known[token]
@@ -323,14 +334,7 @@ def _apply(
         if result.outcome is PushOutcome.SENT:
             delivery.status = "sent"
             payload = {"notification_id": note.id, "offer_id": note.offer_id}
-            emit(
-                session,
-                name=PUSH_SENT,
-                store_id=note.store_id,
-                user_id=note.user_id,
-                payload=payload,
-                at=now,
-            )
+            sent.append(NewEvent(PUSH_SENT, note.store_id, note.user_id, payload, now))
             count_delivered(session, note, known.values(), now)
         elif result.outcome is PushOutcome.DROP_TOKEN:
             delivery.status = "dropped"
@@ -363,8 +367,8 @@ def _apply(
         next_at = stale_at if next_at is None else min(next_at, stale_at)
     note.next_attempt_at = next_at
     session.flush()
-    sent = sum(1 for d in known.values() if d.status == "sent")
-    return DeliveryResult(sent, len(retrying), retry_after)
+    reached = sum(1 for d in known.values() if d.status == "sent")
+    return DeliveryResult(reached, len(retrying), retry_after)
 
 
 def sweep(

@@ -3,12 +3,20 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Annotated, Literal
 
-from fastapi import APIRouter, status
+from fastapi import APIRouter, Query, status
 
 from events import service
 from events.core import __doc__ as SIGNING
-from events.schemas import DeadLetterOut, EventOut, WebhookCreate, WebhookCreated, WebhookOut
+from events.schemas import (
+    DeadLetterOut,
+    DeliveryOut,
+    EventOut,
+    WebhookCreate,
+    WebhookCreated,
+    WebhookOut,
+)
 from kernel.ids import IdPath
 from kernel.pagination import After, Limit, Page, next_cursor
 from kernel.principal import Role
@@ -76,6 +84,29 @@ def dead_letters(
     )
     return Page(
         items=[DeadLetterOut.of(d) for d in rows],
+        next_after=next_cursor([d.id for d in rows], limit),
+    )
+
+
+@router.get(
+    "/v1/webhooks/{webhook_id}/deliveries",
+    summary="A webhook's delivery log, newest first",
+)
+def list_deliveries(
+    webhook_id: IdPath,
+    session: SessionDep,
+    staff: CurrentStaff,
+    state: Annotated[Literal["pending", "delivered", "dead"] | None, Query(alias="status")] = None,
+    after: After = 0,
+    limit: Limit = 50,
+) -> Page[DeliveryOut]:
+    """Every delivery of the webhook's events (`?status=` to keep one state); `after` is
+    the `next_after` of the previous page (0: the newest)."""
+    rows = service.deliveries(
+        session, staff=staff, webhook_id=webhook_id, status=state, after=after, limit=limit
+    )
+    return Page(
+        items=[DeliveryOut.of(d) for d in rows],
         next_after=next_cursor([d.id for d in rows], limit),
     )
 

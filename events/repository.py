@@ -57,6 +57,17 @@ def dead_letters(
     return list(session.scalars(keyset(query, WebhookDelivery.id, after=after, limit=limit)))
 
 
+def deliveries(
+    session: Session, *, webhook_id: int, status: str | None, after: int, limit: int
+) -> list[WebhookDelivery]:
+    """A webhook's deliveries, newest first (ids below the cursor ``after``; 0: newest)."""
+    query = select(WebhookDelivery).where(WebhookDelivery.webhook_id == webhook_id)
+    if status is not None:
+        query = query.where(WebhookDelivery.status == status)
+    page = keyset(query, WebhookDelivery.id, after=after, limit=limit, newest_first=True)
+    return list(session.scalars(page))
+
+
 def add_deliveries(session: Session, *, event_ids: Sequence[int], now: datetime) -> list[int]:
     """One delivery per (event, subscribed webhook), in one statement: the webhooks that
     name the event and cover its store (a store's, or the operator's fleet-wide one)."""

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
 from pydantic import AfterValidator, BaseModel, Field, StringConstraints
@@ -99,6 +99,22 @@ class DeadLetterOut(BaseModel):
             last_error=d.last_error,
             since=d.since,
             next_attempt_at=d.next_attempt_at,
+        )
+
+
+class DeliveryOut(DeadLetterOut):
+    status: Literal["pending", "delivered", "dead"] = Field(
+        description="`pending`: owed (retried with backoff until `next_attempt_at`); "
+        "`delivered`: a 2xx came back; `dead`: 24 h of failures, replayable."
+    )
+    delivered_at: datetime | None
+
+    @classmethod
+    def of(cls, d: WebhookDelivery) -> DeliveryOut:
+        return cls(
+            **DeadLetterOut.of(d).model_dump(),
+            status=d.status,
+            delivered_at=d.delivered_at,
         )
 
 

@@ -152,6 +152,21 @@ def dead_letters(
     return repository.dead_letters(session, webhook_id=hook.id, after=after, limit=limit)
 
 
+def deliveries(
+    session: Session,
+    *,
+    staff: Staff,
+    webhook_id: int,
+    status: str | None,
+    after: int,
+    limit: int,
+) -> list[WebhookDelivery]:
+    hook = get_webhook(session, staff=staff, webhook_id=webhook_id)
+    return repository.deliveries(
+        session, webhook_id=hook.id, status=status, after=after, limit=limit
+    )
+
+
 def replay(
     session: Session, *, staff: Staff, webhook_id: int, delivery_id: int, now: datetime
 ) -> WebhookDelivery:

@@ -240,3 +240,6 @@ def test_webhook_secret_once_dead_letter_replayed_and_the_till(
     replayed = _delivery(sessions)
     assert replayed is not None
     assert replayed.status == "delivered"
+    # The delivery log shows it delivered.
+    page.get_by_role("button", name="Show").click()
+    expect(page.locator(f'tr[data-delivery="{first.id}"]')).to_contain_text("delivered")

@@ -295,3 +295,27 @@ def test_the_sweep_waits_out_its_grace_and_skips_what_is_settled(
     with unit_of_work(sessions) as session:  # marked due again: not re-enqueued at once
         sweep(session, now=due + timedelta(seconds=62), grace_s=60.0, enqueue=enqueued.append)
     assert enqueued == [owed.id]
+
+
+def test_a_webhooks_delivery_log_pages_newest_first_and_filters_by_state(
+    client: TestClient, settings: Settings, sessions: sessionmaker[Session], receiver: Receiver
+) -> None:
+    boutique = shop(client, sessions)
+    hook = subscribe(
+        client, boutique.staff, receiver.url, ["user.entered_geofence"], boutique.store_id
+    )
+    times = clock()
+    for _ in range(3):
+        visit(client, new_shopper(client, settings, interests=["fashion"]), boutique, next(times))
+    log = f"/v1/webhooks/{hook['id']}/deliveries"
+    page = client.get(f"{log}?limit=2", headers=auth(boutique.staff)).json()
+    assert [d["status"] for d in page["items"]] == ["delivered", "delivered"]
+    assert page["items"][0]["id"] > page["items"][1]["id"]
+    rest = client.get(f"{log}?after={page['next_after']}", headers=auth(boutique.staff)).json()
+    assert len(rest["items"]) == 1
+    assert rest["next_after"] is None
+    dead = client.get(f"{log}?status=dead", headers=auth(boutique.staff)).json()
+    assert dead["items"] == []
+    assert client.get(f"{log}?status=lost", headers=auth(boutique.staff)).status_code == 422
+    other = shop(client, sessions, name="Elsewhere")
+    assert client.get(log, headers=auth(other.staff)).status_code == 404

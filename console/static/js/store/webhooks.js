@@ -46,6 +46,26 @@ function DeadLetters({ hook }) {
     </div>`;
 }
 
+// The newest deliveries whatever their state (GET …/deliveries), on request.
+function DeliveryLog({ hook }) {
+  const [rows, setRows] = useState(null);
+  const load = () => api("GET", `/v1/webhooks/${hook.id}/deliveries?limit=20`).then((p) => setRows(p.items));
+  return html`
+    <div class="delivery-log">
+      <div class="section-head">
+        <h4 id=${`log-${hook.id}`}>${t("hook.log")}</h4>
+        <button type="button" onClick=${load} aria-describedby=${`log-${hook.id}`}>${rows === null ? t("hook.show_log") : t("refresh")}</button>
+      </div>
+      ${rows !== null && (rows.length === 0 ? html`<p>${t("hook.no_log")}</p>` : html`<div class="scroll"><table>
+        <thead><tr><th scope="col">${t("hook.event")}</th><th scope="col">${t("hook.state")}</th>
+          <th scope="col">${t("hook.attempts")}</th><th scope="col">${t("hook.error")}</th></tr></thead>
+        <tbody>${rows.map((d) => html`
+          <tr data-delivery=${d.id}><td>#${d.event_id}</td><td>${t(`hook.state_${d.status}`)}</td>
+            <td>${d.attempts}</td><td>${d.last_error || ""}</td></tr>`)}</tbody>
+      </table></div>`)}
+    </div>`;
+}
+
 function NewWebhook({ store, onCreated }) {
   const [d, setD] = useState({ url: "", events: [] });
   const [errors, setErrors] = useState({});
@@ -107,6 +127,7 @@ export function Webhooks({ store }) {
               <button type="button" class="danger" onClick=${() => remove(h)}
                 aria-label=${t("hook.delete", { url: h.url })}>${t("hook.unsubscribe")}</button>
               <${DeadLetters} hook=${h} />
+              <${DeliveryLog} hook=${h} />
             </li>`)}</ul>`}
       </section>
       <${NewWebhook} store=${store} onCreated=${created} />

@@ -32,14 +32,14 @@ from __future__ import annotations
 import logging
 import random
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import partial
 from itertools import islice
 
 from sqlalchemy import and_, or_, select, update
-from sqlalchemy.orm import Session, raiseload, sessionmaker
+from sqlalchemy.orm import Session, raiseload, selectinload, sessionmaker
 
 from accounts.models import Device
 from accounts.service import drop_token
@@ -95,6 +95,32 @@ def _locked(session: Session, notification_id: int) -> Notification | None:
     )
 
 
+def _lock_batch(session: Session, ids: Sequence[int]) -> dict[int, Notification]:
+    """Lock a batch's notifications in id order (two workers with overlapping batches
+    cannot deadlock), with their deliveries: two statements for the whole batch."""
+    query = (
+        select(Notification)
+        .where(Notification.id.in_(ids))
+        .order_by(Notification.id)
+        .with_for_update()
+        .options(selectinload(Notification.deliveries))
+    )
+    return {note.id: note for note in session.scalars(query)}
+
+
+def _devices(session: Session, notes: Iterable[Notification]) -> dict[int, list[str]]:
+    """The device tokens of the notes' users: one statement for a batch."""
+    users = {note.user_id for note in notes}
+    found: dict[int, list[str]] = {}
+    if users:
+        rows = session.execute(
+            select(Device.user_id, Device.token).where(Device.user_id.in_(users))
+        )
+        for user_id, token in rows:
+            found.setdefault(user_id, []).append(token)
+    return found
+
+
 def _not_yet(note: Notification, now: datetime) -> bool:
     """A push deferred past quiet hours, asked for early (a duplicate task)."""
     due = note.next_attempt_at
@@ -127,15 +153,22 @@ class Claim:
 
 
 def claim(
-    session: Session, *, notification_id: int, now: datetime, settings: Settings
+    session: Session,
+    *,
+    notification_id: int,
+    now: datetime,
+    settings: Settings,
+    locked: Notification | None = None,
+    devices: list[str] | None = None,
 ) -> Claim | None:
     """Claim the notification's owed deliveries (one row per device of its user).
 
     The notification row is locked only for this short transaction: it serialises the
     creation of delivery rows and of the offer's redemption code. The claim itself is the
-    conditional UPDATE, which only one worker wins per row.
+    conditional UPDATE, which only one worker wins per row. ``locked`` and ``devices``:
+    the note and its user's tokens when the caller locked and read them for a batch.
     """
-    note = _locked(session, notification_id)
+    note = locked or _locked(session, notification_id)
     if note is None or note.status not in OWED or _not_yet(note, now):
         return None
     if _expired(note, now):
@@ -147,10 +180,12 @@ def claim(
         note.status, note.next_attempt_at = CANCELLED, None
         return None
     known = {d.token for d in note.deliveries}
-    for device in session.scalars(select(Device).where(Device.user_id == note.user_id)):
-        if device.token not in known:
-            known.add(device.token)
-            session.add(Delivery(notification=note, token=device.token, status="pending"))
+    if devices is None:
+        devices = list(session.scalars(select(Device.token).where(Device.user_id == note.user_id)))
+    for token in devices:
+        if token not in known:
+            known.add(token)
+            session.add(Delivery(notification=note, token=token, status="pending"))
     if not known:
         note.status, note.next_attempt_at = "no_device", None
         return None
@@ -195,10 +230,12 @@ def record(
     max_attempts: int,
     now: datetime,
     sent: list[NewEvent],
+    locked: Notification | None = None,
 ) -> DeliveryResult:
     """Record the answers for the rows this claim still holds, then the note's status;
-    a ``push.sent`` event per device reached goes into ``sent``, for the caller to emit."""
-    note = _locked(session, notification_id)
+    a ``push.sent`` event per device reached goes into ``sent``, for the caller to emit.
+    ``locked``: the note when the caller locked it for a batch."""
+    note = locked or _locked(session, notification_id)
     if note is None:
         return DeliveryResult(0, 0, None)
     known = {d.token: d for d in note.deliveries}
@@ -257,12 +294,19 @@ def deliver_many(
     """
     ids = sorted(set(notification_ids))
     with unit_of_work(sessions) as session:
+        notes = _lock_batch(session, ids)
+        devices = _devices(session, notes.values())
         claims = {
             notification_id: claimed
-            for notification_id in ids
+            for notification_id, note in notes.items()
             if (
                 claimed := claim(
-                    session, notification_id=notification_id, now=now, settings=settings
+                    session,
+                    notification_id=notification_id,
+                    now=now,
+                    settings=settings,
+                    locked=note,
+                    devices=devices.get(note.user_id, []),
                 )
             )
         }
@@ -275,6 +319,7 @@ def deliver_many(
     done = dict.fromkeys(ids, DeliveryResult(0, 0, None))
     with unit_of_work(sessions) as session:
         sent: list[NewEvent] = []
+        notes = _lock_batch(session, list(claims)) if claims else {}
         for notification_id, claimed in claims.items():
             done[notification_id] = record(
                 session,
@@ -284,6 +329,7 @@ def deliver_many(
                 max_attempts=max_attempts,
                 now=now,
                 sent=sent,
+                locked=notes.get(notification_id),
             )
         # The batch's push.sent events in two statements, not two per device.
         emit_many(session, sent, now=now)

@@ -1,6 +1,7 @@
 """From a recorded notification to its user's devices: at most once per device, never lost.
 
-A notification is owed a delivery while it is ``pending``, ``retrying`` or ``partial``.
+A notification is owed a delivery while it is ``pending``, ``retrying`` or ``partial`` (or
+``deferred``, once its quiet hours are over).
 The delivery task is enqueued after commit; if that enqueue is lost (a broker blip, a
 worker killed, Redis restarted without the message), :func:`sweep` enqueues it again once
 it is overdue.
@@ -13,9 +14,9 @@ lock across the network call.
    time) and a claim token (kept in ``message_id`` until the answer replaces it). Only one
    worker's UPDATE matches a row, so a duplicated or redelivered task finds nothing to send.
 2. The push, outside any transaction.
-3. :func:`record`, a second short transaction: each answer onto the rows still carrying
-   this claim. If that commit fails, the task keeps the answers and :func:`settle` records
-   them later, without sending again.
+3. :func:`notifications.answers.record`, a second short transaction: each answer onto the
+   rows still carrying this claim. If that commit fails, the task keeps the answers and
+   :func:`notifications.answers.settle` records them later, without sending again.
 
 A ``sending`` row older than :data:`CLAIM_TIMEOUT_S` has no recorded outcome: its worker
 died mid-send, and it is claimed again (the claim also pushes the notification's
@@ -30,7 +31,6 @@ a worker mid-batch and asserts exactly that: nothing lost, only what FCM had tak
 from __future__ import annotations
 
 import logging
-import random
 import uuid
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -42,57 +42,28 @@ from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import Session, raiseload, selectinload, sessionmaker
 
 from accounts.models import Device
-from accounts.service import drop_token
-from events.core import PUSH_SENT
 from events.service import NewEvent, emit_many
 from kernel.config import Settings
 from kernel.db import after_commit, unit_of_work
-from kernel.metrics import count_push
+from notifications.answers import (
+    CLAIM_TIMEOUT_S,
+    DeliveryResult,
+    Outcomes,
+    locked_note,
+    record,
+)
 from notifications.messages import message, push_data
 from notifications.models import CANCELLED, DEFERRED, EXPIRED, OWED, Delivery, Notification
-from notifications.opened import count_delivered
-from notifications.push import PushMessage, PushOutcome, PushResult, PushSender
+from notifications.push import PushMessage, PushSender
 from offers.models import Offer
 from preferences.core import Purpose
 from preferences.service import targeting_profile
 
 log = logging.getLogger(__name__)
 
-BASE_BACKOFF_S = 5.0
-MAX_BACKOFF_S = 3600.0
-"""Lifetime of a push with no offer end (a friend's look, an open-ended offer)."""
-CLAIM_TIMEOUT_S = 900.0
-"""Age after which a ``sending`` claim is deemed abandoned (its worker died): well beyond
-one push batch with firebase-admin's HTTP timeout and in-process retries."""
 OWED_DELIVERY = ("pending", "retry")
 SWEEP_BATCH = 1000
 """Most notifications one sweep enqueues; the next sweep takes the rest."""
-
-
-def backoff_s(attempt: int, floor_s: float, rng: random.Random | None = None) -> float:
-    """Exponential backoff with full jitter (anywhere in 0..ceiling, so retries of many
-    devices spread out), never below what the server asked for (Retry-After, the quota's
-    minute)."""
-    ceiling = min(MAX_BACKOFF_S, BASE_BACKOFF_S * 2**attempt)
-    return max(floor_s, (rng or random).uniform(0.0, ceiling))
-
-
-@dataclass(frozen=True, slots=True)
-class DeliveryResult:
-    sent: int
-    pending: int
-    retry_after_s: float | None
-
-
-Outcomes = dict[str, PushResult]
-"""What the push service answered, by device token: kept by the caller so that a send
-whose commit failed is recorded (:func:`settle`), never sent again."""
-
-
-def _locked(session: Session, notification_id: int) -> Notification | None:
-    return session.scalar(
-        select(Notification).where(Notification.id == notification_id).with_for_update()
-    )
 
 
 def _lock_batch(session: Session, ids: Sequence[int]) -> dict[int, Notification]:
@@ -168,7 +139,7 @@ def claim(
     conditional UPDATE, which only one worker wins per row. ``locked`` and ``devices``:
     the note and its user's tokens when the caller locked and read them for a batch.
     """
-    note = locked or _locked(session, notification_id)
+    note = locked or locked_note(session, notification_id)
     if note is None or note.status not in OWED or _not_yet(note, now):
         return None
     if _expired(note, now):
@@ -219,34 +190,6 @@ def claim(
     session.flush()
     messages = [message(note, offer, token, data, now) for token in sorted(tokens)]
     return Claim(claim_token, messages)
-
-
-def record(
-    session: Session,
-    *,
-    notification_id: int,
-    claim_token: str,
-    outcomes: Outcomes,
-    max_attempts: int,
-    now: datetime,
-    sent: list[NewEvent],
-    locked: Notification | None = None,
-) -> DeliveryResult:
-    """Record the answers for the rows this claim still holds, then the note's status;
-    a ``push.sent`` event per device reached goes into ``sent``, for the caller to emit.
-    ``locked``: the note when the caller locked it for a batch."""
-    note = locked or _locked(session, notification_id)
-    if note is None:
-        return DeliveryResult(0, 0, None)
-    known = {d.token: d for d in note.deliveries}
-    mine = {
-        token: result
-        for token, result in outcomes.items()
-        if token in known
-        and known[token].status == "sending"
-        and known[token].message_id == claim_token
-    }
-    return _apply(session, note, known, mine, max_attempts, now, sent)
 
 
 def deliver(
@@ -334,87 +277,6 @@ def deliver_many(
         # The batch's push.sent events in two statements, not two per device.
         emit_many(session, sent, now=now)
     return done
-
-
-def settle(
-    session: Session,
-    *,
-    notification_id: int,
-    outcomes: Outcomes,
-    max_attempts: int,
-    now: datetime,
-) -> DeliveryResult:
-    """Record answers already received for a notification whose first commit failed
-    (e.g. the database restarted between the send and the commit), without sending."""
-    note = _locked(session, notification_id)
-    if note is None:
-        return DeliveryResult(0, 0, None)
-    known = {d.token: d for d in note.deliveries}
-    # Rows still claimed: the claim that sent them is the one whose answers these are,
-    # unless it went stale and another worker claimed (and sent) again; either way the
-    # device got it, and recording the first answer is right.
-    answered = {t: r for t, r in outcomes.items() if t in known and known[t].status == "sending"}
-    sent: list[NewEvent] = []
-    result = _apply(session, note, known, answered, max_attempts, now, sent)
-    emit_many(session, sent, now=now)
-    return result
-
-
-def _apply(
-    session: Session,
-    note: Notification,
-    known: dict[str, Delivery],
-    outcomes: Outcomes,
-    max_attempts: int,
-    now: datetime,
-    sent: list[NewEvent],
-) -> DeliveryResult:
-    """Each answer onto its claimed delivery, then the note's status; a ``push.sent``
-    event per device reached into ``sent``."""
-    floor: float | None = None
-    for token, result in outcomes.items():
-        delivery = known[token]
-        delivery.attempts += 1
-        delivery.error_code = result.error_code
-        delivery.message_id = result.message_id
-        if result.outcome is PushOutcome.SENT:
-            delivery.status = "sent"
-            payload = {"notification_id": note.id, "offer_id": note.offer_id}
-            sent.append(NewEvent(PUSH_SENT, note.store_id, note.user_id, payload, now))
-            count_delivered(session, note, known.values(), now)
-        elif result.outcome is PushOutcome.DROP_TOKEN:
-            delivery.status = "dropped"
-            drop_token(session, token=delivery.token)
-        elif result.outcome is PushOutcome.RETRY and delivery.attempts < max_attempts:
-            delivery.status = "retry"
-            floor = max(floor or 0.0, result.retry_after_s or 0.0)
-        else:
-            delivery.status = "failed"
-            log.warning("push failed for notification %s: %s", note.id, result.error_code)
-        # Counted as answered, committed or not: the push service has already acted on it.
-        count_push(delivery.status)
-    retrying = [d for d in known.values() if d.status == "retry"]
-    # Claimed by another worker, not answered yet: still owed until that worker records.
-    in_flight = [d for d in known.values() if d.status == "sending"]
-    statuses = {d.status for d in known.values()}
-    if not known:
-        note.status = "no_device"
-    elif "sent" in statuses:
-        note.status = "sent" if not (retrying or in_flight) else "partial"
-    else:
-        note.status = "retrying" if (retrying or in_flight) else "failed"
-    retry_after: float | None = None
-    if retrying:
-        retry_after = backoff_s(max(d.attempts for d in retrying), floor or 0.0)
-    next_at = None if retry_after is None else now + timedelta(seconds=retry_after)
-    if in_flight:
-        # The sweeper comes back should that other worker die mid-send.
-        stale_at = now + timedelta(seconds=CLAIM_TIMEOUT_S)
-        next_at = stale_at if next_at is None else min(next_at, stale_at)
-    note.next_attempt_at = next_at
-    session.flush()
-    reached = sum(1 for d in known.values() if d.status == "sent")
-    return DeliveryResult(reached, len(retrying), retry_after)
 
 
 def sweep(

@@ -18,14 +18,8 @@ import redis
 from sqlalchemy.exc import DBAPIError
 
 from kernel.db import unit_of_work
-from notifications.delivery import (
-    DeliveryResult,
-    Outcomes,
-    deliver,
-    deliver_many,
-    settle,
-    sweep,
-)
+from notifications.answers import DeliveryResult, Outcomes, settle
+from notifications.delivery import deliver, deliver_many, sweep
 from server.celery import celery_app
 from server.runtime import current
 

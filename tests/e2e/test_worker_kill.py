@@ -36,7 +36,7 @@ from accounts.models import Device
 from accounts.service import register_user
 from kernel.config import Settings, get_settings
 from kernel.db import unit_of_work
-from notifications.delivery import CLAIM_TIMEOUT_S
+from notifications.answers import CLAIM_TIMEOUT_S
 from notifications.models import OWED, Delivery, Notification
 from notifications.tasks import sweep_notifications
 from server.celery import configure

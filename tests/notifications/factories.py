@@ -14,7 +14,8 @@ from accounts.models import Device
 from accounts.service import user_for_token
 from kernel.config import Settings
 from kernel.db import unit_of_work
-from notifications.delivery import DeliveryResult, deliver
+from notifications.answers import DeliveryResult
+from notifications.delivery import deliver
 from notifications.models import Notification
 from notifications.push import PushSender
 from tests.factories import new_shopper

@@ -16,7 +16,8 @@ from accounts.service import user_for_token
 from kernel.config import Settings
 from kernel.db import after_commit, unit_of_work
 from kernel.principal import Role
-from notifications.delivery import Outcomes, claim, settle, sweep
+from notifications.answers import Outcomes, settle
+from notifications.delivery import claim, sweep
 from notifications.models import Notification
 from notifications.tasks import enqueue_delivery
 from server.app import create_app

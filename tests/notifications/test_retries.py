@@ -14,12 +14,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from accounts.models import Device
 from kernel.config import Settings
 from kernel.db import unit_of_work
-from notifications.delivery import (
-    BASE_BACKOFF_S,
-    MAX_BACKOFF_S,
-    backoff_s,
-    sweep,
-)
+from notifications.answers import BASE_BACKOFF_S, MAX_BACKOFF_S, backoff_s
+from notifications.delivery import sweep
 from notifications.models import Delivery, Notification
 from tests.fcm_standin import FcmStandIn
 from tests.notifications.factories import deliver_now, notification, owed

@@ -13,7 +13,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from kernel.config import Settings
 from kernel.db import unit_of_work
-from notifications.delivery import CLAIM_TIMEOUT_S, Outcomes, deliver
+from notifications.answers import CLAIM_TIMEOUT_S, Outcomes
+from notifications.delivery import deliver
 from notifications.models import Delivery, Notification
 from notifications.push import PushMessage, PushResult, PushSender
 from notifications.tasks import deliver_notification

@@ -12,6 +12,7 @@ from accounts.models import User
 from kernel.ids import IdPath
 from kernel.text import SlugPath
 from preferences import segments, service
+from preferences import shares as id_shares
 from preferences.core import Purpose
 from preferences.models import Activation, PolicyVersion, Segment
 from preferences.schemas import (
@@ -292,7 +293,7 @@ def _shares_out(session: Session, user: User, store_ids: list[int], policy: str)
 
 @router.get("/me/id-shares", summary="The stores my user id may be sent to", tags=["me"])
 def get_id_shares(session: SessionDep, user: CurrentUser, runtime: RuntimeDep) -> IdSharesOut:
-    shares = service.id_shares(session, user_id=user.id)
+    shares = id_shares.listed(session, user_id=user.id)
     return _shares_out(session, user, shares, runtime.settings.policy_version)
 
 
@@ -307,5 +308,5 @@ def put_id_shares(
     """Stores' webhooks never name a shopper unless the shopper picked the store here and
     granted the `share_id_with_stores` consent (`PUT /v1/me/consent`); withdrawing either
     applies to the very next delivery."""
-    shares = service.set_id_shares(session, user=user, store_ids=body.store_ids)
+    shares = id_shares.replace(session, user=user, store_ids=body.store_ids)
     return _shares_out(session, user, shares, runtime.settings.policy_version)

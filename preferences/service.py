@@ -20,7 +20,6 @@ from preferences.models import (
     Activation,
     ConsentRecord,
     DeliveryPreferences,
-    IdShare,
     Interest,
     MutedStore,
     PolicyVersion,
@@ -251,6 +250,16 @@ def delivery_preferences(session: Session, *, user: User) -> Delivery:
     return Delivery(prefs.max_per_day if prefs else None, quiet, muted, user.timezone)
 
 
+def existing_stores(session: Session, store_ids: list[int], *, verb: str) -> list[int]:
+    """The ids sorted and without repeats; an unknown one is refused (422)."""
+    wanted = sorted(set(store_ids))
+    known = set(session.scalars(select(Store.id).where(Store.id.in_(wanted))))
+    unknown = [s for s in wanted if s not in known]
+    if unknown:
+        raise Invalid(f"unknown store {unknown[0]}; {verb} stores that exist")
+    return wanted
+
+
 def set_delivery_preferences(
     session: Session,
     *,
@@ -261,11 +270,7 @@ def set_delivery_preferences(
     timezone: str | None,
 ) -> Delivery:
     """Replace the user's delivery preferences; quiet hours are in their local time."""
-    wanted = sorted(set(muted_store_ids))
-    known = set(session.scalars(select(Store.id).where(Store.id.in_(wanted))))
-    unknown = [s for s in wanted if s not in known]
-    if unknown:
-        raise Invalid(f"unknown store {unknown[0]}; mute stores that exist")
+    wanted = existing_stores(session, muted_store_ids, verb="mute")
     if quiet_hours is not None and _minutes(quiet_hours[0]) == _minutes(quiet_hours[1]):
         raise Invalid("quiet hours start and end at the same minute; give a real window")
     prefs = session.get(DeliveryPreferences, user.id)
@@ -281,40 +286,6 @@ def set_delivery_preferences(
         user.timezone = timezone
     session.flush()
     return delivery_preferences(session, user=user)
-
-
-# Being named to chosen stores.
-
-
-def id_shares(session: Session, *, user_id: int) -> list[int]:
-    query = select(IdShare.store_id).where(IdShare.user_id == user_id)
-    return list(session.scalars(query.order_by(IdShare.store_id)))
-
-
-def set_id_shares(session: Session, *, user: User, store_ids: list[int]) -> list[int]:
-    """Replace the stores the user is named to; they apply under the consent only."""
-    wanted = sorted(set(store_ids))
-    known = set(session.scalars(select(Store.id).where(Store.id.in_(wanted))))
-    unknown = [s for s in wanted if s not in known]
-    if unknown:
-        raise Invalid(f"unknown store {unknown[0]}; share with stores that exist")
-    session.execute(delete(IdShare).where(IdShare.user_id == user.id))
-    session.add_all(IdShare(user_id=user.id, store_id=s) for s in wanted)
-    session.flush()
-    return id_shares(session, user_id=user.id)
-
-
-def names_user_to(session: Session, *, user_id: int, store_id: int, default_policy: str) -> bool:
-    """Whether a store's webhooks may carry this user's id: they picked the store and the
-    ``share_id_with_stores`` consent is granted under the policy in force, read now (a
-    withdrawal applies to the very next delivery)."""
-    chosen = session.get(IdShare, (user_id, store_id)) is not None
-    return chosen and consented(
-        session,
-        user_id=user_id,
-        purpose=Purpose.SHARE_ID_WITH_STORES,
-        default_policy=default_policy,
-    )
 
 
 def utc_offset_s(timezone: str, at: float) -> int:

@@ -25,7 +25,7 @@ from geofence.sync import IndexSync
 from kernel.config import Settings, get_settings
 from kernel.db import make_engine, make_session_factory
 from notifications.push import PushSender, make_sender
-from preferences.service import names_user_to
+from preferences.shares import names_user_to
 from presence.store import MemoryPresenceStore, PresenceStore, RedisPresenceStore
 
 T = TypeVar("T")

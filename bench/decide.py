@@ -22,10 +22,10 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
 import time
 from dataclasses import dataclass
 
+from bench.figures import spread
 from notifications.decide import LookRule, OfferRule, Trigger, decide_all
 from preferences.core import QuietHours, TargetingProfile
 from presence.core import Transition
@@ -115,10 +115,6 @@ def _timed(case: Case, calls: int) -> tuple[float, list[int]]:
     return calls * 1e9 / (clock() - start), each
 
 
-def _spread(values: list[float], fmt: str = "{:,.0f}") -> str:
-    return "/".join(fmt.format(v) for v in (min(values), statistics.median(values), max(values)))
-
-
 def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(prog="python -m bench decide")
     p.add_argument("--calls", type=int, default=5000, help="decide_all calls per run")
@@ -150,7 +146,7 @@ def main(argv: list[str] | None = None) -> None:
         p50, p99 = each[len(each) // 2] / 1000, each[int(len(each) * 0.99)] / 1000
         sent = sum(1 for d in got if d.suppressed is None)
         print(
-            f"  {case.label:<31} {_spread(rates):>22} decide_all/s"
+            f"  {case.label:<31} {spread(rates):>22} decide_all/s"
             f"   per call p50 {p50:,.1f} us, p99 {p99:,.1f} us"
             f"   ({sent} sent, {len(got) - sent} held back)"
         )

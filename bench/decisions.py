@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -27,6 +26,7 @@ from sqlalchemy import event
 from sqlalchemy.orm import Session, sessionmaker
 
 from accounts.service import register_user
+from bench.figures import spread
 from bench.stack import database
 from catalogue.models import Item
 from kernel.config import Settings
@@ -46,10 +46,6 @@ from stores.models import Store
 
 NOW = 1_795_435_200.0
 FRIENDS = 5
-
-
-def _spread(values: list[float], fmt: str = "{:,.0f}") -> str:
-    return "/".join(fmt.format(v) for v in (min(values), statistics.median(values), max(values)))
 
 
 def _rate(work: Callable[[], object], n: int) -> float:
@@ -79,8 +75,8 @@ def _pure(runs: int) -> None:
 
     after = [_rate(with_looks, n) for _ in range(runs)]
     print("  (1) pure decide_all, one ENTER, 3 offers (+ 10 ranked looks), one core")
-    print(f"    offers only            {_spread(before):>24} decisions/s")
-    print(f"    offers + friends' looks {_spread(after):>23} decisions/s")
+    print(f"    offers only            {spread(before):>24} decisions/s")
+    print(f"    offers + friends' looks {spread(after):>23} decisions/s")
 
 
 def _seed(sessions: sessionmaker[Session], users: int, policy: str) -> tuple[int, list[int]]:
@@ -181,8 +177,8 @@ def _served(users: int, runs: int) -> None:
     )
     for label in rates:
         print(
-            f"    {label:<16} {_spread(rates[label]):>20} decisions/s"
-            f"   {_spread(per[label], '{:.1f}')} SQL statements per decision"
+            f"    {label:<16} {spread(rates[label]):>20} decisions/s"
+            f"   {spread(per[label], '{:.1f}')} SQL statements per decision"
         )
 
 

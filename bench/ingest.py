@@ -28,7 +28,6 @@ import os
 import secrets
 import shutil
 import signal
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -43,6 +42,7 @@ import shapely
 
 from accounts.models import Device, User
 from accounts.service import USER_TOKEN_PREFIX, hash_secret
+from bench.figures import spread
 from bench.stack import (
     Server,
     celery,
@@ -180,12 +180,6 @@ def _load(
     return result
 
 
-def _spread(values: list[float], fmt: str = "{:,.0f}") -> str:
-    if not values:
-        return "-"
-    return "/".join(fmt.format(v) for v in (min(values), statistics.median(values), max(values)))
-
-
 @dataclass
 class Options:
     duration_s: float
@@ -230,14 +224,14 @@ def _report_rates(label: str, results: dict[str, list[dict[str, Any]]], per: int
         rates[name] = [r["requests"] * per / r["elapsed_s"] for r in runs]
         unit = "fixes/s" if per > 1 else "req/s"
         print(
-            f"    {name:<9} {_spread(rates[name]):>22} {unit}"
-            f"   p50 {_spread([r['p50_ms'] for r in runs], '{:.1f}')} ms"
-            f"   p99 {_spread([r['p99_ms'] for r in runs], '{:.1f}')} ms"
-            f"   CPU {_spread([r['cpu_ms_per_request'] for r in runs], '{:.2f}')} ms/req"
+            f"    {name:<9} {spread(rates[name]):>22} {unit}"
+            f"   p50 {spread([r['p50_ms'] for r in runs], '{:.1f}')} ms"
+            f"   p99 {spread([r['p99_ms'] for r in runs], '{:.1f}')} ms"
+            f"   CPU {spread([r['cpu_ms_per_request'] for r in runs], '{:.2f}')} ms/req"
         )
     if {"vicinity", "naive"} <= rates.keys():
         ratios = [v / n for v, n in zip(rates["vicinity"], rates["naive"], strict=True)]
-        print(f"    vicinity / naive, same run: {_spread(ratios, '{:.2f}')} x")
+        print(f"    vicinity / naive, same run: {spread(ratios, '{:.2f}')} x")
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -30,7 +30,6 @@ import argparse
 import os
 import secrets
 import signal
-import statistics
 import sys
 import tempfile
 import time
@@ -46,6 +45,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from accounts.models import Device, User
 from accounts.service import hash_secret
+from bench.figures import per_core, spread
 from bench.sink import Sink, sink
 from bench.stack import busy_share, celery, cpu_s, database, machine_ticks, redis, tree, wait
 from kernel.config import Settings
@@ -82,14 +82,6 @@ class Run:
     @property
     def rate(self) -> float:
         return self.pushes / self.recorded_s
-
-
-def _ceiling(cpu_s_per_1000: list[float]) -> str:
-    return f"{1000 / statistics.median(cpu_s_per_1000):,.0f}"
-
-
-def _spread(values: list[float], fmt: str = "{:,.0f}") -> str:
-    return "/".join(fmt.format(v) for v in (min(values), statistics.median(values), max(values)))
 
 
 def _seed(sessions: sessionmaker[Session], users: int) -> World:
@@ -238,8 +230,8 @@ def _baseline(fcm: Sink, runs: int, n: int) -> None:
         cpu.append((time.process_time() - c) * 1000 / (max(1, n // 500) * 500))
     sender.close()
     print(
-        f"  (0) firebase-admin alone, send_each of 500, this process: {_spread(rates)} pushes/s;"
-        f" CPU per 1,000 {_spread(cpu, '{:.2f}')} s"
+        f"  (0) firebase-admin alone, send_each of 500, this process: {spread(rates)} pushes/s;"
+        f" CPU per 1,000 {spread(cpu, '{:.2f}')} s"
     )
 
 
@@ -284,26 +276,26 @@ def _in_process(
     event.remove(engine, "before_cursor_execute", count)
     sender.close()
     print(
-        f"  (1) deliver_many of 200 in this process, no Celery: {_spread(rates)} pushes/s;"
-        f" CPU per 1,000 {_spread(cpu, '{:.2f}')} s (this process, not PostgreSQL);"
-        f" {_spread(per, '{:.1f}')} SQL statements per push"
+        f"  (1) deliver_many of 200 in this process, no Celery: {spread(rates)} pushes/s;"
+        f" CPU per 1,000 {spread(cpu, '{:.2f}')} s (this process, not PostgreSQL);"
+        f" {spread(per, '{:.1f}')} SQL statements per push"
     )
 
 
 def _report(label: str, runs: list[Run]) -> None:
     k = 1000 / runs[0].pushes
     print(
-        f"    {label:<22} {_spread([r.rate for r in runs]):>20} pushes/s"
-        f"   all at FCM {_spread([r.pushes / r.received_s for r in runs])}/s"
-        f"   enqueue {_spread([r.enqueue_s for r in runs], '{:.2f}')} s"
+        f"    {label:<22} {spread([r.rate for r in runs]):>20} pushes/s"
+        f"   all at FCM {spread([r.pushes / r.received_s for r in runs])}/s"
+        f"   enqueue {spread([r.enqueue_s for r in runs], '{:.2f}')} s"
     )
     print(
         f"    {'':<22} CPU per 1,000 pushes: workers"
-        f" {_spread([r.worker_cpu_s * k for r in runs], '{:.2f}')} s,"
-        f" sink {_spread([r.sink_cpu_s * k for r in runs], '{:.2f}')} s;"
-        f" cores busy {_spread([100 * r.busy for r in runs], '{:.0f}')} %;"
+        f" {spread([r.worker_cpu_s * k for r in runs], '{:.2f}')} s,"
+        f" sink {spread([r.sink_cpu_s * k for r in runs], '{:.2f}')} s;"
+        f" cores busy {spread([100 * r.busy for r in runs], '{:.0f}')} %;"
         # What the worker's own CPU allows one core, whoever else is using the machine.
-        f" a core's worth of worker CPU: {_ceiling([r.worker_cpu_s * k for r in runs])} pushes/s"
+        f" a core's worth of worker CPU: {per_core([r.worker_cpu_s * k for r in runs])} pushes/s"
     )
 
 

@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import os
 import signal
-import statistics
 import sys
 import tempfile
 import time
@@ -34,6 +33,7 @@ from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from accounts.models import User
+from bench.figures import per_core, spread
 from bench.sink import Sink, sink
 from bench.stack import busy_share, celery, cpu_s, database, machine_ticks, redis, tree, wait
 from events.models import Webhook, WebhookDelivery, webhook_events
@@ -55,14 +55,6 @@ class Run:
     worker_cpu_s: float
     sink_cpu_s: float
     busy: float
-
-
-def _ceiling(cpu_s_per_1000: list[float]) -> str:
-    return f"{1000 / statistics.median(cpu_s_per_1000):,.0f}"
-
-
-def _spread(values: list[float], fmt: str = "{:,.0f}") -> str:
-    return "/".join(fmt.format(v) for v in (min(values), statistics.median(values), max(values)))
 
 
 def _seed(sessions: sessionmaker[Session], hook_url: str) -> tuple[int, int]:
@@ -135,15 +127,15 @@ def _report(concurrency: int, done: list[Run]) -> None:
     cpu = [r.worker_cpu_s * k for r in done]
     print(f"  celery worker --concurrency {concurrency}; load {os.getloadavg()}")
     print(
-        f"    {_spread([r.deliveries / r.done_s for r in done]):>20} deliveries/s"
-        f"   emit + commit + enqueue {_spread([r.emit_s for r in done], '{:.2f}')} s"
+        f"    {spread([r.deliveries / r.done_s for r in done]):>20} deliveries/s"
+        f"   emit + commit + enqueue {spread([r.emit_s for r in done], '{:.2f}')} s"
     )
     print(
-        f"    CPU per 1,000 deliveries: workers {_spread(cpu, '{:.2f}')} s,"
-        f" receiver {_spread([r.sink_cpu_s * k for r in done], '{:.2f}')} s;"
-        f" cores busy {_spread([100 * r.busy for r in done], '{:.0f}')} %;"
+        f"    CPU per 1,000 deliveries: workers {spread(cpu, '{:.2f}')} s,"
+        f" receiver {spread([r.sink_cpu_s * k for r in done], '{:.2f}')} s;"
+        f" cores busy {spread([100 * r.busy for r in done], '{:.0f}')} %;"
         # What the worker's own CPU allows one core, whoever else is using the machine.
-        f" a core's worth of worker CPU: {_ceiling(cpu)} deliveries/s"
+        f" a core's worth of worker CPU: {per_core(cpu)} deliveries/s"
     )
 
 

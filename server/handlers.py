@@ -57,6 +57,7 @@ class ValidationErrorOut(ErrorOut):
 
 # Documented on every route, so the OpenAPI page shows the error body clients will get.
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    400: {"model": ErrorOut, "description": "`bad_request`: the body could not be read"},
     401: {"model": ErrorOut, "description": "`unauthorized`: missing, unknown or revoked"},
     403: {"model": ErrorOut, "description": "`forbidden`: this role may not do this"},
     404: {"model": ErrorOut, "description": "`not_found`: no such resource for this caller"},

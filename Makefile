@@ -19,8 +19,9 @@ $(VENV)/.installed-dev: pyproject.toml | $(PY)
 	$(PY) -m pip install -q -e '.[dev]'
 	touch $@
 
+# SIMULATE=1: virtual shoppers walk the demo city once the server is up (vicinity simulate).
 run: $(VENV)/.installed-run
-	$(VENV)/bin/vicinity serve --demo --host $(HOST) --port $(PORT)
+	$(VENV)/bin/vicinity serve --demo --host $(HOST) --port $(PORT) $(if $(SIMULATE),--simulate)
 
 test: $(VENV)/.installed-dev
 	bash scripts/test.sh

@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
-from typing import Annotated, Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 import uvicorn
@@ -27,6 +28,9 @@ from kernel.errors import DomainError
 from kernel.principal import Role
 from preferences.segments import seed_taxonomy
 from server.migrate import SchemaNotReady, missing_database, require_schema, upgrade
+
+if TYPE_CHECKING:
+    from demo.seed import DemoAccess
 
 console = Console()
 errors = Console(stderr=True)
@@ -83,7 +87,7 @@ app.add_typer(items_app(_migrated), name="items")
 app.add_typer(geofences_app(_migrated), name="geofences")
 
 
-def _prepare(demo: bool, host: str = "127.0.0.1", port: int = 8000) -> None:
+def _prepare(demo: bool, host: str = "127.0.0.1", port: int = 8000) -> DemoAccess | None:
     from demo.seed import demo_access, seed_stores
     from demo.shops import ATTRIBUTION
 
@@ -97,7 +101,7 @@ def _prepare(demo: bool, host: str = "127.0.0.1", port: int = 8000) -> None:
             console.print(f"[green]✓[/] seeded {added} segments")
         if not demo:
             engine.dispose()
-            return
+            return None
         count = seed_stores(session)
         access = demo_access(session, policy_version=settings.policy_version)
     engine.dispose()
@@ -134,6 +138,7 @@ def _prepare(demo: bool, host: str = "127.0.0.1", port: int = 8000) -> None:
         soft_wrap=True,
         highlight=False,
     )
+    return access
 
 
 @app.command()
@@ -143,16 +148,94 @@ def serve(
     demo: Annotated[
         bool, typer.Option(help="Migrate, seed the Paris demo city and print keys.")
     ] = False,
+    simulate: Annotated[
+        bool,
+        typer.Option(
+            help="With --demo: once the server is up, virtual shoppers walk the demo city "
+            "(`vicinity simulate` with its defaults, report in var/simulation.json)."
+        ),
+    ] = False,
 ) -> None:
     """Run the API server (on a migrated database; `--demo` migrates and seeds it)."""
+    if simulate and not demo:
+        _fail("--simulate needs --demo (the shoppers walk the demo city)")
+    access = None
     if demo:
-        _prepare(demo, host, port)
+        access = _prepare(demo, host, port)
     else:
         with _migrated():
             pass
     from server.app import create_app
 
-    uvicorn.run(create_app(), host=host, port=port, log_level="info")
+    if simulate and access is not None:
+        local = "127.0.0.1" if host in ("0.0.0.0", "::") else host
+        _simulate_beside(f"http://{local}:{port}", access.operator_key)
+    # Per-request access lines would drown the simulator's live table.
+    uvicorn.run(create_app(), host=host, port=port, log_level="info", access_log=not simulate)
+
+
+def _simulate_beside(url: str, key: str) -> None:
+    """The simulator on a thread of this process, starting once the server answers."""
+    import threading
+
+    from simulator.main import run, wait_for_server
+    from simulator.run import Config
+
+    def walk() -> None:
+        wait_for_server(url)
+        config = Config(url=url, users=100, rate=20, duration_s=600)
+        report = get_settings().var_dir / "simulation.json"
+        run(config, key, report=report, console=console)
+
+    threading.Thread(target=walk, name="simulator", daemon=True).start()
+
+
+@app.command("simulate")
+def simulate_command(
+    url: Annotated[str, typer.Option(help="The API to drive.")] = "http://127.0.0.1:8000",
+    users: Annotated[int, typer.Option(min=1, help="Virtual shoppers.")] = 200,
+    rate: Annotated[
+        float, typer.Option(min=0.1, help="Events (fixes, sightings, taps) per second in all.")
+    ] = 50.0,
+    duration: Annotated[float, typer.Option(min=1, help="Seconds of walking.")] = 60.0,
+    seed: Annotated[int, typer.Option(help="Same seed, same shoppers and walks.")] = 1,
+    report: Annotated[
+        Path | None, typer.Option(help="JSON report (and an SVG plot beside it).")
+    ] = None,
+    key: Annotated[
+        str | None,
+        typer.Option(
+            envvar="VICINITY_KEY",
+            help="An operator key; by default a temporary one is made in the configured "
+            "database and revoked afterwards.",
+        ),
+    ] = None,
+    batch_share: Annotated[float, typer.Option(min=0, max=1, help="Phones sending batches.")] = 0.3,
+    bad_share: Annotated[float, typer.Option(min=0, max=1, help="Share of bad fixes.")] = 0.03,
+    concurrency: Annotated[int, typer.Option(min=1, help="Requests in flight at most.")] = 64,
+) -> None:
+    """Virtual shoppers walk the demo city and drive the API; a live summary, then a report."""
+    from simulator.errors import SetupFailed
+    from simulator.main import run
+    from simulator.run import Config
+
+    config = Config(url, users, rate, duration, seed, batch_share, bad_share, concurrency)
+    if key is not None:
+        try:
+            run(config, key, report=report, console=console)
+        except SetupFailed as error:
+            _fail(str(error))
+        return
+    with _migrated() as session:
+        made, secret = create_api_key(session, name="simulator", role=Role.OPERATOR, store_ids=[])
+        made_id = made.id
+    try:
+        run(config, secret, report=report, console=console)
+    except SetupFailed as error:
+        _fail(str(error))
+    finally:
+        with _migrated() as session:
+            revoke_api_key(session, key_id=made_id)
 
 
 @app.command()

@@ -127,6 +127,7 @@ def list_brands(
     "/v1/brands",
     status_code=status.HTTP_201_CREATED,
     summary="Add a brand (200 with the existing one when its slug is taken)",
+    responses={200: {"model": BrandOut, "description": "The existing brand of that slug."}},
 )
 def create_brand(
     body: BrandCreate, response: Response, session: SessionDep, staff: CurrentStaff

@@ -77,6 +77,7 @@ def put_rule(store_id: IdPath, body: RuleIn, session: SessionDep, staff: Current
     "`amount` is a decimal string in the currency's major unit. 422: an item not in the "
     "store's catalogue, a currency other than the rule's, a bad amount; 404: no such "
     "code at this store; 409: a used or expired code.",
+    responses={200: {"model": PurchaseOut, "description": "Reported before: the first result."}},
 )
 def report_purchase(
     store_id: IdPath, body: PurchaseIn, session: SessionDep, staff: CurrentStaff, response: Response

@@ -19,4 +19,5 @@ BENCHMARKS = {
     "decide": "bench.decide",
     "pushes": "bench.pushes",
     "webhooks": "bench.webhooks",
+    "city": "bench.city",
 }

@@ -363,6 +363,34 @@ def _fix(
     return Fix(round(lat, 7), round(lon, 7), None, t, BadFix.NO_ACCURACY)
 
 
+def mergeable(send: Send) -> bool:
+    """Fixes or sightings that may share a request (a fix without accuracy travels alone)."""
+    return send.kind != "tap" and not any(
+        isinstance(e, Fix) and e.accuracy_m is None for e in send.events
+    )
+
+
+def catch_up(
+    first: Send, sends: Iterator[Send], now: float, max_batch: int
+) -> tuple[Send, Send | None]:
+    """A phone that fell behind (the server was slow) sends its backlog as one batch, as
+    apps do: ``first`` with the following sends of its kind already due at ``now``, up to
+    ``max_batch`` events. Returns that send and the next one not merged (None: no more)."""
+    merged = list(first.events)
+    following = next(sends, None)
+    while (
+        following is not None
+        and following.at <= now
+        and mergeable(first)
+        and mergeable(following)
+        and following.kind == first.kind
+        and len(merged) + len(following.events) <= max_batch
+    ):
+        merged.extend(following.events)
+        following = next(sends, None)
+    return Send(first.at, tuple(merged)), following
+
+
 def _queue(pending: list[Event], event: Event, batch: int, t: float) -> Iterator[Send]:
     """Buffer ``event``; send the buffer when full or when its kind changes (a request
     carries fixes or sightings, not both)."""

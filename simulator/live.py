@@ -54,3 +54,4 @@ async def showing(console: Console, target: float) -> AsyncIterator[list[Stats]]
             task.cancel()
             if slot:
                 live.update(table(slot[0], time.monotonic(), target))
+    console.print()  # the summary after the table, not beside it

@@ -26,6 +26,7 @@ LOOK_SHARE = 0.7  # opened look pushes whose look they then view
 REDEEM_SHARE = 0.25  # opened offers redeemed at the till
 BUY_SHARE = 0.2  # opened pushes followed by a purchase, where the store sells items
 FEED_SHARE = 0.1  # decisions after which the shopper scrolls their friends' feed
+MAX_BATCH = 100  # the API's default VICINITY_MAX_BATCH
 
 
 @dataclass(frozen=True)
@@ -101,8 +102,8 @@ class Phone:
                 await action()
             else:
                 assert send is not None
-                await self.report(send)
-                send = next(self.sends, None)
+                backlog, send = core.catch_up(send, self.sends, self.walk.now(), MAX_BATCH)
+                await self.report(backlog)
 
     async def report(self, send: core.Send) -> None:
         stats = self.walk.stats
@@ -111,6 +112,7 @@ class Phone:
         for event in send.events:
             if isinstance(event, core.Fix) and event.bad is not None:
                 stats.bad_fixes[event.bad.value] += 1
+        start = time.monotonic()
         r = await self.walk.api.call(
             "POST",
             path,
@@ -124,6 +126,8 @@ class Phone:
             return
         answer = r.json()
         stats.outcome(answer)
+        if answer.get("notifications"):
+            stats.decided_ms.append((time.monotonic() - start) * 1000.0)
         now = self.walk.now()
         for note in answer.get("notifications", []):
             if self.rng.random() < OPEN_SHARE:

@@ -44,6 +44,9 @@ class Stats:
     actions: Counter[str] = field(default_factory=Counter)  # opened, look_opened, redeemed…
     retries_waited_s: float = 0.0
     latencies_ms: list[float] = field(default_factory=list)
+    # Requests whose answer carried a notification: the push was enqueued before the answer
+    # left (after the commit), so this bounds the time from event arrival to enqueued push.
+    decided_ms: list[float] = field(default_factory=list)
     seconds: list[Second] = field(default_factory=list)
 
     def _second(self, now: float) -> Second:
@@ -134,5 +137,10 @@ class Stats:
                 "p95": round(percentile(self.latencies_ms, 95), 2),
                 "p99": round(percentile(self.latencies_ms, 99), 2),
                 "max": round(max(self.latencies_ms, default=0.0), 2),
+            },
+            "latency_with_push_ms": {
+                "requests": len(self.decided_ms),
+                "p50": round(percentile(self.decided_ms, 50), 2),
+                "p99": round(percentile(self.decided_ms, 99), 2),
             },
         }

@@ -23,6 +23,7 @@ from simulator.core import (
     Sighting,
     Tap,
     behaviours,
+    catch_up,
     plan,
     rssi_at,
     shopper,
@@ -143,3 +144,22 @@ def test_sends_are_in_time_order_and_within_the_run() -> None:
     sends = _sends(4, behaviour, 120.0)
     assert [s.at for s in sends] == sorted(s.at for s in sends)
     assert all(0.0 <= s.at <= 120.0 for s in sends)
+
+
+def test_a_phone_behind_schedule_sends_its_due_backlog_as_one_batch() -> None:
+    fix = [Send(float(t), (Fix(48.85, 2.34, 10.0, float(t)),)) for t in range(6)]
+    alone = Send(6.0, (Fix(48.85, 2.34, None, 6.0),))
+    tap = Send(7.0, (Tap("5E000000000001", 1, 7.0),))
+    rest = iter([*fix[1:], alone, tap])
+    merged, following = catch_up(fix[0], rest, now=3.5, max_batch=100)
+    assert [e.at for e in merged.events] == [0.0, 1.0, 2.0, 3.0]
+    assert following == fix[4]
+    merged, following = catch_up(fix[4], rest, now=10.0, max_batch=100)
+    assert len(merged.events) == 2  # the fix without accuracy still travels alone
+    assert following == alone
+    merged, following = catch_up(alone, rest, now=10.0, max_batch=100)
+    assert (merged, following) == (alone, tap)
+    on_time = iter(fix[2:])
+    assert catch_up(fix[1], on_time, now=1.0, max_batch=100) == (fix[1], fix[2])
+    capped = iter(fix[1:])
+    assert len(catch_up(fix[0], capped, now=10.0, max_batch=3)[0].events) == 3

@@ -106,7 +106,7 @@ def _row(
     if not any(cell.strip() for cell in record):
         return None  # blank lines and spreadsheets' trailing ",,,," rows
     cells = dict(zip(header, (cell.strip() for cell in record), strict=False))
-    sku = cells["sku"][:64] or None
+    sku = cells.get("sku", "")[:64] or None  # a short row may end before its SKU column
     if len(record) != len(header):
         return Rejected(line, sku, f"{len(record)} fields; the header has {len(header)}")
     try:

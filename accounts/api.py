@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, status
+from typing import Annotated
 
-from accounts import service
+from fastapi import APIRouter, Query, status
+
+from accounts import audit, service
+from accounts.audit import KeyUseOut
 from accounts.models import ApiKey
 from accounts.schemas import (
     ApiKeyCreate,
@@ -15,7 +18,7 @@ from accounts.schemas import (
     UserCreate,
     UserCreated,
 )
-from kernel.ids import IdPath
+from kernel.ids import MAX_ID, IdPath
 from kernel.pagination import After, Limit, Page, next_cursor
 from kernel.principal import Role
 from server.deps import CurrentStaff, CurrentUser, Operator, SessionDep
@@ -115,3 +118,20 @@ def rotate_key(key_id: IdPath, session: SessionDep, _: Operator) -> ApiKeyCreate
 )
 def revoke_key(key_id: IdPath, session: SessionDep, _: Operator) -> None:
     service.revoke_api_key(session, key_id=key_id)
+
+
+@router.get("/audit", summary="The API keys' audit log (operator)", tags=["keys"])
+def list_key_uses(
+    session: SessionDep,
+    _: Operator,
+    key_id: Annotated[int | None, Query(ge=1, le=MAX_ID, description="One key's uses.")] = None,
+    after: After = 0,
+    limit: Limit = 50,
+) -> Page[KeyUseOut]:
+    """Every request a staff key authenticated, oldest first: the key, its role and stores
+    then, the method, route and path, the status answered, when and from which address."""
+    rows = audit.list_uses(session, key_id=key_id, after=after, limit=limit)
+    return Page(
+        items=[KeyUseOut.model_validate(r) for r in rows],
+        next_after=next_cursor([r.id for r in rows], limit),
+    )

@@ -105,6 +105,10 @@ def main(argv: list[str] | None = None) -> None:
             "VICINITY_FCM_PROJECT_ID": PROJECT,
             "VICINITY_WEBHOOK_ALLOW_PRIVATE": "true",
             "VICINITY_LOG_LEVEL": "WARNING",
+            # Every virtual phone shares 127.0.0.1: the per-IP limits would measure only
+            # themselves; the per-token ones stay.
+            "VICINITY_RATE_SIGNUP_PER_IP": "",
+            "VICINITY_RATE_EVENTS_PER_IP": "",
         }
         settings = Settings(database_url=url, redis_url=redis_url, var_dir=workdir / "var")
         engine = make_engine(settings)

@@ -6,7 +6,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, model_validator
+from limits import parse_many
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -246,6 +247,54 @@ class Settings(BaseSettings):
         "contributors",
         description="Credit shown on the map for its tiles (HTML).",
     )
+
+    # Abuse limits (server/ratelimit.py, server/security.py, server/audit.py).
+    rate_limits: bool = Field(
+        default=True,
+        description="Refuse callers over the rate limits below (429 with Retry-After); false "
+        "turns every limit off.",
+    )
+    rate_signup_per_ip: str = Field(
+        default="60/minute",
+        description="Sign-ups (POST /v1/users) per client IP, in the notation of the `limits` "
+        "library, several joined by ';' (e.g. '60/minute;1000/day'); empty = no limit.",
+    )
+    rate_events_per_token: str = Field(
+        default="120/minute",
+        description="Event reports (fixes, sightings, taps, opened pushes and looks) per user "
+        "token; empty = no limit.",
+    )
+    rate_events_per_ip: str = Field(
+        default="6000/minute",
+        description="Event reports per client IP (many phones share one behind a carrier's "
+        "NAT); empty = no limit.",
+    )
+    cors_origins: list[str] = Field(
+        default=[],
+        description="Origins a browser may call the API from (JSON list); empty = no CORS "
+        "headers at all, so browsers keep other sites' pages out.",
+    )
+    https: bool = Field(
+        default=False,
+        description="The deployment is served over HTTPS only (a TLS proxy in front): send "
+        "Strict-Transport-Security.",
+    )
+    audit_retention_days: int = Field(
+        default=365,
+        ge=1,
+        description="Entries of the API keys' audit log older than this are purged.",
+    )
+
+    @field_validator("rate_signup_per_ip", "rate_events_per_token", "rate_events_per_ip")
+    @classmethod
+    def _rate(cls, value: str) -> str:
+        # Refused at start rather than at the first request it would have limited.
+        if value.strip():
+            try:
+                parse_many(value)
+            except ValueError as error:
+                raise ValueError(f"not a rate limit such as '120/minute': {value!r}") from error
+        return value.strip()
 
     @model_validator(mode="after")
     def _database_in_var_dir(self) -> Settings:

@@ -11,6 +11,7 @@ from fastapi import FastAPI
 
 from kernel.config import Settings, get_settings
 from server import runtime as runtime_module
+from server.audit import AuditLog
 from server.celery import celery_app
 from server.celery import configure as configure_celery
 from server.docs import install_docs, operation_id
@@ -19,8 +20,10 @@ from server.handlers import ERROR_RESPONSES, install_error_handlers
 from server.limits import BodyLimit
 from server.logs import RequestId, configure_logging
 from server.metrics import install_metrics, watch
+from server.ratelimit import RateLimit, RateLimiter
 from server.routers import ROUTERS
 from server.scheduler import Scheduler
+from server.security import install_security
 
 DESCRIPTION = """
 Vicinity matches phones' locations and beacon sightings against store geofences and
@@ -32,7 +35,7 @@ pushes the offers a shopper **consented to**, and nothing else.
   401 `unauthorized`, 403 `forbidden`, 404 `not_found` (also for another store's resource),
   405 `method_not_allowed`, 409 `conflict` (`busy` with `Retry-After` when the same thing
   is being changed right now), 413 `too_large`, 422 `invalid` (with `problems`),
-  503 `unavailable` (with `Retry-After`).
+  429 `too_many_requests` (with `Retry-After`), 503 `unavailable` (with `Retry-After`).
 * Lists page one way: `?after=<cursor>&limit=<n>`, and the page's `next_after` is the next
   cursor (null on the last page).
 """
@@ -41,6 +44,7 @@ pushes the offers a shopper **consented to**, and nothing else.
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     configure_logging(settings)
+    limiter = RateLimiter.of(settings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -66,6 +70,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             watch(None)
             runtime_module.install(None)
             rt.close()
+            if limiter is not None:
+                await limiter.aclose()
 
     app = FastAPI(
         title="Vicinity",
@@ -79,10 +85,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     install_error_handlers(app)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(AuditLog)
+    if limiter is not None:
+        # Before the body is read and before routing: the fast lane is limited too.
+        app.add_middleware(RateLimit, limiter=limiter)
     if settings.metrics:
         install_metrics(app)
-    # Outermost: even a refused body's answer carries the request id.
+    # Even a refused body's answer carries the request id.
     app.add_middleware(RequestId)
+    # Outermost: every answer carries the security headers, a CORS preflight included.
+    install_security(app, settings)
     install_docs(app)
     for router in ROUTERS:
         app.include_router(router, responses=ERROR_RESPONSES)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
@@ -159,6 +160,13 @@ def serve(
     """Run the API server (on a migrated database; `--demo` migrates and seeds it)."""
     if simulate and not demo:
         _fail("--simulate needs --demo (the shoppers walk the demo city)")
+    if simulate:
+        # Every virtual phone shares 127.0.0.1: per-IP limits would hold the demo to a
+        # trickle (per-token limits stay). The live table needs a quiet log.
+        for limit in ("VICINITY_RATE_SIGNUP_PER_IP", "VICINITY_RATE_EVENTS_PER_IP"):
+            os.environ.setdefault(limit, "")
+        os.environ.setdefault("VICINITY_LOG_LEVEL", "WARNING")  # a line per push otherwise
+        get_settings.cache_clear()
     access = None
     if demo:
         access = _prepare(demo, host, port)

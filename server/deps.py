@@ -21,6 +21,7 @@ from notifications.service import decide_events
 from notifications.tasks import enqueue_delivery
 from presence.flow import DecideEvents
 from redemptions.service import present
+from server.audit import note_staff
 from server.runtime import Runtime
 
 
@@ -115,6 +116,7 @@ async def app_caller(
 
 
 def current_staff(
+    request: Request,
     session: SessionDep,
     creds: Annotated[HTTPAuthorizationCredentials | None, Depends(_staff_bearer)],
 ) -> Staff:
@@ -123,7 +125,9 @@ def current_staff(
         raise Forbidden("this endpoint needs a staff API key, not a user token")
     if not token.startswith(API_KEY_PREFIX):
         raise Unauthorized("malformed API key")
-    return staff_for_key(session, token)
+    staff = staff_for_key(session, token)
+    note_staff(request.scope, staff)  # the audit log records the request once answered
+    return staff
 
 
 CurrentUser = Annotated[User, Depends(current_user)]

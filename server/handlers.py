@@ -33,6 +33,7 @@ ERROR_CODES: dict[int, str] = {
     409: "conflict",  # or "busy" with Retry-After: the same thing is being changed now
     413: "too_large",
     422: "invalid",
+    429: "too_many_requests",  # with Retry-After (server/ratelimit.py)
     503: "unavailable",
 }
 
@@ -64,6 +65,10 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     409: {"model": ErrorOut, "description": "`conflict`: conflicts with existing data"},
     413: {"model": ErrorOut, "description": "`too_large`: body or batch over the limit"},
     422: {"model": ValidationErrorOut, "description": "`invalid`: the problem is named"},
+    429: {
+        "model": ErrorOut,
+        "description": "`too_many_requests`: over a rate limit; retry after `Retry-After`",
+    },
     503: {"model": ErrorOut, "description": "`unavailable`: a backing service is down"},
 }
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import accounts.audit  # noqa: F401 - its table joins the metadata
 import broadcast.models  # noqa: F401 - its tables join the metadata
 import catalogue.models  # noqa: F401 - its tables join the metadata
 import events.models  # noqa: F401 - its tables join the metadata

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from pathlib import Path
 from typing import Any
@@ -42,6 +43,9 @@ def run(
     config: Config, key: str, *, report: Path | None, console: Console, live: bool = True
 ) -> dict[str, Any]:
     """Set up, walk, print the summary; write the JSON report and its SVG plot if asked."""
+    # One line per request from httpx would bury the live table (and the server's own log
+    # when the simulator runs inside it).
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     console.print(f"Setting up {config.users} shoppers against {config.url} …")
     try:
         result = _run_sync(config, key, console, live)

@@ -154,17 +154,21 @@ async def sign_up(api: Api, index: int, seed: int, city: City, policy: str) -> S
 
 async def sign_up_all(api: Api, users: int, seed: int, city: City) -> list[Shopper]:
     policy = await _policy(api)
-    # Onboarding comes in waves, not all at once: at most 16 phones at a time.
-    gate = asyncio.Semaphore(16)
+    # Onboarding comes in waves, not all at once: at most 8 phones at a time.
+    gate = asyncio.Semaphore(8)
 
     async def one(i: int) -> Shopper | None:
         async with gate:
             return await sign_up(api, i, seed, city, policy)
 
     shoppers = [s for s in await asyncio.gather(*(one(i) for i in range(users))) if s is not None]
-    await asyncio.gather(
-        *(_circle(api, shoppers[i : i + CIRCLE], city) for i in range(0, len(shoppers), CIRCLE))
-    )
+
+    async def befriend(circle: list[Shopper]) -> None:
+        async with gate:
+            await _circle(api, circle, city)
+
+    circles = [shoppers[i : i + CIRCLE] for i in range(0, len(shoppers), CIRCLE)]
+    await asyncio.gather(*(befriend(c) for c in circles))
     return shoppers
 
 

@@ -45,6 +45,9 @@ WORKER = os.environ.get("PYTEST_XDIST_WORKER")
 # The CLIs print with rich, which wraps at the terminal's width: a worker process has no
 # terminal (80 columns), so the width is fixed here for every process alike.
 os.environ["COLUMNS"] = "200"
+# The suite signs up and reports from one address at test speed: rate limits are off
+# unless a test turns them on (tests/server/test_rate_limits.py); servers it starts inherit.
+os.environ.setdefault("VICINITY_RATE_LIMITS", "false")
 
 
 @pytest.fixture(scope="session")

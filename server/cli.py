@@ -18,8 +18,15 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 from typer.core import TyperGroup
 
+from accounts.audit import list_uses
 from accounts.models import ApiKey
-from accounts.service import create_api_key, list_api_keys, revoke_api_key, rotate_api_key
+from accounts.service import (
+    create_api_key,
+    get_api_key,
+    list_api_keys,
+    revoke_api_key,
+    rotate_api_key,
+)
 from beacons.fieldtool.cli import app as beacons_app
 from catalogue.cli import items_app
 from geofence.cli import geofences_app
@@ -318,6 +325,23 @@ def rotate_key(
         name, role = key.name, key.role
     console.print(f"[green]✓[/] key {key_id} ({role}, {name}) has a new secret:")
     console.print(secret, highlight=False, soft_wrap=True)
+
+
+@keys.command("audit")
+def audit_key(
+    key_id: Annotated[int, typer.Argument(help="The key's id (see `keys list`).")],
+    last: Annotated[int, typer.Option(min=1, max=10_000, help="How many recent uses.")] = 50,
+) -> None:
+    """A key's last uses, oldest first: when, from where, what it called and the answer."""
+    table = Table("id", "at (UTC)", "client", "request", "status")
+    with _migrated() as session:
+        get_api_key(session, key_id=key_id)  # an unknown key is an error, not an empty list
+        rows = list_uses(session, key_id=key_id, after=0, limit=last, newest_first=True)
+        for use in reversed(rows):
+            request = f"{use.method} {use.path}"
+            when = f"{use.at:%Y-%m-%d %H:%M:%S}"
+            table.add_row(str(use.id), when, use.client_ip or "", request, str(use.status))
+    console.print(table)
 
 
 def _scope(key: ApiKey) -> str:

@@ -187,6 +187,7 @@ async def report_sightings(
                 store_id=outcome.store_of.get(e.zone),
                 transition=e.transition.value,
                 at=datetime.fromtimestamp(e.at, UTC),
+                confidence=e.confidence,
             )
             for e in tracked.events
             if not e.checkpoint  # a dwell checkpoint is the decision's, not a transition

@@ -4,6 +4,10 @@ Each sighting counts at its own time, like a fix: the readings of a batch are ta
 time order, one observation per distinct ``recorded_at`` (a phone's scan reports the
 beacons it heard together), so a batch spanning the dwell time can DWELL and a zone
 silent for ``exit_after_s`` within the batch exits there.
+
+Each event gets its confidence (``presence.confidence``): the zone's proximity in that
+scan, ``high`` for an ENTER or DWELL at a store whose geofence (or NFC tag) placed the
+user there within ``AGREEMENT_S``.
 """
 
 from __future__ import annotations
@@ -11,14 +15,15 @@ from __future__ import annotations
 import itertools
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from beacons.proximity import Proximity
 from beacons.zones import SOURCE, BeaconTrack, Reading, Sighting, ZoneRules, observe_zones
 from geofence.core import SOURCE as GEOFENCE
 from geofence.core import GeofenceIndex
 from kernel.config import Settings
-from presence.core import Presence, ZoneEvent, ZoneKey, advance, kind_of
+from presence.confidence import agreeing_stores, of_proximity, raised
+from presence.core import Presence, Transition, ZoneEvent, ZoneKey, advance, kind_of
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,5 +138,38 @@ def track_sightings(
         assert obs is not None  # a group has at least one reading
         dwell = dict.fromkeys(obs.inside | obs.holding, rules.dwell_s)
         state, new = advance(state, obs, dwell, rules.dwell_step_s)
-        events.extend(new)
+        if new:
+            events.extend(_rated(new, state, report.proximity, obs.at, index))
     return TrackedSightings(events, len(newer), dict(ignored), proximity), state, tracks
+
+
+_CORROBORATING = frozenset({GEOFENCE, "nfc"})
+
+
+def _rated(
+    events: list[ZoneEvent],
+    state: Presence,
+    heard: Mapping[str, Proximity],
+    at: float,
+    index: GeofenceIndex,
+) -> list[ZoneEvent]:
+    """A scan's events with their confidence (see the module doc)."""
+
+    def store_of(zone: str) -> int | None:
+        key = ZoneKey.parse(zone)
+        if key.name is not None:
+            return key.id
+        fence = index.get(key.id)
+        return None if fence is None else fence.store_id
+
+    agreed = agreeing_stores(
+        state.zones, state.last_at, kinds=_CORROBORATING, at=at, store_of=store_of
+    )
+    rated = []
+    for event in events:
+        proximity = heard.get(event.zone)
+        confidence = of_proximity(None if proximity is None else proximity.value)
+        if event.transition is not Transition.EXIT:
+            confidence = raised(confidence, ZoneKey.parse(event.zone).id in agreed)
+        rated.append(replace(event, confidence=confidence))
+    return rated

@@ -33,6 +33,8 @@ class ZoneEventLike(Protocol):
     def at(self) -> float: ...
     @property
     def timeout(self) -> bool: ...
+    @property
+    def confidence(self) -> str: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -199,7 +201,12 @@ def emit_zone_events(
             name,
             stores.get(e.zone),
             user_id,
-            {"zone": e.zone, "transition": str(e.transition), "timeout": e.timeout},
+            {
+                "zone": e.zone,
+                "transition": str(e.transition),
+                "timeout": e.timeout,
+                "confidence": str(e.confidence),
+            },
             datetime.fromtimestamp(e.at, UTC),
         )
         for e in events

@@ -225,6 +225,7 @@ async def report_locations(
             store_id=outcome.store_of.get(e.zone),
             transition=e.transition.value,
             at=datetime.fromtimestamp(e.at, UTC),
+            confidence=e.confidence,
         )
         for e in outcome.tracked.events
         if not e.checkpoint  # a dwell checkpoint is the decision's, not a transition

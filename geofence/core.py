@@ -12,7 +12,9 @@ Screening (what a fix must be to count), from traccar and Radar's field experien
 
 * accuracy worse than ``max_accuracy_m`` is ignored: it cannot place anyone in a shop;
 * a fix not newer than the user's last accepted one is ignored (replay, out of order);
-* a fix older than ``max_age_s`` is ignored: a late event must not trigger a push.
+* a fix older than ``max_age_s`` is ignored: a late event must not trigger a push;
+* a fix that would mean moving faster than ``max_speed_kmh`` since the last accepted one
+  is an impossible jump, ignored as ``teleport`` (``geofence.jumps``).
 
 Hysteresis: once in a fence, a user stays in it until a fix lies outside by more than
 ``max(accuracy_m, exit_margin_m)``, so GPS jitter at a border does not flap.
@@ -41,6 +43,7 @@ from shapely.geometry import Point
 from shapely.geometry.base import BaseGeometry
 
 from geofence.grid import EARTH_RADIUS_M, M_PER_DEG, Batch, Grid, haversine_limit, haversine_m
+from presence.confidence import equivalent_radius_m
 from presence.core import Observation, ZoneKey, kind_of
 
 SOURCE = "geofence"
@@ -126,6 +129,16 @@ class Fence:
         dlat = self.radius_m * 1.01 / M_PER_DEG
         dlon = dlat / max(math.cos(math.radians(min(abs(lat) + dlat, 89.9))), 1e-6)
         return shapely.box(lon - dlon, lat - dlat, lon + dlon, lat + dlat)
+
+    def radius_m_equivalent(self) -> float:
+        """A circle's radius, or the radius of the circle of the polygon's area (metres): the
+        fence's size that a fix's accuracy is weighed against (``presence.confidence``)."""
+        if self.radius_m is not None:
+            return self.radius_m
+        polygon = self.geometry
+        lat = (polygon.bounds[1] + polygon.bounds[3]) / 2
+        area = polygon.area * M_PER_DEG * M_PER_DEG * math.cos(math.radians(lat))
+        return equivalent_radius_m(area)
 
     def metres_outside(self, lon: float, lat: float) -> float:
         """How far outside the fence a point is, in metres (0 inside)."""
@@ -349,6 +362,7 @@ class Rejection(StrEnum):
     POOR_ACCURACY = "poor_accuracy"
     OUT_OF_ORDER = "out_of_order"
     STALE = "stale"
+    TELEPORT = "teleport"
 
 
 @dataclass(frozen=True, slots=True)
@@ -358,6 +372,7 @@ class Screening:
     exit_margin_m: float
     max_skew_s: float = 30.0  # how far ahead of the server a phone's clock may run
     dwell_step_s: float | None = None  # DWELL checkpoints after the DWELL (presence.core)
+    max_speed_kmh: float = 300.0  # faster since the last accepted fix: a teleport
 
 
 def screen(fix: Fix, *, last_at: float, now: float, rules: Screening) -> Rejection | None:

@@ -11,6 +11,7 @@ from geofence.models import Geofence
 from kernel.limits import refuse_oversized_batch
 from kernel.text import Name
 from kernel.times import Timestamp
+from presence.confidence import Confidence
 from stores.labels import ExternalId, Metadata, Tags
 
 SHOP_POLYGON: dict[str, Any] = {
@@ -195,12 +196,18 @@ class ZoneEventOut(BaseModel):
     store_id: int | None
     transition: str
     at: datetime
+    confidence: Confidence = Field(
+        description="How sure the event is: `low`, `medium` or `high`, from the fix's "
+        "accuracy against the fence's size, the beacon's proximity, an NFC tap (high), and "
+        "whether GPS and a beacon of the same store agree (high); see presence/confidence.py."
+    )
 
 
 class LocationReport(BaseModel):
     accepted: int
     ignored: dict[str, int] = Field(
-        description="Fixes ignored by reason: poor_accuracy, out_of_order, stale."
+        description="Fixes ignored by reason: poor_accuracy, out_of_order, stale, teleport "
+        "(an impossible jump from the last accepted fix, faster than VICINITY_MAX_SPEED_KMH)."
     )
     events: list[ZoneEventOut]
     notifications: list[int] = Field(description="Ids of notifications this batch triggered.")

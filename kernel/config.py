@@ -40,6 +40,12 @@ class Settings(BaseSettings):
     max_accuracy_m: float = 150.0
     exit_margin_m: float = 25.0
     max_fix_age_s: int = 15 * 60
+    max_speed_kmh: float = Field(
+        default=300.0,
+        gt=0,
+        description="A fix that would mean moving faster than this since the user's last "
+        "accepted fix is an impossible jump, ignored as `teleport` (geofence/jumps.py).",
+    )
     presence_ttl_s: int = Field(
         default=30 * 60,
         description="Presence is deleted this long after the last observation (privacy bound).",

@@ -102,6 +102,7 @@ def report_tap(body: TapIn, session: SessionDep, user: CurrentUser, runtime: Run
                 store_id=outcome.store_of.get(e.zone),
                 transition=e.transition.value,
                 at=datetime.fromtimestamp(e.at, UTC),
+                confidence=e.confidence,
             )
             for e in outcome.events
         ],

@@ -17,7 +17,9 @@ from the key like a beacon zone's):
 * the zones time out like any presence (``presence.core.expire``): ``stale_s`` after the
   user's last tap anywhere, the beat job EXITs them;
 * a tap not newer than the last accepted one is out of order and changes nothing
-  (``presence.core.advance``).
+  (``presence.core.advance``);
+* its events are of ``high`` confidence (``presence.confidence``): the phone touched the
+  store's own tag.
 
 A tap is accepted only within ``max_age_s`` in the past and ``max_skew_s`` ahead of the
 server clock (a phone clock a little fast is brought back to now); anything else is a
@@ -27,9 +29,10 @@ clock or a replay problem the phone must hear about.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from kernel.errors import Invalid
+from presence.confidence import TAP
 from presence.core import Observation, Presence, ZoneEvent, ZoneKey, advance, is_newer, kind_of
 
 SOURCE = "nfc"
@@ -93,4 +96,4 @@ def tap(state: Presence, *, store_id: int, placement: str, at: float) -> Tapped:
     obs = Observation(SOURCE, at, frozenset({zone}), same_store - {zone})
     accepted = is_newer(state, SOURCE, at)
     after, events = advance(state, obs, {})
-    return Tapped(after, events, accepted)
+    return Tapped(after, [replace(e, confidence=TAP) for e in events], accepted)

@@ -21,7 +21,9 @@ Rules, in the order they apply to one event:
   user-and-store cooldown (nothing more from a store until ``store_cooldown_s`` after its
   last push to the user; the candidates of the event that pushed go out together), the
   offer's schedule (days and hours in the store's time zone) and its budget (sends left in
-  all and today, counted by the caller).
+  all and today, counted by the caller). The offer's ``min_confidence`` too: an event less
+  sure than it asks (``presence.confidence``: low < medium < high) is skipped as
+  ``low_confidence``; the store chose to act only on surer presence.
 * **Competition.** Candidates of the same instant (one fix can enter several stores'
   zones) are ranked by :mod:`notifications.ranking` (priority, overlap, fairness,
   freshness, kind, id) and served in that order; each decision names the others
@@ -72,6 +74,7 @@ from notifications.terms import (
     Trigger,
 )
 from preferences.core import TargetingProfile
+from presence.confidence import meets
 
 __all__ = [
     "Decision",
@@ -207,6 +210,8 @@ class _State:
         rule = cand.offer
         if rule is None:
             return None
+        if not meets(trig.confidence, rule.min_confidence):
+            return Skip.LOW_CONFIDENCE
         if rule.schedule is not None:
             local = trig.at + self.pacing.store_utc_offset_s.get(trig.store_id, 0)
             if not rule.schedule.open_at(local):
@@ -285,6 +290,7 @@ class _State:
             deferred_until=deferred,
             place_bound=place_bound,
             expires_at=expires,
+            confidence=trig.confidence,
         )
 
 

@@ -105,6 +105,7 @@ def look_row(
         "zone_kind": kind,
         "zone_name": name,
         "trigger": decision.transition.value,
+        "confidence": decision.confidence.value,
         "ranking": choice.reason,
         "score": choice.score,
         "competed": competed,

@@ -56,6 +56,7 @@ def _reason(
         "zone_kind": kind,
         "zone_name": name,
         "trigger": decision.transition.value,
+        "confidence": decision.confidence.value,
         # An EXIT the phone never reported: its presence went stale (presence.flow).
         **({"exit": "timeout"} if decision.timeout else {}),
         "rule": decision.rule,

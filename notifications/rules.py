@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 from kernel import versions
 from notifications.decide import OfferRule, Schedule
 from offers.models import OFFERS, Offer
+from presence.confidence import Confidence
 from presence.core import Transition, ZoneKey
 from stores.models import Store
 
@@ -88,6 +89,7 @@ def as_rule(o: Offer) -> OfferRule:
         place_bound=o.place_bound,
         dwell_s=None if o.dwell_minutes is None else o.dwell_minutes * 60.0,
         fresh_at=fresh.timestamp() if fresh is not None else 0.0,
+        min_confidence=None if o.min_confidence is None else Confidence(o.min_confidence),
     )
 
 

@@ -258,6 +258,7 @@ def on_zone_events(
             e.timeout,
             dwelled_s=e.dwelled_s,
             checkpoint=e.checkpoint,
+            confidence=e.confidence,
         )
         for e in events
         if e.zone in stores

@@ -10,6 +10,7 @@ from enum import StrEnum
 from types import MappingProxyType
 
 from preferences.core import MINUTES_PER_DAY
+from presence.confidence import Confidence
 from presence.core import Transition
 
 DAY_S = 86400
@@ -61,6 +62,8 @@ class OfferRule:
     far into the visit; ``None``: on the zone's DWELL itself."""
     fresh_at: float = 0.0
     """Its start, else its creation (epoch seconds): newer ranks first."""
+    min_confidence: Confidence | None = None
+    """Fires only on events at least this sure (``presence.confidence``); None: any."""
 
     def active_at(self, at: float) -> bool:
         return (self.starts_at is None or self.starts_at <= at) and (
@@ -93,6 +96,7 @@ class Trigger:
     broadcast: bool = False  # a store's flash offer to users present now (not a transition)
     dwelled_s: float | None = None  # a DWELL's time in the zone
     checkpoint: bool = False  # a DWELL checkpoint: only offers with a ``dwell_s`` fire on it
+    confidence: Confidence = Confidence.LOW  # the event's (presence.confidence)
 
 
 class Suppression(StrEnum):
@@ -108,6 +112,7 @@ class Skip(StrEnum):
     COOLDOWN = "cooldown"
     SCHEDULE = "schedule"
     BUDGET = "budget"
+    LOW_CONFIDENCE = "low_confidence"  # the event is less sure than the offer's min_confidence
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,6 +138,8 @@ class Decision:
     place_bound: bool = True
     expires_at: float | None = None
     """When the push stops being useful (epoch seconds): the visit's end, the offer's."""
+    confidence: Confidence = Confidence.LOW
+    """The triggering event's confidence, recorded with the decision."""
 
     @property
     def key(self) -> str:

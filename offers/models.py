@@ -70,6 +70,9 @@ class Offer(Base):
     place_bound: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     # Percent of eligible users kept as a control group (never pushed), for the lift.
     holdout_pct: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # Fires only on presence events at least this sure: low, medium or high
+    # (presence.confidence); null is any.
+    min_confidence: Mapped[str | None] = mapped_column(String(8), nullable=True)
     # Why the system turned the offer off (its last geofence deleted); None when the store
     # did, or while active.
     inactive_reason: Mapped[str | None] = mapped_column(String(200), nullable=True)

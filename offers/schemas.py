@@ -11,6 +11,7 @@ from beacons.schemas import ZoneName
 from kernel.ids import DbId
 from kernel.text import Body, DeepLink, Slug, Title
 from offers.models import Offer
+from presence.confidence import Confidence
 
 HHMM = re.compile(r"^([01][0-9]|2[0-3]):[0-5][0-9]$")
 
@@ -36,6 +37,13 @@ PLACE_BOUND = (
 HOLDOUT = (
     "Percent of eligible users (0..50) kept as a control group: stable per user and offer, "
     "recorded as held out and never pushed, so the stats can show the offer's lift."
+)
+MIN_CONFIDENCE = (
+    "Fire only on presence events at least this sure: `low`, `medium` or `high` (low < "
+    "medium < high); null (default): any. A GPS fix is rated by its accuracy against the "
+    "fence's size, a beacon by its proximity, an NFC tap is high, and GPS and a beacon of "
+    "the store agreeing is high. An event less sure is skipped (counted as "
+    "`suppressed_low_confidence` in the stats)."
 )
 Budget = Annotated[int, Field(ge=1, le=10_000_000, strict=True)]
 
@@ -94,6 +102,7 @@ class CampaignRules(BaseModel):
         "in the zone (checked every `VICINITY_DWELL_STEP_S` after the zone's own `dwell_s`); "
         "null: at the zone's DWELL.",
     )
+    min_confidence: Confidence | None = Field(default=None, description=MIN_CONFIDENCE)
 
 
 PRIORITY = (
@@ -184,6 +193,7 @@ class OfferOut(BaseModel):
     dwell_minutes: int | None
     place_bound: bool
     holdout_pct: int
+    min_confidence: Confidence | None
     inactive_reason: str | None = Field(
         description="Why the system deactivated the offer (e.g. its last geofence was "
         "deleted); null when active or turned off by the store."
@@ -213,6 +223,7 @@ class OfferOut(BaseModel):
             dwell_minutes=o.dwell_minutes,
             place_bound=o.place_bound,
             holdout_pct=o.holdout_pct,
+            min_confidence=None if o.min_confidence is None else Confidence(o.min_confidence),
             inactive_reason=o.inactive_reason,
             created_at=o.created_at,
             updated_at=o.updated_at,

@@ -88,6 +88,7 @@ def create_offer(session: Session, *, staff: Staff, store_id: int, data: OfferCr
         dwell_minutes=data.dwell_minutes,
         place_bound=data.place_bound,
         holdout_pct=data.holdout_pct,
+        min_confidence=None if data.min_confidence is None else data.min_confidence.value,
         segments=segments_by_slug(session, data.segments),
         geofences=_geofences(session, store_id, data.geofence_ids),
         zones=_zones(session, store_id, data.zones),
@@ -126,6 +127,8 @@ def update_offer(session: Session, *, staff: Staff, offer_id: int, data: OfferUp
             setattr(offer, name, changes[name])
     if "schedule" in changes:
         offer.schedule = None if data.schedule is None else data.schedule.model_dump()
+    if "min_confidence" in changes:  # stored as its plain value, null clearing it
+        offer.min_confidence = None if data.min_confidence is None else data.min_confidence.value
     if "ends_at" in changes:
         _check_not_over(offer.ends_at)
     if offer.active:  # turned on again (or edited while on): the system's reason is void

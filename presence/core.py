@@ -17,6 +17,13 @@ machine turns a sequence of observations into ENTER, DWELL and EXIT events:
   (traccar ``PositionUtil.isLatest``).
 * EXIT marked ``timeout`` (:func:`expire`) for the zones of a source not observed for
   ``stale_s``: a phone that went silent left, even though it never said so.
+* Each event carries its :class:`~presence.confidence.Confidence`, set by the source
+  that observed it (``low`` until it does; a timeout EXIT stays ``low``).
+
+Presence also keeps the last accepted GPS fix (:class:`LastFix`: rounded to 4 decimals of
+a degree, about 10 m, and its accuracy), so the next one can be checked for an impossible
+jump (``geofence.jumps.too_fast``); it is forgotten with the zones, ``stale_s`` after it
+was taken, and with presence itself at its TTL.
 
 Zones are named by a :class:`ZoneKey`; presence, events and the API carry its string
 form (``geofence:12``, ``beacon:7:entrance``).
@@ -26,12 +33,14 @@ Pure: no I/O, no clock. Times are UTC epoch seconds.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
 from kernel.errors import Invalid
+from presence.confidence import Confidence
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,14 +86,30 @@ class ZoneVisit:
 
 
 @dataclass(frozen=True, slots=True)
+class LastFix:
+    """The last accepted GPS fix, as coarse as the jump check allows (see the module doc)."""
+
+    lon: float
+    lat: float
+    accuracy_m: float
+    at: float
+
+    @classmethod
+    def of(cls, lon: float, lat: float, accuracy_m: float, at: float) -> LastFix:
+        return cls(round(lon, 4), round(lat, 4), float(math.ceil(accuracy_m)), at)
+
+
+@dataclass(frozen=True, slots=True)
 class Presence:
-    """Where one user is: the zones they are in and, per source, the last observation time."""
+    """Where one user is: the zones they are in, per source the last observation time, and
+    the last accepted GPS fix (``None`` when none is recent)."""
 
     zones: Mapping[str, ZoneVisit] = field(default_factory=dict)
     last_at: Mapping[str, float] = field(default_factory=dict)
+    fix: LastFix | None = None
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        data: dict[str, Any] = {
             # The checkpoint count only once there is one: fewer bytes per fix in Redis.
             "zones": {
                 k: [v.entered_at, v.dwelled, *([v.checkpoints] if v.checkpoints else [])]
@@ -92,6 +117,10 @@ class Presence:
             },
             "last_at": dict(self.last_at),
         }
+        if self.fix is not None:
+            f = self.fix
+            data["fix"] = [f.lon, f.lat, f.accuracy_m, f.at]
+        return data
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Presence:
@@ -101,7 +130,11 @@ class Presence:
             for k, v in data.get("zones", {}).items()
         }
         last_at = {k: float(v) for k, v in data.get("last_at", {}).items()}
-        return cls(zones=zones, last_at=last_at)
+        raw = data.get("fix")
+        fix = (
+            None if not raw else LastFix(float(raw[0]), float(raw[1]), float(raw[2]), float(raw[3]))
+        )
+        return cls(zones=zones, last_at=last_at, fix=fix)
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,6 +153,7 @@ class ZoneEvent:
     timeout: bool = False  # an EXIT inferred from silence, not observed
     dwelled_s: float | None = None  # a DWELL's time in the zone since the ENTER
     checkpoint: bool = False  # a DWELL checkpoint after the first (see the module doc)
+    confidence: Confidence = Confidence.LOW  # set by the observing source
 
 
 def clock_offset(times: Iterable[float], *, now: float, max_skew_s: float) -> float:
@@ -180,7 +214,7 @@ def advance(
         zones[zone] = ZoneVisit(obs.at)
         events.append(ZoneEvent(zone, Transition.ENTER, obs.at))
     last_at = {**presence.last_at, obs.source: obs.at}
-    return Presence(zones=zones, last_at=last_at), events
+    return Presence(zones=zones, last_at=last_at, fix=presence.fix), events
 
 
 def stale_since(presence: Presence) -> float | None:
@@ -194,7 +228,8 @@ def expire(presence: Presence, *, now: float, stale_s: float) -> tuple[Presence,
     """EXIT (``timeout``) every zone of a source not observed for more than ``stale_s``.
 
     The EXIT is dated when the source was last observed: the last moment the user was
-    known to be there. ``last_at`` is kept, so late observations stay out of order.
+    known to be there. ``last_at`` is kept, so late observations stay out of order. The
+    last fix older than ``stale_s`` is forgotten too (the privacy bound of the jump check).
     """
     events: list[ZoneEvent] = []
     zones = dict(presence.zones)
@@ -203,6 +238,9 @@ def expire(presence: Presence, *, now: float, stale_s: float) -> tuple[Presence,
         if last is None or now - last > stale_s:
             del zones[zone]
             events.append(ZoneEvent(zone, Transition.EXIT, now if last is None else last, True))
-    if not events:
+    fix = presence.fix
+    if fix is not None and now - fix.at > stale_s:
+        fix = None
+    if not events and fix is presence.fix:
         return presence, []
-    return Presence(zones=zones, last_at=presence.last_at), events
+    return Presence(zones=zones, last_at=presence.last_at, fix=fix), events

@@ -24,4 +24,17 @@ def export_presence(state: Presence) -> dict[str, Any]:
             for zone, visit in state.zones.items()
         ],
         "last_seen": {source: _iso(at) for source, at in state.last_at.items()},
+        # Kept for the impossible-jump check only, rounded, and gone with the zones.
+        **(
+            {}
+            if state.fix is None
+            else {
+                "last_fix": {
+                    "lon": state.fix.lon,
+                    "lat": state.fix.lat,
+                    "accuracy_m": state.fix.accuracy_m,
+                    "at": _iso(state.fix.at),
+                }
+            }
+        ),
     }

@@ -63,7 +63,12 @@ class Runtime:
     def screening(self) -> Screening:
         s = self.settings
         return Screening(
-            s.max_accuracy_m, s.max_fix_age_s, s.exit_margin_m, s.max_clock_skew_s, s.dwell_step_s
+            s.max_accuracy_m,
+            s.max_fix_age_s,
+            s.exit_margin_m,
+            s.max_clock_skew_s,
+            s.dwell_step_s,
+            s.max_speed_kmh,
         )
 
     def names_user(self, session: Session, user_id: int, store_id: int) -> bool:

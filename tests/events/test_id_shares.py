@@ -34,8 +34,8 @@ def _consent(client: TestClient, token: str, settings: Settings, granted: bool) 
 
 
 def _walk_in(client: TestClient, token: str, boutique: Shop, times: Iterator[datetime]) -> None:
-    """Out (far away), then in: one ENTER each time."""
-    away = {"fixes": [fix(*offset(*PARIS, 3000.0, 0.0), next(times))]}
+    """Out (away, within walking reach of the clock's step), then in: one ENTER each time."""
+    away = {"fixes": [fix(*offset(*PARIS, 300.0, 0.0), next(times))]}
     assert client.post("/v1/me/locations", json=away, headers=auth(token)).status_code == 200
     visit(client, token, boutique, next(times))
 

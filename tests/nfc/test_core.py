@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 
 from kernel.errors import Invalid
 from nfc.core import normalise_uid, tap, tap_time, zone_of
+from presence.confidence import Confidence
 from presence.core import Presence, Transition, ZoneEvent, expire
 
 T0 = 1_800_000_000.0
@@ -60,7 +61,9 @@ def test_tap_times() -> None:
 def test_a_tap_enters_once_and_a_later_one_changes_nothing() -> None:
     first = tap(Presence(), store_id=7, placement="counter", at=T0)
     assert first.accepted
-    assert first.events == [ZoneEvent("nfc:7:counter", Transition.ENTER, T0)]
+    assert first.events == [
+        ZoneEvent("nfc:7:counter", Transition.ENTER, T0, confidence=Confidence.HIGH)
+    ]
     again = tap(first.presence, store_id=7, placement="counter", at=T0 + 60)
     assert again.accepted
     assert again.events == []
@@ -69,7 +72,9 @@ def test_a_tap_enters_once_and_a_later_one_changes_nothing() -> None:
 def test_a_second_tag_of_the_store_enters_its_zone_and_keeps_the_first() -> None:
     first = tap(Presence(), store_id=7, placement="counter", at=T0)
     second = tap(first.presence, store_id=7, placement="entrance", at=T0 + 1)
-    assert second.events == [ZoneEvent("nfc:7:entrance", Transition.ENTER, T0 + 1)]
+    assert second.events == [
+        ZoneEvent("nfc:7:entrance", Transition.ENTER, T0 + 1, confidence=Confidence.HIGH)
+    ]
     assert set(second.presence.zones) == {"nfc:7:counter", "nfc:7:entrance"}
 
 

@@ -36,7 +36,9 @@ from tests.factories import (
 )
 from tests.fcm_standin import FcmStandIn
 
-AWAY = offset(*PARIS, 2000.0, 0.0)
+# Outside the shop's 40 m fence and its exit margin, yet near enough to be reached within
+# the second between two fixes: farther would be an impossible jump (geofence.jumps).
+AWAY = offset(*PARIS, 80.0, 0.0)
 
 
 def _runtime(client: TestClient) -> Runtime:

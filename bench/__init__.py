@@ -23,4 +23,6 @@ BENCHMARKS = {
     "pushes": "bench.pushes",
     "webhooks": "bench.webhooks",
     "city": "bench.city",
+    "growth": "bench.growth",
+    "scaleout": "bench.scale_out",
 }

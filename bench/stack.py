@@ -175,9 +175,10 @@ def serve(name: str, factory: str, env: dict[str, str], workers: int) -> Iterato
 
 @contextmanager
 def celery(
-    env: dict[str, str], workdir: Path, concurrency: int = 1
+    env: dict[str, str], workdir: Path, concurrency: int = 1, name: str = "celery"
 ) -> Iterator[subprocess.Popen[bytes]]:
-    cmd = [sys.executable, "-m", "celery", "-A", "server.celery", "worker"]
+    # ``name``: the node name, distinct for each of several workers on one broker.
+    cmd = [sys.executable, "-m", "celery", "-A", "server.celery", "worker", "-n", f"{name}@%h"]
     cmd += ["--concurrency", str(concurrency), "--loglevel", "warning"]
     cmd += ["--without-gossip", "--without-mingle"]
     with (workdir / "celery.log").open("ab") as log:

@@ -17,7 +17,6 @@ from simulator.core import (
     Behaviour,
     Fix,
     Frame,
-    GpsNoise,
     Send,
     Shop,
     Sighting,
@@ -25,9 +24,9 @@ from simulator.core import (
     behaviours,
     catch_up,
     plan,
-    rssi_at,
     shopper,
 )
+from simulator.sensors import GpsNoise, rssi_at
 
 SHOPS = [
     Shop(i, 2.340 + 0.003 * (i % 5), 48.855 + 0.002 * (i // 5), Beacon("u", i, 1), f"5E{i:012X}")

@@ -12,13 +12,14 @@
     before the fences were made and after they were indexed.
 
 (b) **Users.** Presence in a redis-server of the bench's own (free port, no
-    persistence). Each user's presence is a realistic state made by the pure state
-    machine (``presence.core.advance``): 60 % walking between shops (in no zone, only the
-    last fix's time: what a TTL'd key holds between shops), 30 % in one geofence (some
-    past their DWELL), 8 % in two overlapping ones, 2 % in a geofence and a store's beacon
-    zone. It is written by the real ``RedisPresenceStore.commit`` (its Lua script, its
-    JSON, its TTL and the stale index's sorted set), pipelined 10,000 users a round trip
-    with the lock each commit checks, so a million users fill in seconds. At 1k, 10k,
+    persistence). Each user's presence is a realistic state made by the location flow's
+    pure step (``geofence.tracking.track_fixes``) from two fixes a few minutes apart:
+    60 % anywhere in Paris (mostly between shops: no zone, the last fix and its time, what
+    a key holds until its TTL), 40 % at one of the demo city's real shops (in its fence,
+    some past their DWELL); 2 % also in a store's beacon zone. It is written by
+    the real ``RedisPresenceStore.commit`` (its Lua script, its JSON, its TTL and the
+    stale index's sorted set), pipelined 10,000 users a round trip with the lock each
+    commit checks, so a million users fill in seconds. At 1k, 10k,
     100k and 1M users: Redis ``used_memory`` per user (everything over the empty
     server's), the stale index's share of it, and the lock → load → save transaction the
     hot path makes (``acquire`` + ``commit``, two round trips) on random users, median
@@ -48,9 +49,11 @@ import numpy as np
 import redis as redis_lib
 
 from bench.figures import spread
-from bench.geofence_index import make_fences, make_fixes
+from bench.geofence_index import LAT_MAX, LAT_MIN, LON_MAX, LON_MIN, make_fences, make_fixes
 from bench.stack import ROOT, redis, rss_bytes
-from geofence.core import GeofenceIndex
+from demo.shops import load_shops
+from geofence.core import Fence, Fix, GeofenceIndex, Screening
+from geofence.tracking import track_fixes
 from presence.core import Observation, Presence, advance
 from presence.store import LOCK_KEY, STALE_KEY, Held, RedisPresenceStore
 
@@ -62,7 +65,6 @@ FILL_CHUNK = 10_000  # users per pipelined round trip
 STATES = 4_096  # distinct presence states, dealt round-robin to users
 TRANSACTIONS = 2_000
 TTL_S, STALE_S, LEASE_S = 1800, 1500.0, 30.0  # the settings' defaults
-DWELL_S, LAST_FENCE = 300.0, 100_000
 
 
 # --- (a) geofences ----------------------------------------------------------------------
@@ -136,22 +138,32 @@ def _fences(sizes: tuple[int, ...], runs: int) -> None:
 
 
 def _states(seed: int = 3) -> list[Presence]:
-    """Presence as the state machine leaves it, in the mix the module doc gives."""
+    """Presence as the location flow's pure step leaves it (``track_fixes``: zones, the
+    last fix, DWELL), from two fixes a few minutes apart: 60 % anywhere in Paris (mostly
+    between shops), 40 % at one of the demo city's real shops (their own fences); 2 %
+    also hear a store's beacon."""
     rng = np.random.default_rng(seed)
+    shops = load_shops()
+    fences = [Fence(n, n, s.geometry, s.radius_m, 300) for n, s in enumerate(shops, 1)]
+    index = GeofenceIndex(fences)
+    rules = Screening(150.0, 900.0, 25.0, dwell_step_s=300.0)
     now = time.time()
     states = []
     for _ in range(STATES):
-        draw = rng.random()
-        fences = [f"geofence:{int(g)}" for g in rng.integers(1, LAST_FENCE, 2)]
-        inside = frozenset() if draw < 0.6 else frozenset(fences[: 1 + (draw >= 0.9)])
-        dwell = dict.fromkeys(inside, DWELL_S)
-        entered = now - float(rng.uniform(0, 1200))
-        state, _ = advance(Presence(), Observation("geofence", entered, inside), dwell)
-        last = entered + float(rng.uniform(0, 600))
-        state, _ = advance(state, Observation("geofence", last, inside), dwell)
-        if draw >= 0.98:
+        if rng.random() < 0.6:
+            lon, lat = rng.uniform(LON_MIN, LON_MAX), rng.uniform(LAT_MIN, LAT_MAX)
+        else:
+            spot = fences[int(rng.integers(len(fences)))].geometry.representative_point()
+            lon, lat = spot.x, spot.y
+        first = now - float(rng.uniform(0, 1200))
+        fixes = [
+            Fix(lon, lat, float(rng.uniform(5, 40)), first),
+            Fix(lon + 2e-5, lat, float(rng.uniform(5, 40)), first + float(rng.uniform(1, 600))),
+        ]
+        _, state = track_fixes(Presence(), fixes, index=index, rules=rules, now=now)
+        if rng.random() < 0.02:
             zone = frozenset({f"beacon:{int(rng.integers(1, 20_000))}:entrance"})
-            state, _ = advance(state, Observation("beacon", last, zone), {})
+            state, _ = advance(state, Observation("beacon", fixes[-1].at, zone), {})
         states.append(state)
     return states
 

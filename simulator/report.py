@@ -15,7 +15,8 @@ def write(result: dict[str, Any], path: Path) -> Path:
     """``path`` (JSON) and the plot beside it (same name, ``.svg``); returns the plot's path."""
     path.write_text(json.dumps(result, indent=2, sort_keys=True) + "\n", encoding="utf-8")
     plot = path.with_suffix(".svg")
-    plot.write_text(svg(result["series"], title=_title(result)), encoding="utf-8")
+    target = float(result["config"]["rate"])
+    plot.write_text(svg(result["series"], title=_title(result), target=target), encoding="utf-8")
     return plot
 
 
@@ -27,8 +28,9 @@ def _title(result: dict[str, Any]) -> str:
     )
 
 
-def svg(series: list[dict[str, float]], *, title: str) -> str:
-    """Two panels sharing the time axis: events/s, then p50 and p99 latency (ms)."""
+def svg(series: list[dict[str, float]], *, title: str, target: float | None = None) -> str:
+    """Two panels sharing the time axis: events/s (and the target rate, dashed), then p50
+    and p99 latency (ms)."""
     seconds = [s["second"] for s in series] or [0.0]
     span = max(1.0, max(seconds))
     height = 2 * PANEL + 3 * MARGIN
@@ -41,7 +43,10 @@ def svg(series: list[dict[str, float]], *, title: str) -> str:
     events = [(s["second"], s["events"]) for s in series]
     p50 = [(s["second"], s["p50_ms"]) for s in series]
     p99 = [(s["second"], s["p99_ms"]) for s in series]
-    parts += _panel(MARGIN, span, "events/s", [(events, "#1f77b4", "events/s")])
+    lines = [(events, "#1f77b4", "events/s")]
+    if target is not None:
+        lines.append(([(0.0, target), (span, target)], "#999999", "target"))
+    parts += _panel(MARGIN, span, "events/s", lines)
     parts += _panel(
         2 * MARGIN + PANEL,
         span,

@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import signal
 import subprocess
 import sys
 import tempfile
@@ -90,6 +91,8 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--concurrency", type=int, default=1, help="Celery worker processes")
     p.add_argument("--seed", type=int, default=1)
     a = p.parse_args(argv or [])
+    # A terminated run still stops its servers and drops its database.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     with ExitStack() as stack:
         workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="vbench-city-")))
         url = stack.enter_context(database())
@@ -133,7 +136,9 @@ def main(argv: list[str] | None = None) -> None:
             f"{a.api_workers} API workers, Celery concurrency {a.concurrency}; "
             f"{os.cpu_count()} cores, load {os.getloadavg()}"
         )
-        config = Config(api.base, a.users, a.rate, a.duration, a.seed, concurrency=256)
+        config = Config(
+            api.base, a.users, a.rate, a.duration, a.seed, concurrency=256, onboarding=32
+        )
         result = asyncio.run(simulate(config, key)).as_json()
         stop.set()
         time.sleep(5.0)  # the last pushes reach the sink

@@ -39,10 +39,12 @@ class Config:
     batch_share: float = 0.3
     bad_share: float = 0.03
     concurrency: int = 64
+    onboarding: int = 8  # phones signing up at once (the embedded SQLite takes few writers)
 
     def __post_init__(self) -> None:
-        if self.users < 1 or self.rate <= 0 or self.duration_s <= 0 or self.concurrency < 1:
-            raise ValueError("users, rate, duration and concurrency must be positive")
+        positive = (self.users, self.rate, self.duration_s, self.concurrency, self.onboarding)
+        if min(positive) <= 0:
+            raise ValueError("users, rate, duration and concurrencies must be positive")
 
 
 @dataclass
@@ -268,7 +270,9 @@ async def simulate(
         far = time.monotonic() + 3_600.0
         setup_api = Api(client, setup_stats, concurrency=config.concurrency, deadline=far)
         city = await load_city(setup_api, key)
-        shoppers = await sign_up_all(setup_api, config.users, config.seed, city)
+        shoppers = await sign_up_all(
+            setup_api, config.users, config.seed, city, at_once=config.onboarding
+        )
         setup_summary = setup_stats.summary(time.monotonic() - setup_stats.started)
 
         stats = Stats(time.monotonic())

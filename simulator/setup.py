@@ -152,10 +152,12 @@ async def sign_up(api: Api, index: int, seed: int, city: City, policy: str) -> S
     return shopper
 
 
-async def sign_up_all(api: Api, users: int, seed: int, city: City) -> list[Shopper]:
+async def sign_up_all(
+    api: Api, users: int, seed: int, city: City, *, at_once: int
+) -> list[Shopper]:
     policy = await _policy(api)
-    # Onboarding comes in waves, not all at once: at most 8 phones at a time.
-    gate = asyncio.Semaphore(8)
+    # Onboarding comes in waves, not all at once: at most ``at_once`` phones at a time.
+    gate = asyncio.Semaphore(at_once)
 
     async def one(i: int) -> Shopper | None:
         async with gate:

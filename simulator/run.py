@@ -12,6 +12,7 @@ import random
 import time
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import asdict, dataclass
+from functools import partial
 from typing import Any
 
 import httpx
@@ -133,15 +134,9 @@ class Phone:
         now = self.walk.now()
         for note in answer.get("notifications", []):
             if self.rng.random() < OPEN_SHARE:
-                self.after(self.rng.uniform(3.0, 20.0), self._opener(int(note)), now)
+                self.after(self.rng.uniform(3.0, 20.0), partial(self.open, int(note)), now)
             if self.rng.random() < FEED_SHARE and self.shopper.friends:
                 self.after(self.rng.uniform(5.0, 30.0), self._feed, now)
-
-    def _opener(self, note: int) -> Action:
-        async def run() -> None:
-            await self.open(note)
-
-        return run
 
     async def _feed(self) -> None:
         await self._me("GET", "/v1/me/feed", "feed")
@@ -168,21 +163,9 @@ class Phone:
                 self.walk.stats.actions["look_opened"] += 1
         offer = pushed.get("offer_id")
         if offer is not None and store is not None and self.rng.random() < REDEEM_SHARE:
-            self.after(self.rng.uniform(10.0, 60.0), self._redeemer(store, offer), now)
+            self.after(self.rng.uniform(10.0, 60.0), partial(self.redeem, store, offer), now)
         if store in self.walk.city.items and self.rng.random() < BUY_SHARE:
-            self.after(self.rng.uniform(10.0, 60.0), self._buyer(store), now)
-
-    def _redeemer(self, store: int, offer: int) -> Action:
-        async def run() -> None:
-            await self.redeem(store, offer)
-
-        return run
-
-    def _buyer(self, store: int) -> Action:
-        async def run() -> None:
-            await self.buy(store)
-
-        return run
+            self.after(self.rng.uniform(10.0, 60.0), partial(self.buy, store), now)
 
     async def redeem(self, store: int, offer: int) -> None:
         """The offer's code, shown at the till and confirmed by the store's staff."""

@@ -57,6 +57,11 @@ REFUSED = Counter(
     "Requests refused (429) by a rate limit, by limit.",
     ["limit"],
 )
+UNCHECKED = Counter(
+    "vicinity_rate_limits_unchecked",
+    "Requests let through unchecked because Redis was unreachable.",
+)
+WARN_EVERY_S = 10.0
 
 # INCR each key, start its window on the first hit (or if it somehow lost its TTL), and
 # return [count, ms left] per key: every limit of a request in one round trip.
@@ -98,21 +103,31 @@ class Counters(Protocol):
 
 
 class RedisCounters:
+    # Requests wait (up to the timeout) for one of these connections rather than open more.
+    MAX_CONNECTIONS = 64
+
     def __init__(self, url: str) -> None:
         self.url = url
         self._client: redis.asyncio.Redis | None = None
+        self._hit: redis.commands.core.AsyncScript | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
 
     def _script(self) -> redis.commands.core.AsyncScript:
         # A client per event loop: an async connection belongs to the loop that opened it
         # (one per worker process; tests may run apps in several loops).
         loop = asyncio.get_running_loop()
-        if self._client is None or self._loop is not loop:
-            self._client = redis.asyncio.Redis.from_url(
-                self.url, socket_timeout=1.0, socket_connect_timeout=1.0
+        if self._hit is None or self._loop is not loop:
+            pool = redis.asyncio.BlockingConnectionPool.from_url(
+                self.url,
+                max_connections=self.MAX_CONNECTIONS,
+                timeout=1.0,
+                socket_timeout=1.0,
+                socket_connect_timeout=1.0,
             )
+            self._client = redis.asyncio.Redis.from_pool(pool)  # closing it closes the pool
+            self._hit = self._client.register_script(_HIT)
             self._loop = loop
-        return self._client.register_script(_HIT)
+        return self._hit
 
     async def hit(self, hits: Sequence[Hit]) -> list[tuple[int, float]]:
         keys = [h.key for h in hits]
@@ -123,7 +138,7 @@ class RedisCounters:
     async def aclose(self) -> None:
         if self._client is not None and self._loop is asyncio.get_running_loop():
             await self._client.aclose()
-        self._client = None
+        self._client, self._hit = None, None
 
 
 class MemoryCounters:
@@ -165,6 +180,7 @@ class RateLimiter:
         self.events_token = _parse(settings.rate_events_per_token)
         self.events_ip = _parse(settings.rate_events_per_ip)
         self.counters = counters
+        self._warned = -WARN_EVERY_S
 
     @classmethod
     def of(cls, settings: Settings) -> RateLimiter | None:
@@ -195,7 +211,11 @@ class RateLimiter:
         try:
             counted = await self.counters.hit(hits)
         except redis.RedisError as error:
-            log.warning("rate limits not checked, Redis unreachable: %s", error)
+            UNCHECKED.inc()
+            now = time.monotonic()
+            if now - self._warned > WARN_EVERY_S:  # one line, not one per request
+                self._warned = now
+                log.warning("rate limits not checked, Redis unreachable: %s", error)
             return None
         pairs = zip(hits, counted, strict=True)
         over = [(h, left) for h, (count, left) in pairs if count > h.item.amount]

@@ -26,7 +26,7 @@ from kernel.config import Settings
 from kernel.db import make_engine
 from server.app import create_app
 from server.migrate import upgrade
-from server.ratelimit import Hit, MemoryCounters, RateLimiter, RedisCounters
+from server.ratelimit import UNCHECKED, Hit, MemoryCounters, RateLimiter, RedisCounters
 from tests.factories import PARIS, auth, fix
 
 FAR = "1000/minute"
@@ -49,8 +49,9 @@ def make_client(settings: Settings) -> Iterator[Any]:
     opened: list[TestClient] = []
 
     def make(**rates: str) -> TestClient:
-        app = ProxyHeadersMiddleware(create_app(limited(settings, **rates)), trusted_hosts="*")
-        client = TestClient(app)
+        app = create_app(limited(settings, **rates))
+        # The ASGI typings of uvicorn and Starlette differ; the objects are the same.
+        client = TestClient(ProxyHeadersMiddleware(app, trusted_hosts="*"))  # type: ignore[arg-type]
         client.__enter__()
         opened.append(client)
         return client
@@ -183,7 +184,7 @@ def test_one_redis_round_trip_per_limited_request_and_no_token_in_redis(
     assert scripts() - before == 1
     token = token_of(client)
     report(client, token)
-    keys = [k.decode() for k in redis_client.keys("vicinity:rate:*")]
+    keys = [str(k, "ascii") for k in redis_client.keys("vicinity:rate:*")]  # type: ignore[arg-type]
     assert keys
     assert not any(token in k or token[3:] in k for k in keys)
 
@@ -242,3 +243,22 @@ def test_refusals_reach_the_metrics(make_client: Any) -> None:
     sign_up(client)
     metrics = client.get("/metrics").text
     assert 'vicinity_rate_limited_total{limit="signup-ip"}' in metrics
+
+
+def test_an_unreachable_redis_lets_requests_through_counted(settings: Settings) -> None:
+    nowhere = settings.model_copy(
+        update={"rate_limits": True, "redis_url": "redis://127.0.0.1:1/0"}
+    )
+    limiter = RateLimiter.of(nowhere)
+    assert limiter is not None
+    (item,) = parse_many("1/minute")
+    before = UNCHECKED._value.get()
+
+    async def twice() -> list[object]:
+        try:
+            return [await limiter.refusal([Hit("signup-ip", item, "10.0.0.1")]) for _ in range(2)]
+        finally:
+            await limiter.aclose()
+
+    assert asyncio.run(twice()) == [None, None]
+    assert UNCHECKED._value.get() - before == 2

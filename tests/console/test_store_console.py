@@ -156,12 +156,14 @@ def test_a_manager_draws_a_fence_publishes_an_offer_and_sees_the_push(
     expect(page.locator("li.offer h3")).to_have_text("Autumn coats -30%")
     page.get_by_role("button", name="Edit").click()
     page.get_by_label("Most pushes per day").fill("50")
+    page.get_by_label("Only when the shopper is surely there").select_option("medium")
     page.get_by_role("button", name="Save").click()
     expect(page.get_by_role("status")).to_have_text("“Autumn coats -30%” saved.")
     offer = http.get(f"/v1/stores/{store_id}/offers", headers=auth(staff)).json()["items"][0]
     assert offer["segments"] == ["fashion"]
     assert offer["geofence_ids"] == [front["id"]]
     assert (offer["max_sends_per_day"], offer["holdout_pct"], offer["trigger"]) == (50, 0, "enter")
+    assert offer["min_confidence"] == "medium"  # a 10 m fix in this fence is high: it fires
 
     shopper = new_shopper(cast(TestClient, http), settings, interests=["fashion"], device="phone")
     report = _walk_into(http, shopper, front)

@@ -8,6 +8,7 @@ import { PushPreview } from "./preview.js";
 
 const TRIGGERS = ["enter", "dwell", "exit", "tap"];
 const DAYS = [0, 1, 2, 3, 4, 5, 6];
+const CONFIDENCES = ["", "low", "medium", "high"]; // "": any (null)
 
 /** The form's fields, from an offer (or defaults for a new one). */
 function draftOf(o) {
@@ -20,7 +21,7 @@ function draftOf(o) {
     scheduled: Boolean(s), days: s ? s.days : DAYS, start: s ? s.start : "09:00", end: s ? s.end : "19:00",
     max_sends: o.max_sends ?? "", max_sends_per_day: o.max_sends_per_day ?? "",
     holdout_pct: o.holdout_pct ?? 0, priority: o.priority ?? 0, dwell_minutes: o.dwell_minutes ?? "",
-    place_bound: o.place_bound ?? true, active: o.active ?? true,
+    place_bound: o.place_bound ?? true, active: o.active ?? true, min_confidence: o.min_confidence || "",
     starts_at: local(o.starts_at), ends_at: local(o.ends_at),
   };
 }
@@ -36,14 +37,14 @@ function bodyOf(d) {
     max_sends: number(d.max_sends), max_sends_per_day: number(d.max_sends_per_day),
     holdout_pct: number(d.holdout_pct) ?? 0, priority: number(d.priority) ?? 0,
     dwell_minutes: d.trigger === "dwell" ? number(d.dwell_minutes) : null,
-    place_bound: d.place_bound, active: d.active,
+    place_bound: d.place_bound, active: d.active, min_confidence: d.min_confidence || null,
     starts_at: instant(d.starts_at), ends_at: instant(d.ends_at),
   };
 }
 
 const FIELDS = ["title", "body", "deep_link", "segments", "trigger", "geofence_ids", "zones", "schedule",
   "max_sends", "max_sends_per_day", "holdout_pct", "priority", "place_bound", "starts_at", "ends_at",
-  "dwell_minutes"];
+  "dwell_minutes", "min_confidence"];
 
 export function OfferForm({ store, offer, segments, zones, features, lang, onSaved, onCancel }) {
   const [d, setD] = useState(() => draftOf(offer));
@@ -93,6 +94,10 @@ export function OfferForm({ store, offer, segments, zones, features, lang, onSav
         ${d.trigger === "dwell" && html`<${Field} id="offer-dwell" type="number" min="1" max="720"
           label=${t("offer.f_dwell")} hint=${t("offer.h_dwell")} error=${errors.dwell_minutes}
           value=${d.dwell_minutes} onInput=${set("dwell_minutes")} />`}
+        <${Field} id="offer-confidence" label=${t("offer.f_confidence")} hint=${t("offer.h_confidence")} error=${errors.min_confidence}>
+          ${(a) => html`<select ...${a} value=${d.min_confidence} onChange=${set("min_confidence")}>
+            ${CONFIDENCES.map((v) => html`<option value=${v}>${t(`confidence.${v || "any"}`)}</option>`)}</select>`}
+        <//>
         <${Checks} legend=${t("offer.f_fences")} name="offer-fences" values=${d.geofence_ids} onChange=${pick("geofence_ids")}
           options=${features.map((f) => ({ value: f.id, label: f.properties.name }))} error=${errors.geofence_ids} />
         ${zones.length > 0 && html`<${Checks} legend=${t("offer.f_zones")} name="offer-zones" values=${d.zones}

@@ -5,25 +5,28 @@
 (a) **Geofences.** The fences of ``bench.geofence_index`` (the real Paris shops of the
     demo data replicated with a jitter; half circles, half rotated rectangles) at 1k, 3k,
     10k, 30k and 100k. Each (size, run) is a fresh Python process, so one size's heap
-    does not flatter the next: it builds the ``GeofenceIndex`` (timed), then answers
-    20,000 fixes one call per fix (the single-fix request's path; the latency of each
-    call is taken, its median and p99 reported) and the same fixes in batches of 1,000
-    (the batch path, µs per fix), and reports how much its RSS grew per fence between
-    before the fences were made and after they were indexed.
+    does not flatter the next: it builds the ``GeofenceIndex``, then answers 20,000
+    fixes one call per fix (the single-fix request's path: the wall time of each call,
+    its median and p99, and the mean CPU per call) and the same fixes in batches of
+    1,000 (the batch path, CPU µs per fix), and reports how much its RSS grew per fence
+    between before the fences were made and after they were indexed. CPU times are the
+    process's own, so other people's load on the machine hardly moves them; the p99 of
+    wall time is mostly that load (the process waiting for a core).
 
 (b) **Users.** Presence in a redis-server of the bench's own (free port, no
     persistence). Each user's presence is a realistic state made by the location flow's
     pure step (``geofence.tracking.track_fixes``) from two fixes a few minutes apart:
     60 % anywhere in Paris (mostly between shops: no zone, the last fix and its time, what
     a key holds until its TTL), 40 % at one of the demo city's real shops (in its fence,
-    some past their DWELL); 2 % also in a store's beacon zone. It is written by
-    the real ``RedisPresenceStore.commit`` (its Lua script, its JSON, its TTL and the
-    stale index's sorted set), pipelined 10,000 users a round trip with the lock each
-    commit checks, so a million users fill in seconds. At 1k, 10k,
-    100k and 1M users: Redis ``used_memory`` per user (everything over the empty
-    server's), the stale index's share of it, and the lock → load → save transaction the
-    hot path makes (``acquire`` + ``commit``, two round trips) on random users, median
-    and p99 of 2,000.
+    some past their DWELL); 2 % also in a store's beacon zone. It is written by the real
+    ``RedisPresenceStore.commit`` (its Lua script, its JSON, its TTL and the stale
+    index's sorted set), pipelined 10,000 users a round trip with the lock each commit
+    checks. Filled once, up through 1k, 10k, 100k and 1M users; at each size: Redis
+    ``used_memory`` per user (everything over the empty server's; it does not vary from
+    run to run), the stale index's share of it, and ``--runs`` rounds of 2,000 of the
+    lock → load → save transactions the hot path makes (``acquire`` + ``commit``, two
+    round trips, one client) on random users: median and p99 wall time, and the
+    redis-server's CPU per transaction (``INFO cpu``), what bounds one Redis core.
 
 Figures are min/median/max of ``--runs`` (three by default), with the load average
 before and after each part: the machine is shared.
@@ -77,9 +80,9 @@ def _fence_probe(n: int) -> dict[str, float]:
     gc.collect()
     before = rss_bytes(os.getpid())
     fences = make_fences(n)
-    start = time.perf_counter()
+    start = time.process_time()
     index = GeofenceIndex(fences)
-    build_s = time.perf_counter() - start
+    build_s = time.process_time() - start
     del fences
     gc.collect()
     grown = rss_bytes(os.getpid()) - before
@@ -89,19 +92,22 @@ def _fence_probe(n: int) -> dict[str, float]:
         index.containing([lon], [lat])
     took = []
     clock = time.perf_counter_ns
+    cpu = time.process_time()
     for lon, lat in points:
         t = clock()
         index.containing([lon], [lat])
         took.append(clock() - t)
+    cpu_us = (time.process_time() - cpu) * 1e6 / FIXES
     took.sort()
-    start = time.perf_counter()
+    start = time.process_time()
     for i in range(0, FIXES, BATCH):
         index.containing(lons[i : i + BATCH], lats[i : i + BATCH])
-    batch_us = (time.perf_counter() - start) * 1e6 / FIXES
+    batch_us = (time.process_time() - start) * 1e6 / FIXES
     return {
         "build_s": build_s,
         "p50_us": took[len(took) // 2] / 1000,
         "p99_us": took[int(len(took) * 0.99)] / 1000,
+        "cpu_us": cpu_us,
         "batch_us": batch_us,
         "rss_per_fence": grown / n,
     }
@@ -113,8 +119,8 @@ def _fences(sizes: tuple[int, ...], runs: int) -> None:
         f" {runs} run(s), min/median/max; load {_load()}"
     )
     print(
-        f"  {'fences':>9}  {'build s':>17}  {'one fix/call p50 µs':>20}  {'p99 µs':>17}"
-        f"  {'batch µs/fix':>17}  {'RSS B/fence':>17}"
+        f"  {'fences':>9}  {'build CPU s':>17}  {'one fix/call p50 µs':>20}  {'p99 µs':>20}"
+        f"  {'CPU µs/fix':>17}  {'batch CPU µs/fix':>17}  {'RSS B/fence':>17}"
     )
     for n in sizes:
         found: list[dict[str, float]] = []
@@ -128,8 +134,8 @@ def _fences(sizes: tuple[int, ...], runs: int) -> None:
 
         print(
             f"  {n:>9,}  {col('build_s', '{:.2f}'):>17}  {col('p50_us', '{:.1f}'):>20}"
-            f"  {col('p99_us', '{:.1f}'):>17}  {col('batch_us', '{:.2f}'):>17}"
-            f"  {col('rss_per_fence', '{:,.0f}'):>17}"
+            f"  {col('p99_us', '{:.0f}'):>20}  {col('cpu_us', '{:.1f}'):>17}"
+            f"  {col('batch_us', '{:.2f}'):>17}  {col('rss_per_fence', '{:,.0f}'):>17}"
         )
     print(f"  load after: {_load()}")
 
@@ -184,18 +190,26 @@ def _fill(client: redis_lib.Redis, states: list[Presence], start: int, stop: int
             raise RuntimeError(f"the store refused {len(saved) - saved.count(1)} commits")
 
 
-def _transactions(client: redis_lib.Redis, users: int, seed: int) -> tuple[float, float]:
-    """Median and p99 µs of ``acquire`` + ``commit`` on random users, one at a time."""
+def _redis_cpu_s(client: redis_lib.Redis) -> float:
+    cpu = client.info("cpu")
+    return float(cpu["used_cpu_user"]) + float(cpu["used_cpu_sys"])
+
+
+def _transactions(client: redis_lib.Redis, users: int, seed: int) -> tuple[float, float, float]:
+    """Median and p99 µs of ``acquire`` + ``commit`` on random users, one at a time, and
+    the redis-server's CPU µs per transaction (what bounds one Redis core)."""
     store = RedisPresenceStore(client, TTL_S, stale_s=STALE_S, lease_s=LEASE_S)
     uids = np.random.default_rng(seed).integers(1, users + 1, TRANSACTIONS).tolist()
     took = []
+    cpu = _redis_cpu_s(client)
     for uid in uids:
         t = time.perf_counter_ns()
         held = store.acquire(uid)
         store.commit(held, held.presence)
         took.append(time.perf_counter_ns() - t)
+    server_us = (_redis_cpu_s(client) - cpu) * 1e6 / TRANSACTIONS
     took.sort()
-    return took[len(took) // 2] / 1000, took[int(len(took) * 0.99)] / 1000
+    return took[len(took) // 2] / 1000, took[int(len(took) * 0.99)] / 1000, server_us
 
 
 def _used(client: redis_lib.Redis) -> int:
@@ -209,34 +223,33 @@ def _users(sizes: tuple[int, ...], runs: int) -> None:
     print(
         f"\n(b) users: presence in a redis-server of the bench's own, written by"
         f" RedisPresenceStore.commit; {100 * in_zone:.0f} % in a zone, values of"
-        f" {mean_bytes:.0f} B on average; {runs} run(s), min/median/max; load {_load()}"
+        f" {mean_bytes:.0f} B on average; memory from one fill (it does not vary),"
+        f" transactions {runs} run(s) of {TRANSACTIONS:,}, min/median/max; load {_load()}"
     )
-    rows: dict[int, list[tuple[float, float, float, float]]] = {n: [] for n in sizes}
+    rows: list[tuple[int, float, float, list[tuple[float, float, float]]]] = []
     with _redis() as client:
-        for run in range(runs):
-            client.flushall()
-            empty = _used(client)
-            have = 1
-            for n in sizes:
-                _fill(client, states, have, n + 1)
-                have = n + 1
-                if client.dbsize() < n:
-                    raise RuntimeError(f"{client.dbsize()} keys for {n} users")
-                per_user = (_used(client) - empty) / n
-                stale = int(client.memory_usage(STALE_KEY) or 0) / n
-                p50, p99 = _transactions(client, n, seed=run)
-                rows[n].append((per_user, stale, p50, p99))
+        empty = _used(client)
+        have = 1
+        for n in sizes:
+            _fill(client, states, have, n + 1)
+            have = n + 1
+            if client.dbsize() < n:
+                raise RuntimeError(f"{client.dbsize()} keys for {n} users")
+            per_user = (_used(client) - empty) / n
+            stale = int(client.memory_usage(STALE_KEY) or 0) / n
+            rounds = [_transactions(client, n, seed=run) for run in range(runs)]
+            rows.append((n, per_user, stale, rounds))
         version = client.info("server")["redis_version"]
     print(f"  redis-server {version}, one client, localhost")
     print(
-        f"  {'users':>9}  {'used_memory B/user':>20}  {'of it stale index':>17}"
-        f"  {'lock+load+save p50 µs':>22}  {'p99 µs':>17}"
+        f"  {'users':>9}  {'used_memory B/user':>18}  {'of it stale index':>17}"
+        f"  {'lock+load+save p50 µs':>22}  {'p99 µs':>20}  {'redis CPU µs':>17}"
     )
-    for n, found in rows.items():
-        cols = list(zip(*found, strict=True))
+    for n, per_user, stale, rounds in rows:
+        p50, p99, server = (list(c) for c in zip(*rounds, strict=True))
         print(
-            f"  {n:>9,}  {spread(list(cols[0])):>20}  {spread(list(cols[1])):>17}"
-            f"  {spread(list(cols[2])):>22}  {spread(list(cols[3])):>17}"
+            f"  {n:>9,}  {per_user:>18,.0f}  {stale:>17,.0f}  {spread(p50):>22}"
+            f"  {spread(p99):>20}  {spread(server, '{:.1f}'):>17}"
         )
     print(f"  load after: {_load()}")
 

@@ -18,8 +18,10 @@ import httpx
 from simulator.core import Fix, Send, Sighting, Tap
 from simulator.stats import Stats
 
-MAX_RETRIES = 5
-MAX_WAIT_S = 30.0
+# A phone keeps trying while the run lasts: a rate limit shared by every virtual phone (one
+# address) can refuse the same sign-up several times over before its turn comes.
+MAX_RETRIES = 20
+MAX_WAIT_S = 120.0  # longer asks are taken as this (a confused clock, not a plan)
 RETRYABLE = frozenset({429, 503})
 
 

@@ -54,7 +54,8 @@ def test_only_busy_conflicts_429_and_503_ask_for_a_wait() -> None:
     assert retry_after_s(busy) == 1.0
     assert retry_after_s(conflict) is None
     assert retry_after_s(httpx.Response(429)) == 1.0  # no header: a second
-    assert retry_after_s(httpx.Response(503, headers={"Retry-After": "999"})) == 30.0
+    assert retry_after_s(httpx.Response(503, headers={"Retry-After": "60"})) == 60.0
+    assert retry_after_s(httpx.Response(503, headers={"Retry-After": "9999"})) == 120.0
     assert retry_after_s(httpx.Response(422, headers={"Retry-After": "1"})) is None
 
 

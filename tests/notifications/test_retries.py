@@ -1,5 +1,5 @@
 """Retries in the worker, time driven by `now`: Retry-After and the quota floor honoured,
-backoff with full jitter, a bounded number of attempts, dead tokens pruned."""
+backoff with equal jitter, a bounded number of attempts, dead tokens pruned."""
 
 from __future__ import annotations
 
@@ -155,12 +155,23 @@ def test_sender_id_mismatch_prunes_the_token(
         assert session.scalar(select(Device).where(Device.token == "phone")) is None
 
 
-def test_backoff_is_exponential_with_full_jitter_and_a_floor() -> None:
+def test_backoff_is_exponential_with_equal_jitter_and_a_floor() -> None:
     rng = random.Random(7)
     for attempt in range(12):
         ceiling = min(MAX_BACKOFF_S, BASE_BACKOFF_S * 2**attempt)
         waits = [backoff_s(attempt, 0.0, rng) for _ in range(200)]
-        assert all(0.0 <= w <= ceiling for w in waits)
-        # Full jitter: the whole range is used, not only its upper half.
-        assert min(waits) < ceiling / 4
+        assert all(ceiling / 2 <= w <= ceiling for w in waits)
+        # Jittered: the upper half is used, retries of many devices spread out.
+        assert min(waits) < ceiling * 0.6
+        assert max(waits) > ceiling * 0.9
     assert backoff_s(0, 60.0, rng) == 60.0
+
+
+def test_the_attempts_of_a_push_outlast_a_minute_of_fcm_outage() -> None:
+    """However the jitter falls, a device's attempts span more than a minute: an FCM
+    outage that short gives up on no push."""
+    rng = random.Random(11)
+    attempts = Settings().push_max_retries
+    for _ in range(1000):
+        span = sum(backoff_s(attempt, 0.0, rng) for attempt in range(1, attempts))
+        assert span >= 75.0

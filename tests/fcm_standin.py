@@ -10,6 +10,9 @@ header, e.g. "QUOTA_EXCEEDED:120"). A token without a queued outcome falls back 
 prefix (`unregistered-`, `invalid-`, `quota-`, `unavailable-`) and otherwise succeeds.
 Any Authorization header, or none, is accepted.
 
+`stop()` then `start()` is an outage: while stopped, connections are refused (as when FCM
+is unreachable), and it comes back on the same port, so senders need no new URL.
+
 `hold_after(n)` lets a sender be caught mid-batch: `n` more requests are answered, then
 every further one is held unanswered (and not accepted) until `release()`, which answers
 the held ones UNAVAILABLE: as if the connection had been cut before FCM took the message.
@@ -90,6 +93,7 @@ class FcmStandIn:
         self._changed = threading.Condition()
         self._hold_after: int | None = None
         self._held = 0
+        self._port = 0  # the first start picks a free one; later starts reuse it
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -129,8 +133,9 @@ class FcmStandIn:
             self._changed.notify_all()
 
     def start(self) -> Self:
-        server = _Server(("127.0.0.1", 0), _Handler)
+        server = _Server(("127.0.0.1", self._port), _Handler)
         server.standin = self
+        self._port = server.server_address[1]
         self._server = server
         self._thread = threading.Thread(
             target=server.serve_forever, name="fcm-standin", daemon=True

@@ -29,9 +29,10 @@ JUMP_SLACK_M = 20.0
 JUMP_MIN_GAP_S = 1.0
 
 
-def too_fast(fix: Fix, last: LastFix | None, *, max_speed_kmh: float) -> bool:
+def too_fast(fix: Fix, last: Fix | LastFix | None, *, max_speed_kmh: float) -> bool:
     """Whether reaching ``fix`` from the last accepted fix needs more than ``max_speed_kmh``
-    (``last`` None: nothing to compare with, so no)."""
+    (``last``: the batch's previous accepted fix, or the one presence kept; None: nothing
+    to compare with, so no)."""
     if last is None:
         return False
     slack = fix.accuracy_m + last.accuracy_m + JUMP_SLACK_M

@@ -46,7 +46,7 @@ def track_fixes(
     ignored: dict[str, int] = {}
     events: list[ZoneEvent] = []
     last_at = state.last_at.get(SOURCE, float("-inf"))
-    last = state.fix
+    last: Fix | LastFix | None = state.fix
     accepted: list[Fix] = []
     for fix in sorted(fixes, key=lambda f: f.at):
         why = screen(fix, last_at=last_at, now=now, rules=rules)
@@ -55,7 +55,7 @@ def track_fixes(
         if why is None:
             accepted.append(fix)
             last_at = fix.at
-            last = LastFix.of(fix.lon, fix.lat, fix.accuracy_m, fix.at)
+            last = fix  # kept coarsened once, for the batch's last accepted fix
         else:
             ignored[why.value] = ignored.get(why.value, 0) + 1
     if accepted:
@@ -70,7 +70,8 @@ def track_fixes(
             state, new = advance(state, obs, dwell, rules.dwell_step_s)
             if new:
                 events.extend(_rated(new, fix, state, inside, index))
-        state = replace(state, fix=last)
+        final = accepted[-1]
+        state = replace(state, fix=LastFix.of(final.lon, final.lat, final.accuracy_m, final.at))
     return Tracked(events, len(accepted), ignored), state
 
 

@@ -15,7 +15,8 @@ simulate`` at a fixed rate (fixes, sightings, taps; single and batched). Printed
 - **push created → FCM**: per device delivered, the delivery's ``updated_at`` (written
   once FCM answered) minus the notification's ``created_at`` (written when the event was
   decided), from the database: p50/p99/max;
-- the API workers' and the Celery worker's RSS every 5 s (flat memory is the aim).
+- the API workers' and the Celery worker's RSS every 5 s (flat memory is the aim), and the
+  CPU each part (the simulator too: it shares the cores) used over the run.
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ import httpx
 from sqlalchemy import text
 
 from bench.sink import sink
-from bench.stack import ROOT, celery, database, redis, rss_bytes, serve, tree
+from bench.stack import ROOT, celery, cpu_s, database, redis, rss_bytes, serve, tree
 from demo.seed import demo_access, seed_stores
 from kernel.config import Settings
 from kernel.db import make_engine, make_session_factory, unit_of_work
@@ -139,7 +140,19 @@ def main(argv: list[str] | None = None) -> None:
         config = Config(
             api.base, a.users, a.rate, a.duration, a.seed, concurrency=256, onboarding=32
         )
+        serving = {"api": api.worker_pids(), "worker": tree(worker.pid)}
+        cpu_before = {name: cpu_s(pids) for name, pids in serving.items()}
+        load_cpu, wall = time.process_time(), time.monotonic()
         result = asyncio.run(simulate(config, key)).as_json()
+        # The load runs on the same two cores: its own CPU says how much it took from them.
+        cpu = {name: cpu_s(pids) - cpu_before[name] for name, pids in serving.items()}
+        cpu["simulator"] = time.process_time() - load_cpu
+        wall = time.monotonic() - wall
+        print(
+            "  CPU over the run (setup included, "
+            f"{wall:.0f} s): "
+            + ", ".join(f"{name} {seconds:.0f} s" for name, seconds in cpu.items())
+        )
         stop.set()
         time.sleep(5.0)  # the last pushes reach the sink
         with engine.connect() as conn:

@@ -175,7 +175,8 @@ def _print(
     print(
         f"  sent {sum(run['events_sent'].values()):,} events in {run['requests']:,} requests, "
         f"{run['events_per_s']} events/s; answers: {run['ok']:,} 2xx, non-2xx "
-        f"{run['errors'] or 'none'} (meant: {run['expected_refusals'] or 'none'})"
+        f"{run['errors'] or 'none'} (meant: {run['expected_refusals'] or 'none'}; "
+        f"waited out: {run['waited_out'] or 'none'})"
     )
     print(
         f"  request latency p50 {latency['p50']} ms, p99 {latency['p99']} ms, "

@@ -90,6 +90,7 @@ class Api:
                 return None
             wait = retry_after_s(response)
             if wait is not None and attempt < MAX_RETRIES and now + wait < self.deadline:
+                self.stats.waited[str(response.status_code)] += 1
                 self.stats.retries_waited_s += wait
                 await asyncio.sleep(wait)
                 continue

@@ -58,7 +58,8 @@ def run(
         f"{sum(figures['events_sent'].values())} events at {figures['events_per_s']} events/s, "
         f"p50 {latency['p50']} ms, p95 {latency['p95']} ms, p99 {latency['p99']} ms; "
         f"non-2xx {figures['errors'] or 'none'} "
-        f"(meant: {figures['expected_refusals'] or 'none'})",
+        f"(meant: {figures['expected_refusals'] or 'none'}; "
+        f"waited out: {figures['waited_out'] or 'none'})",
         highlight=False,
     )
     if report is not None:

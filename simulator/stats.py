@@ -34,6 +34,7 @@ class Stats:
     ok: int = 0
     errors: Counter[str] = field(default_factory=Counter)  # status code, or "transport"
     expected: Counter[str] = field(default_factory=Counter)  # refusals the run meant to cause
+    waited: Counter[str] = field(default_factory=Counter)  # answers waited out, then sent again
     by_endpoint: Counter[str] = field(default_factory=Counter)
     events_sent: Counter[str] = field(default_factory=Counter)  # fix, sighting, tap
     bad_fixes: Counter[str] = field(default_factory=Counter)
@@ -119,7 +120,10 @@ class Stats:
             "ok": self.ok,
             "errors": dict(sorted(self.errors.items())),
             "expected_refusals": dict(sorted(self.expected.items())),
-            "unexpected_errors": sum(self.errors.values()) - sum(self.expected.values()),
+            "waited_out": dict(sorted(self.waited.items())),
+            "unexpected_errors": sum(self.errors.values())
+            - sum(self.expected.values())
+            - sum(self.waited.values()),
             "server_errors": sum(n for k, n in self.errors.items() if k.startswith("5")),
             "by_endpoint": dict(sorted(self.by_endpoint.items())),
             "events_sent": dict(sorted(self.events_sent.items())),

@@ -45,6 +45,8 @@ def test_a_429_is_waited_out_as_retry_after_says_then_sent_again_and_both_are_co
     assert final.status_code == 200
     assert seen[1] - seen[0] >= 0.2
     assert (stats.requests, stats.ok, dict(stats.errors)) == (2, 1, {"429": 1})
+    assert dict(stats.waited) == {"429": 1}
+    assert stats.summary(1.0)["unexpected_errors"] == 0
     assert stats.retries_waited_s == 0.2
 
 

@@ -46,7 +46,7 @@ from beacons.zones import Sighting, zone_of
 from geofence.core import GeofenceIndex
 from geofence.tracking import zone_stores
 from kernel.config import Settings
-from kernel.db import after_rollback
+from kernel.db import after_commit, after_rollback
 from kernel.errors import PayloadTooLarge
 from kernel.metrics import count_sightings
 from preferences.core import Purpose
@@ -155,9 +155,10 @@ def _first_seen(
     """The sightings not reported before (the phone's own clock names them)."""
     keys = [f"{user_id}:{b.id}:{round(s.at_s * 1000)}" for s, b in resolved]
     firsts = tracks.first_seen(keys)
-    # Marked now so a concurrent resend is caught; unmarked if this transaction fails, so
-    # the phone's retry is not taken for a replay.
+    # Marked (pending) now so a concurrent resend is caught; seen once committed; unmarked
+    # if this transaction fails, so the phone's retry is not taken for a replay.
     marked = [k for k, ok in zip(keys, firsts, strict=True) if ok]
+    after_commit(session, partial(tracks.keep_seen, marked))
     after_rollback(session, partial(tracks.forget_seen, marked))
     return [pair for pair, ok in zip(resolved, firsts, strict=True) if ok]
 

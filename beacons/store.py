@@ -6,6 +6,13 @@ Two things are kept, both expiring by themselves:
   user, read and written once per batch under the user's presence lock);
 * a replay guard: one ``SET NX`` key per (user, beacon, recorded_at), so a batch
   sent twice by a phone that lost the first answer changes nothing.
+
+The guard is set in two steps. ``first_seen`` marks a key *pending* for a short while
+(``pending_ttl_s``, the presence lock's lease: no request lives longer); ``keep_seen``,
+once what it guards is committed, marks it seen for the replay window. A request that
+fails unmarks its keys (``forget_seen``), but when Redis itself is what failed (down,
+stalled) that undo fails too: the pending mark then expires on its own, and the phone's
+retry meanwhile is told to come back (409 ``busy``) rather than taken for a replay.
 """
 
 from __future__ import annotations
@@ -21,9 +28,12 @@ from cachetools import TTLCache
 
 from beacons.proximity import SmoothedRssi
 from beacons.zones import BeaconTrack
+from kernel.errors import Busy
 
 TRACKS_KEY = "vicinity:beacon-tracks:{}"
 REPLAY_KEY = "vicinity:sighting:{}"
+PENDING = b"pending"
+SEEN = b"1"
 
 
 def _dump(tracks: Mapping[int, BeaconTrack]) -> str:
@@ -50,8 +60,13 @@ def _load(raw: str | bytes) -> dict[int, BeaconTrack]:
 
 class SightingStore(Protocol):
     def first_seen(self, keys: Sequence[str]) -> list[bool]:
-        """For each key, whether this is its first sighting within the replay window."""
+        """For each key, whether this is its first sighting within the replay window;
+        :class:`~kernel.errors.Busy` when one is pending (another request's, or a failed
+        one's not yet expired)."""
         ...
+
+    def keep_seen(self, keys: Sequence[str]) -> None:
+        """What keys ``first_seen`` marked guard is committed: seen for the window."""
 
     def forget_seen(self, keys: Sequence[str]) -> None:
         """Unmark keys ``first_seen`` marked, when what they guarded was not kept."""
@@ -64,18 +79,47 @@ class SightingStore(Protocol):
 
 
 class RedisSightingStore:
-    def __init__(self, client: redis.Redis, *, track_ttl_s: int, replay_ttl_s: int) -> None:
+    def __init__(
+        self,
+        client: redis.Redis,
+        *,
+        track_ttl_s: int,
+        replay_ttl_s: int,
+        pending_ttl_s: float = 30.0,
+    ) -> None:
         self._redis = client
         self._track_ttl_s = track_ttl_s
         self._replay_ttl_s = replay_ttl_s
+        self._pending_ms = max(1, round(pending_ttl_s * 1000))
 
     def first_seen(self, keys: Sequence[str]) -> list[bool]:
         if not keys:
             return []
         pipe = self._redis.pipeline(transaction=False)
         for key in keys:
-            pipe.set(REPLAY_KEY.format(key), 1, nx=True, ex=self._replay_ttl_s)
-        return [bool(ok) for ok in pipe.execute()]
+            pipe.set(REPLAY_KEY.format(key), PENDING, nx=True, px=self._pending_ms)
+            pipe.get(REPLAY_KEY.format(key))
+        answers = pipe.execute()
+        firsts: list[bool] = []
+        mine: set[str] = set()
+        pending = False
+        for key, marked, value in zip(keys, answers[0::2], answers[1::2], strict=True):
+            firsts.append(bool(marked))
+            if marked:
+                mine.add(key)
+            elif value == PENDING and key not in mine:
+                pending = True
+        if pending:
+            self.forget_seen(list(mine))
+            raise Busy("these events are being recorded by another request; retry in a second")
+        return firsts
+
+    def keep_seen(self, keys: Sequence[str]) -> None:
+        if keys:
+            pipe = self._redis.pipeline(transaction=False)
+            for key in keys:
+                pipe.set(REPLAY_KEY.format(key), SEEN, ex=self._replay_ttl_s)
+            pipe.execute()
 
     def forget_seen(self, keys: Sequence[str]) -> None:
         if keys:
@@ -133,6 +177,9 @@ class MemorySightingStore:
                     self._replays[key] = True
                 out.append(fresh)
         return out
+
+    def keep_seen(self, keys: Sequence[str]) -> None:
+        """Marked seen already: one process, its undo cannot fail."""
 
     def forget_seen(self, keys: Sequence[str]) -> None:
         with self._guard:

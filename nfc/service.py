@@ -26,7 +26,7 @@ from typing import Protocol
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from kernel.db import after_rollback
+from kernel.db import after_commit, after_rollback
 from kernel.errors import Conflict, NotFound
 from kernel.principal import Staff
 from nfc import core, repository
@@ -43,6 +43,7 @@ class ReplayGuard(Protocol):
     """The sightings' replay store (``beacons.store.SightingStore``) as taps use it."""
 
     def first_seen(self, keys: Sequence[str]) -> list[bool]: ...
+    def keep_seen(self, keys: Sequence[str]) -> None: ...
     def forget_seen(self, keys: Sequence[str]) -> None: ...
 
 
@@ -135,7 +136,9 @@ def report_tap(
     key = f"{user_id}:nfc:{uid}:{round(tapped_at * 1000)}"
     if not replays.first_seen([key])[0]:
         raise Conflict("this tap was already reported")
-    # Unmarked if this transaction fails, so the phone's retry is not taken for a replay.
+    # Seen once committed; unmarked if this transaction fails, so the phone's retry is not
+    # taken for a replay.
+    after_commit(session, partial(replays.keep_seen, [key]))
     after_rollback(session, partial(replays.forget_seen, [key]))
 
     def step(state: Presence) -> Stepped[bool]:

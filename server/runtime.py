@@ -123,7 +123,12 @@ def build(settings: Settings) -> Runtime:
     sightings: SightingStore = (
         MemorySightingStore(track_ttl_s=track_ttl_s, replay_ttl_s=replay_ttl_s)
         if client is None
-        else RedisSightingStore(client, track_ttl_s=track_ttl_s, replay_ttl_s=replay_ttl_s)
+        else RedisSightingStore(
+            client,
+            track_ttl_s=track_ttl_s,
+            replay_ttl_s=replay_ttl_s,
+            pending_ttl_s=settings.presence_lock_lease_s,
+        )
     )
     eids = EidDirectory(sessions, client, settings.eid_skew_periods, check_s=settings.index_check_s)
     # Module state, like the metrics: the domains count without reaching for the runtime.

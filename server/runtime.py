@@ -30,6 +30,11 @@ from presence.store import MemoryPresenceStore, PresenceStore, RedisPresenceStor
 
 T = TypeVar("T")
 
+# A command to Redis takes well under a millisecond: one that has not answered in a second
+# finds Redis stalled (a frozen process, a lost host), and the request is refused (503)
+# rather than held for redis-py's default of 5 s per command, as the rate limiter's is.
+REDIS_TIMEOUT_S = 1.0
+
 
 @dataclass
 class Runtime:
@@ -94,7 +99,12 @@ class Runtime:
 
 def build(settings: Settings) -> Runtime:
     engine = make_engine(settings)
-    client = None if settings.redis_url is None else redis.Redis.from_url(settings.redis_url)
+    url, wait = settings.redis_url, REDIS_TIMEOUT_S
+    client = (
+        None
+        if url is None
+        else redis.Redis.from_url(url, socket_timeout=wait, socket_connect_timeout=wait)
+    )
     stale_s, wait_s = settings.presence_stale_s, settings.presence_lock_wait_s
     presence: PresenceStore = (
         MemoryPresenceStore(settings.presence_ttl_s, stale_s=stale_s, wait_s=wait_s)

@@ -79,6 +79,17 @@ class RedisServer:
             self._process.wait(10)
             self._process = None
 
+    def freeze(self) -> None:
+        """SIGSTOP: connections are still accepted (by the kernel) but nothing answers, as
+        with a Redis stalled on its disk or a paused VM."""
+        if self._process is not None:
+            self._process.send_signal(signal.SIGSTOP)
+
+    def thaw(self) -> None:
+        """SIGCONT: it answers again, commands sent meanwhile included."""
+        if self._process is not None:
+            self._process.send_signal(signal.SIGCONT)
+
     def __enter__(self) -> Self:
         self.start()
         return self
@@ -86,6 +97,7 @@ class RedisServer:
     def __exit__(
         self, t: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
     ) -> None:
+        self.thaw()
         self.kill()
 
 

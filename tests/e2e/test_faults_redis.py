@@ -121,3 +121,9 @@ def test_a_redis_restart_is_503_then_recovers_and_loses_no_acknowledged_write(
     fault_settings: Settings, own_redis: RedisServer, sessions: sessionmaker[Session]
 ) -> None:
     _drill(fault_settings, sessions, own_redis.kill, own_redis.start, "redis restarted")
+
+
+def test_a_stalled_redis_is_503_soon_not_a_hang_and_loses_no_acknowledged_write(
+    fault_settings: Settings, own_redis: RedisServer, sessions: sessionmaker[Session]
+) -> None:
+    _drill(fault_settings, sessions, own_redis.freeze, own_redis.thaw, "redis stalled")

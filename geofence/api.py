@@ -201,24 +201,41 @@ async def report_locations(
     """Fixes are matched in memory against every geofence; only the resulting presence
     (which zones you are in) is kept, for minutes. Raw fixes are not stored."""
     fixes = [Fix(f.lon, f.lat, f.accuracy_m, f.recorded_at.timestamp()) for f in body.fixes]
+    now = datetime.now(UTC).timestamp()
+    settings, fast = runtime.settings, runtime.presence_async
+    if fast is not None and caller.cached_id is not None:
+        # The common case: the token is known here, presence is in Redis.
+        outcome = await service.report_locations_async(
+            user_id=caller.cached_id,
+            fixes=fixes,
+            index=runtime.index,
+            presence=runtime.presence,
+            fast=fast,
+            rules=runtime.screening,
+            max_batch=settings.max_batch,
+            now=now,
+            decide=decision(runtime),
+            transact=runtime.transact,
+        )
+    else:
 
-    def report() -> service.LocationOutcome:
-        # One hop to the hot threads for all the blocking work (Redis, then PostgreSQL if
-        # something changed: the session connects on its first statement).
-        with unit_of_work(runtime.sessions) as session:
-            return service.report_locations(
-                session,
-                user_id=caller.user_id(session),
-                fixes=fixes,
-                index=runtime.index,
-                presence=runtime.presence,
-                rules=runtime.screening,
-                max_batch=runtime.settings.max_batch,
-                now=datetime.now(UTC).timestamp(),
-                decide=decision(runtime),
-            )
+        def report() -> service.LocationOutcome:
+            # One hop to the hot threads for all the blocking work (the token, Redis, then
+            # PostgreSQL if something changed: the session connects on its first statement).
+            with unit_of_work(runtime.sessions) as session:
+                return service.report_locations(
+                    session,
+                    user_id=caller.user_id(session),
+                    fixes=fixes,
+                    index=runtime.index,
+                    presence=runtime.presence,
+                    rules=runtime.screening,
+                    max_batch=settings.max_batch,
+                    now=now,
+                    decide=decision(runtime),
+                )
 
-    outcome = await runtime.blocking(report)
+        outcome = await runtime.blocking(report)
     events = [
         ZoneEventOut(
             zone=e.zone,

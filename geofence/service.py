@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -18,13 +18,21 @@ from geofence.placement import check_near_location, check_near_others
 from geofence.shapes import parse_shape
 from geofence.tracking import Tracked, track_fixes, zone_stores
 from kernel import versions
-from kernel.db import after_commit
+from kernel.db import Transact, after_commit
 from kernel.errors import Conflict, PayloadTooLarge
 from kernel.metrics import count_fixes
 from kernel.principal import Staff
 from presence.core import Presence, clock_offset
-from presence.flow import DecideEvents, Stepped, advance_presence
-from presence.store import PresenceStore
+from presence.flow import (
+    Advanced,
+    Begun,
+    DecideEvents,
+    Stepped,
+    advance_presence,
+    advance_quietly,
+    finish,
+)
+from presence.store import AsyncPresence, PresenceStore
 from stores.models import Store
 from stores.repository import managed_by
 from stores.service import get_store
@@ -230,6 +238,29 @@ class LocationOutcome:
     notification_ids: list[int]
 
 
+def locations_step(
+    fixes: Sequence[Fix], *, index: GeofenceIndex, rules: Screening, max_batch: int, now: float
+) -> Callable[[Presence], Stepped[Tracked]]:
+    """A batch of fixes from a phone, checked: the pure step the presence flow takes."""
+    if len(fixes) > max_batch:
+        raise PayloadTooLarge(f"{len(fixes)} fixes in one batch; the maximum is {max_batch}")
+    shift = clock_offset((f.at for f in fixes), now=now, max_skew_s=rules.max_skew_s)
+    if shift:
+        fixes = [replace(f, at=f.at - shift) for f in fixes]
+
+    def step(state: Presence) -> Stepped[Tracked]:
+        tracked, after = track_fixes(state, fixes, index=index, rules=rules, now=now)
+        return Stepped(tracked, after, tracked.events, save=tracked.accepted > 0)
+
+    return step
+
+
+def _located(done: Advanced[Tracked]) -> LocationOutcome:
+    tracked = Tracked(done.events, done.result.accepted, done.result.ignored)
+    count_fixes(tracked.accepted, tracked.ignored)
+    return LocationOutcome(tracked, done.store_of, done.notification_ids)
+
+
 def report_locations(
     session: Session,
     *,
@@ -242,17 +273,8 @@ def report_locations(
     now: float,
     decide: DecideEvents,
 ) -> LocationOutcome:
-    """A batch of fixes from a phone: checked here, then the one presence flow."""
-    if len(fixes) > max_batch:
-        raise PayloadTooLarge(f"{len(fixes)} fixes in one batch; the maximum is {max_batch}")
-    shift = clock_offset((f.at for f in fixes), now=now, max_skew_s=rules.max_skew_s)
-    if shift:
-        fixes = [replace(f, at=f.at - shift) for f in fixes]
-
-    def step(state: Presence) -> Stepped[Tracked]:
-        tracked, after = track_fixes(state, fixes, index=index, rules=rules, now=now)
-        return Stepped(tracked, after, tracked.events, save=tracked.accepted > 0)
-
+    """A batch of fixes from a phone: checked, then the one presence flow."""
+    step = locations_step(fixes, index=index, rules=rules, max_batch=max_batch, now=now)
     done = advance_presence(
         session,
         user_id=user_id,
@@ -262,6 +284,34 @@ def report_locations(
         store_of=zone_stores(index),
         decide=decide,
     )
-    tracked = Tracked(done.events, done.result.accepted, done.result.ignored)
-    count_fixes(tracked.accepted, tracked.ignored)
-    return LocationOutcome(tracked, done.store_of, done.notification_ids)
+    return _located(done)
+
+
+async def report_locations_async(
+    *,
+    user_id: int,
+    fixes: Sequence[Fix],
+    index: GeofenceIndex,
+    presence: PresenceStore,
+    fast: AsyncPresence,
+    rules: Screening,
+    max_batch: int,
+    now: float,
+    decide: DecideEvents,
+    transact: Transact,
+) -> LocationOutcome:
+    """The same, from the event loop: a fix that changes nothing costs two awaited Redis
+    round trips and no database; one that does goes on in a transaction (``transact``
+    runs it in a worker thread) that takes the presence lock over."""
+    step = locations_step(fixes, index=index, rules=rules, max_batch=max_batch, now=now)
+    store_of = zone_stores(index)
+
+    def decided(begun: Begun[Tracked]) -> Awaitable[Advanced[Tracked]]:
+        return transact(
+            lambda session: finish(
+                session, begun, presence=presence, store_of=store_of, decide=decide
+            )
+        )
+
+    done = await advance_quietly(fast, user_id=user_id, step=step, now=now, finish=decided)
+    return _located(done)

@@ -8,10 +8,10 @@ and spatial questions are answered by the in-memory index, not by SQL.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import AbstractContextManager, ExitStack, contextmanager
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import shapely
 from geoalchemy2 import Geometry, WKBElement
@@ -123,6 +123,25 @@ def make_session_factory(engine: Engine) -> sessionmaker[Session]:
 
 
 AfterCommit = Callable[[], None]
+_T = TypeVar("_T")
+
+
+class Transact:
+    """Runs ``work(session)`` in a unit of work off the event loop, for async callers:
+    the app gives one (a worker thread and a pooled connection) to services that decide
+    from the loop whether they need the database at all."""
+
+    def __init__(
+        self, run: Callable[[Callable[[], Any]], Awaitable[Any]], factory: SessionFactory
+    ) -> None:
+        self._run, self._factory = run, factory
+
+    def __call__(self, work: Callable[[Session], _T]) -> Awaitable[_T]:
+        def transaction() -> _T:
+            with unit_of_work(self._factory) as session:
+                return work(session)
+
+        return self._run(transaction)
 
 
 def after_commit(session: Session, action: AfterCommit) -> None:

@@ -16,7 +16,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Generic, Protocol, TypeVar
@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session
 from kernel.db import after_commit, hold_until_closed
 from kernel.metrics import count_transition
 from presence.core import Presence, ZoneEvent, expire, kind_of
-from presence.store import Held, PresenceStore
+from presence.store import AsyncPresence, Held, PresenceStore
 
 R = TypeVar("R")
 StoreOf = Callable[[str], int | None]
@@ -72,13 +72,64 @@ class _Lease:
         self.store.commit(self.held, presence)
         self.open = False
 
+    def release(self) -> None:
+        if self.open:
+            self.open = False
+            self.store.release(self.held)
+
     @contextmanager
     def until_closed(self) -> Iterator[None]:
         try:
             yield
         finally:
-            if self.open:
-                self.store.release(self.held)
+            self.release()
+
+
+@dataclass(frozen=True, slots=True)
+class Begun(Generic[R]):
+    """A step taken on a locked presence, not yet saved: what :func:`finish` completes."""
+
+    held: Held
+    stepped: Stepped[R]
+    events: list[ZoneEvent]  # timeouts first, then the step's, in order
+    save: bool
+
+    @property
+    def quiet(self) -> bool:
+        """Nothing for the database: no event to decide, no other state to write."""
+        return not self.events and not self.stepped.after_commit
+
+
+def begin(
+    held: Held, step: Callable[[Presence], Stepped[R]], *, now: float, stale_s: float
+) -> Begun[R]:
+    """The pure middle of the flow: timeouts, then the source's step (no I/O)."""
+    state, timeouts = expire(held.presence, now=now, stale_s=stale_s)
+    stepped = step(state)
+    return Begun(held, stepped, [*timeouts, *stepped.events], bool(timeouts) or stepped.save)
+
+
+def finish(
+    session: Session,
+    begun: Begun[R],
+    *,
+    presence: PresenceStore,
+    store_of: StoreOf,
+    decide: DecideEvents,
+) -> Advanced[R]:
+    """Save after commit (under the lock, released when the transaction ends) → decision."""
+    lease = _Lease(presence, begun.held)
+    hold_until_closed(session, lease.until_closed())
+    stepped, events = begun.stepped, begun.events
+    for action in stepped.after_commit:
+        after_commit(session, action)
+    if begun.save:
+        # Runs before the transaction's holds close, so still under the lock.
+        after_commit(session, lambda: lease.commit(stepped.presence))
+    if events:
+        after_commit(session, lambda: _count(events))
+    stores, notes = decide(session, user_id=begun.held.user_id, events=events, store_of=store_of)
+    return Advanced(stepped.result, events, stores, notes)
 
 
 def advance_presence(
@@ -92,20 +143,43 @@ def advance_presence(
     decide: DecideEvents,
 ) -> Advanced[R]:
     """Lock → load → timeouts → ``step`` → save after commit → decision."""
-    lease = _Lease(presence, presence.acquire(user_id))
-    hold_until_closed(session, lease.until_closed())
-    state, timeouts = expire(lease.held.presence, now=now, stale_s=presence.stale_s)
-    stepped = step(state)
-    for action in stepped.after_commit:
-        after_commit(session, action)
-    if timeouts or stepped.save:
-        # Runs before the transaction's holds close, so still under the lock.
-        after_commit(session, lambda: lease.commit(stepped.presence))
-    events = [*timeouts, *stepped.events]
-    if events:
-        after_commit(session, lambda: _count(events))
-    stores, notes = decide(session, user_id=user_id, events=events, store_of=store_of)
-    return Advanced(stepped.result, events, stores, notes)
+    held = presence.acquire(user_id)
+    try:
+        begun = begin(held, step, now=now, stale_s=presence.stale_s)
+    except BaseException:
+        presence.release(held)
+        raise
+    return finish(session, begun, presence=presence, store_of=store_of, decide=decide)
+
+
+async def advance_quietly(
+    presence: AsyncPresence,
+    *,
+    user_id: int,
+    step: Callable[[Presence], Stepped[R]],
+    now: float,
+    finish: Callable[[Begun[R]], Awaitable[Advanced[R]]],
+) -> Advanced[R]:
+    """The same flow from the event loop, for the hot paths: lock and load, the pure
+    step, and when nothing happened (most fixes) the save, each one awaited Redis round
+    trip, with no thread and no database; otherwise ``finish`` (the database part, in a
+    worker thread) takes the held lock over."""
+    held = await presence.acquire_async(user_id)
+    handed = False
+    try:
+        begun = begin(held, step, now=now, stale_s=presence.stale_s)
+        if begun.quiet:
+            if begun.save:
+                await presence.commit_async(held, begun.stepped.presence)
+            else:
+                await presence.release_async(held)
+            handed = True
+            return Advanced(begun.stepped.result, [], {}, [])
+        handed = True  # from here ``finish``'s transaction releases it, whatever happens
+        return await finish(begun)
+    finally:
+        if not handed:
+            await presence.release_async(held)
 
 
 def _count(events: Sequence[ZoneEvent]) -> None:

@@ -30,6 +30,7 @@ would have locked their presence.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import secrets
@@ -40,6 +41,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol, cast
 
 import redis
+import redis.asyncio as aioredis
 from cachetools import TTLCache
 
 from kernel.errors import Busy, Unauthorized
@@ -116,6 +118,17 @@ class PresenceStore(Protocol):
         ...
 
 
+class AsyncPresence(Protocol):
+    """The lock, load and save from the event loop (Redis only: the embedded store's
+    locks are threads', so its callers take the thread road)."""
+
+    @property
+    def stale_s(self) -> float: ...
+    async def acquire_async(self, user_id: int) -> Held: ...
+    async def commit_async(self, held: Held, presence: Presence) -> bool: ...
+    async def release_async(self, held: Held) -> None: ...
+
+
 def _dump(presence: Presence) -> str:
     return json.dumps(presence.to_json())
 
@@ -143,6 +156,7 @@ class RedisPresenceStore:
         lease_s: float = 30.0,
         wait_s: float = 2.0,
         sealed_s: int = 3600,
+        aclient: aioredis.Redis | None = None,
     ) -> None:
         self._redis = client
         self._sealed_s = sealed_s
@@ -153,43 +167,86 @@ class RedisPresenceStore:
         self._acquire = client.register_script(_ACQUIRE)
         self._commit = client.register_script(_COMMIT)
         self._release = client.register_script(_RELEASE)
+        # The same scripts from the event loop (the hot paths), when the app gave a client.
+        if aclient is not None:
+            self._aacquire = aclient.register_script(_ACQUIRE)
+            self._acommit = aclient.register_script(_COMMIT)
+            self._arelease = aclient.register_script(_RELEASE)
 
     @property
     def stale_s(self) -> float:
         return self._stale_s
 
-    def acquire(self, user_id: int) -> Held:
-        token = secrets.token_hex(8)
+    def _acquire_call(self, user_id: int) -> tuple[list[str], list[Any]]:
         keys = [LOCK_KEY.format(user_id), KEY.format(user_id), SEALED_KEY.format(user_id)]
+        return keys, [secrets.token_hex(8), self._lease_ms]
+
+    def _acquired(self, user_id: int, token: str, answer: Any) -> Held | None:
+        got, raw = answer
+        if got == 1:
+            return Held(user_id, token, _load(raw))
+        if got == -1:
+            raise _sealed()
+        return None
+
+    def _commit_call(self, held: Held, presence: Presence) -> tuple[list[str], list[Any]]:
+        since = stale_since(presence)
+        uid = held.user_id
+        keys = [LOCK_KEY.format(uid), KEY.format(uid), STALE_KEY, SEALED_KEY.format(uid)]
+        score = "" if since is None else repr(since + self._stale_s)
+        return keys, [held.token, _dump(presence), self._ttl_s, score, uid]
+
+    def _committed(self, held: Held, answer: Any) -> bool:
+        if answer:
+            return True
+        log.warning("presence of user %s not saved: lease ran out or user erased", held.user_id)
+        return False
+
+    def acquire(self, user_id: int) -> Held:
+        keys, args = self._acquire_call(user_id)
         deadline = time.monotonic() + self._wait_s
         pause = 0.002
         while True:
-            got, raw = self._acquire(keys=keys, args=[token, self._lease_ms])
-            if got == 1:
-                return Held(user_id, token, _load(raw))
-            if got == -1:
-                raise _sealed()
+            held = self._acquired(user_id, args[0], self._acquire(keys=keys, args=args))
+            if held is not None:
+                return held
             if time.monotonic() + pause > deadline:
                 raise _busy(user_id)
             time.sleep(pause)  # another request of this user holds it for milliseconds
             pause = min(pause * 2, 0.05)
 
     def commit(self, held: Held, presence: Presence) -> bool:
-        since = stale_since(presence)
-        uid = held.user_id
-        keys = [LOCK_KEY.format(uid), KEY.format(uid), STALE_KEY, SEALED_KEY.format(uid)]
-        score = "" if since is None else repr(since + self._stale_s)
-        args: list[Any] = [held.token, _dump(presence), self._ttl_s, score, uid]
-        if self._commit(keys=keys, args=args):
-            return True
-        log.warning("presence of user %s not saved: lease ran out or user erased", uid)
-        return False
+        keys, args = self._commit_call(held, presence)
+        return self._committed(held, self._commit(keys=keys, args=args))
 
     def release(self, held: Held) -> None:
         try:
             self._release(keys=[LOCK_KEY.format(held.user_id)], args=[held.token])
         except redis.RedisError:
             # The transaction is over; the lease expires by itself.
+            log.warning("presence lock of user %s not released", held.user_id, exc_info=True)
+
+    async def acquire_async(self, user_id: int) -> Held:
+        keys, args = self._acquire_call(user_id)
+        deadline = time.monotonic() + self._wait_s
+        pause = 0.002
+        while True:
+            held = self._acquired(user_id, args[0], await self._aacquire(keys=keys, args=args))
+            if held is not None:
+                return held
+            if time.monotonic() + pause > deadline:
+                raise _busy(user_id)
+            await asyncio.sleep(pause)
+            pause = min(pause * 2, 0.05)
+
+    async def commit_async(self, held: Held, presence: Presence) -> bool:
+        keys, args = self._commit_call(held, presence)
+        return self._committed(held, await self._acommit(keys=keys, args=args))
+
+    async def release_async(self, held: Held) -> None:
+        try:
+            await self._arelease(keys=[LOCK_KEY.format(held.user_id)], args=[held.token])
+        except redis.RedisError:
             log.warning("presence lock of user %s not released", held.user_id, exc_info=True)
 
     def load(self, user_id: int) -> Presence:

@@ -15,11 +15,11 @@ from server.audit import AuditLog
 from server.celery import celery_app
 from server.celery import configure as configure_celery
 from server.docs import install_docs, operation_id
-from server.fastlane import HOT, install_fast_lane
+from server.fastlane import HOT, FastLane
 from server.handlers import ERROR_RESPONSES, install_error_handlers
 from server.limits import BodyLimit
 from server.logs import RequestId, configure_logging
-from server.metrics import install_metrics, watch
+from server.metrics import install_metrics, observe_lane, watch
 from server.ratelimit import RateLimit, RateLimiter
 from server.routers import ROUTERS
 from server.scheduler import Scheduler
@@ -70,6 +70,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             watch(None)
             runtime_module.install(None)
             rt.close()
+            await rt.aclose()
             if limiter is not None:
                 await limiter.aclose()
 
@@ -82,15 +83,22 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         generate_unique_id_function=operation_id,
         docs_url=None,
         redoc_url=None,
+        # No OpenTelemetry here (Prometheus metrics and structured logs instead); off, the
+        # framework skips its per-request provider checks.
+        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     install_error_handlers(app)
+    # Middleware, innermost first. The metrics middleware resolves every request's route
+    # template, costly on the hot paths; the fast lane stands in front of it and counts
+    # its own requests in the same series.
+    if settings.metrics:
+        install_metrics(app)
+    app.add_middleware(FastLane, lanes=HOT, observe=observe_lane if settings.metrics else None)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(AuditLog)
     if limiter is not None:
         # Before the body is read and before routing: the fast lane is limited too.
         app.add_middleware(RateLimit, limiter=limiter)
-    if settings.metrics:
-        install_metrics(app)
     # Even a refused body's answer carries the request id.
     app.add_middleware(RequestId)
     # Outermost: every answer carries the security headers, a CORS preflight included.
@@ -98,5 +106,4 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_docs(app)
     for router in ROUTERS:
         app.include_router(router, responses=ERROR_RESPONSES)
-    install_fast_lane(app, HOT)
     return app

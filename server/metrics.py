@@ -1,9 +1,9 @@
 """``/metrics``: Prometheus metrics of this process.
 
 * HTTP requests and their latency by route template (``handler``), method and status
-  class, from prometheus-fastapi-instrumentator's ASGI middleware. The fast lane's routes
-  are plain routes placed first, so ``/v1/me/locations`` and ``/v1/me/sightings`` are
-  matched at once and measured like any other.
+  class, from prometheus-fastapi-instrumentator's ASGI middleware; the fast lane (which
+  stands in front of it) records ``/v1/me/locations`` and ``/v1/me/sightings`` in the
+  same series itself.
 * The domain counters of :mod:`kernel.metrics` (fixes, sightings, transitions, decisions,
   pushes, webhook deliveries).
 * Read at scrape time, never per request: the geofence index's size, and with a Redis
@@ -29,6 +29,8 @@ from prometheus_client.metrics_core import Metric
 from prometheus_client.registry import Collector
 from prometheus_fastapi_instrumentator import Instrumentator
 from prometheus_fastapi_instrumentator import metrics as http_metrics
+from starlette.requests import Request
+from starlette.types import Scope
 
 from server.celery import celery_app
 from server.runtime import Runtime
@@ -99,6 +101,14 @@ REGISTRY.register(_at_scrape)
 def watch(runtime: Runtime | None) -> None:
     """Read scrape-time values from this runtime (None when the app stops)."""
     _at_scrape.runtime = runtime
+
+
+def observe_lane(scope: Scope, path: str, status: int, seconds: float) -> None:
+    """A request the fast lane answered, counted in the same series as every route's
+    (the lane stands in front of the middleware that counts the others)."""
+    info = http_metrics.Info(Request(scope), None, "POST", path, f"{status // 100}xx", seconds)
+    for metric in _HTTP:
+        metric(info)
 
 
 def install_metrics(app: FastAPI) -> None:

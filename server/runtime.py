@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import TypeVar
 
 import redis
+import redis.asyncio as aioredis
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -23,10 +24,15 @@ from funnel import counters as funnel_counters
 from geofence.core import GeofenceIndex, Screening
 from geofence.sync import IndexSync
 from kernel.config import Settings, get_settings
-from kernel.db import make_engine, make_session_factory
+from kernel.db import Transact, make_engine, make_session_factory
 from notifications.push import PushSender, make_sender
 from preferences.shares import names_user_to
-from presence.store import MemoryPresenceStore, PresenceStore, RedisPresenceStore
+from presence.store import (
+    AsyncPresence,
+    MemoryPresenceStore,
+    PresenceStore,
+    RedisPresenceStore,
+)
 
 T = TypeVar("T")
 
@@ -48,6 +54,10 @@ class Runtime:
     index_sync: IndexSync
     eids: EidDirectory
     sightings: SightingStore
+    # The hot paths' Redis from the event loop (None when embedded): lock, load and save
+    # of presence without a thread, the database reached only when something happened.
+    aredis: aioredis.Redis | None = None
+    presence_async: AsyncPresence | None = None
     # The hot paths' blocking work (Redis, then the database when something changed) runs
     # here rather than through anyio's thread pool: one executor hop costs about half
     # of anyio's (no capacity limiter, no cancellation checkpoint), measured by py-spy as
@@ -57,6 +67,7 @@ class Runtime:
     def __post_init__(self) -> None:
         size = self.settings.db_pool_size
         self.hot_threads = ThreadPoolExecutor(size, thread_name_prefix="vicinity-hot")
+        self.transact = Transact(self.blocking, self.sessions)
 
     async def blocking(self, work: Callable[[], T]) -> T:
         """Run a hot path's blocking ``work`` off the event loop."""
@@ -96,6 +107,11 @@ class Runtime:
             self.redis.close()
         self.engine.dispose()
 
+    async def aclose(self) -> None:
+        """Close the event loop's connections, from the loop that used them."""
+        if self.aredis is not None:
+            await self.aredis.aclose()
+
 
 def build(settings: Settings) -> Runtime:
     engine = make_engine(settings)
@@ -105,18 +121,25 @@ def build(settings: Settings) -> Runtime:
         if url is None
         else redis.Redis.from_url(url, socket_timeout=wait, socket_connect_timeout=wait)
     )
+    aclient = (
+        None
+        if url is None
+        else aioredis.Redis.from_url(url, socket_timeout=wait, socket_connect_timeout=wait)
+    )
     stale_s, wait_s = settings.presence_stale_s, settings.presence_lock_wait_s
-    presence: PresenceStore = (
-        MemoryPresenceStore(settings.presence_ttl_s, stale_s=stale_s, wait_s=wait_s)
-        if client is None
-        else RedisPresenceStore(
+    presence: PresenceStore
+    fast: AsyncPresence | None = None
+    if client is None:
+        presence = MemoryPresenceStore(settings.presence_ttl_s, stale_s=stale_s, wait_s=wait_s)
+    else:
+        presence = fast = RedisPresenceStore(
             client,
             settings.presence_ttl_s,
             stale_s=stale_s,
             lease_s=settings.presence_lock_lease_s,
             wait_s=wait_s,
+            aclient=aclient,
         )
-    )
     push = make_sender(
         credentials_path=settings.fcm_credentials,
         project_id=settings.fcm_project_id,
@@ -143,7 +166,20 @@ def build(settings: Settings) -> Runtime:
     eids = EidDirectory(sessions, client, settings.eid_skew_periods, check_s=settings.index_check_s)
     # Module state, like the metrics: the domains count without reaching for the runtime.
     funnel_counters.install(funnel_counters.make_store(client))
-    return Runtime(settings, engine, sessions, index, presence, client, push, sync, eids, sightings)
+    return Runtime(
+        settings,
+        engine,
+        sessions,
+        index,
+        presence,
+        client,
+        push,
+        sync,
+        eids,
+        sightings,
+        aclient,
+        fast,
+    )
 
 
 _current: Runtime | None = None

@@ -154,7 +154,8 @@ def test_an_enter_that_records_a_push_stays_within_its_statement_budget(
     # does in steady state (notifications/rules.py).
     other = new_shopper(client, settings, interests=["fashion"])
     assert len(_post(client, other, now - timedelta(seconds=3))["notifications"]) == 1
-    away = {"fixes": [fix(PARIS[0] + 0.05, PARIS[1], now - timedelta(seconds=2))]}
+    # 3.7 km away two minutes before: a drive, not a teleport (which would be ignored).
+    away = {"fixes": [fix(PARIS[0] + 0.05, PARIS[1], now - timedelta(seconds=120))]}
     assert client.post("/v1/me/locations", json=away, headers=auth(token)).status_code == 200
     engine = client.app.state.runtime.engine  # type: ignore[attr-defined]
     with statements(engine) as seen:

@@ -49,8 +49,10 @@ def _runtime(client: TestClient) -> Runtime:
 def _use_store(client: TestClient, settings: Settings, **options: Any) -> RedisPresenceStore:
     runtime = _runtime(client)
     assert runtime.redis is not None
-    store = RedisPresenceStore(runtime.redis, settings.presence_ttl_s, **options)
-    runtime.presence = store
+    store = RedisPresenceStore(
+        runtime.redis, settings.presence_ttl_s, aclient=runtime.aredis, **options
+    )
+    runtime.presence = runtime.presence_async = store
     return store
 
 

@@ -8,19 +8,34 @@ from datetime import UTC, datetime, timedelta
 from fastapi.testclient import TestClient
 
 from kernel.config import Settings
-from server.fastlane import HOT, _LaneRoute
+from server.fastlane import HOT, FastLane
 from server.handlers import JSON_HINT
 from tests.factories import PARIS, auth, fix, new_shopper
 
 
-def test_the_lane_stands_first_for_each_hot_path(client: TestClient) -> None:
-    lanes = [r for r in client.app.router.routes if isinstance(r, _LaneRoute)]  # type: ignore[attr-defined]
-    assert sorted(r.path for r in lanes) == sorted(HOT)
-    first = client.app.router.routes[: len(HOT)]  # type: ignore[attr-defined]
-    assert all(isinstance(r, _LaneRoute) for r in first)
+def test_the_lane_stands_in_front_of_the_router_for_each_hot_path(client: TestClient) -> None:
+    lanes = [m for m in client.app.user_middleware if m.cls is FastLane]  # type: ignore[attr-defined]
+    assert len(lanes) == 1
+    assert sorted(lanes[0].kwargs["lanes"]) == sorted(HOT)
     # The docs still describe the regular operations, once each.
     paths = client.get("/openapi.json").json()["paths"]
     assert paths["/v1/me/locations"]["post"]["operationId"] == "reportLocations"
+
+
+def test_the_lanes_requests_are_counted_with_every_routes(
+    client: TestClient, settings: Settings
+) -> None:
+    token = new_shopper(client, settings, interests=["fashion"])
+    body = {"fixes": [fix(*PARIS, datetime.now(UTC) - timedelta(seconds=1))]}
+
+    def counted() -> float:
+        text = client.get("/metrics").text
+        line = 'http_requests_total{handler="/v1/me/locations",method="POST",status="2xx"}'
+        return sum(float(x.split()[-1]) for x in text.splitlines() if x.startswith(line))
+
+    before = counted()
+    assert client.post("/v1/me/locations", json=body, headers=auth(token)).status_code == 200
+    assert counted() == before + 1
 
 
 def test_a_well_formed_report_is_answered_with_the_regular_schema(

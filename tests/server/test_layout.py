@@ -8,6 +8,7 @@ ROOT = Path(__file__).resolve().parents[2]
 PACKAGES = ("kernel", "server", "accounts", "stores", "geofence", "offers", "preferences")
 PACKAGES += ("presence", "notifications", "beacons", "privacy", "demo", "bench")
 PACKAGES += ("catalogue", "social", "looks", "redemptions", "rewards", "nfc")
+PACKAGES += ("events", "funnel", "broadcast", "console", "simulator")
 MAX_LINES = 450  # ~400, with room for a docstring
 
 

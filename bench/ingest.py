@@ -1,6 +1,6 @@
 """Ingestion served the production way, beside the naive design, in the same runs.
 
-``python -m bench ingest [--duration 10] [--runs 3] [--workers 1,2] [--connections 64]``
+``python -m bench ingest [--duration 10] [--runs 3] [--workers 1,2] [--connections 64] [--full]``
 
 The world: a throwaway PostGIS database (created and dropped here), a redis-server of
 its own on a free port, 5,000 geofences from the demo Paris shops (replicated with a
@@ -16,6 +16,11 @@ own http client) and alternates between the two servers within each run:
 (b) 200 req/s open loop on one worker (latency from each request's due time): p99;
 (c) batches of 100 fixes: fixes/s;
 (e) worker RSS per fence: a 1-worker server's RSS at 5,000 and at 100,000 fences.
+
+``--full`` puts the later issues' work on the path: each store's offer under a daily cap
+and a 10 % holdout, a second offer waiting for five minutes of dwell, and the operator's
+webhook on every ENTER (an event and a delivery per transition, delivered by the worker
+to a local receiver).
 
 Figures are min/median/max over ``--runs``, with the machine's load average.
 """
@@ -39,10 +44,12 @@ from typing import Any
 
 import numpy as np
 import shapely
+from sqlalchemy import insert
 
 from accounts.models import Device, User
 from accounts.service import USER_TOKEN_PREFIX, hash_secret
 from bench.figures import spread
+from bench.sink import sink
 from bench.stack import (
     Server,
     celery,
@@ -52,7 +59,9 @@ from bench.stack import (
     rss_bytes,
     serve,
 )
+from bench.webhooks import ENTERED
 from demo.shops import load_shops
+from events.models import Webhook, webhook_events
 from geofence.models import Geofence
 from kernel.config import Settings
 from kernel.db import make_engine, make_session_factory, unit_of_work
@@ -80,7 +89,7 @@ def _shifted(geom: Any, shift: Any) -> Any:
     return shapely.transform(geom, lambda c: c + shift)
 
 
-def _seed(settings: Settings) -> World:
+def _seed(settings: Settings, hook_url: str | None = None) -> World:
     engine = make_engine(settings)
     upgrade(engine)
     rng = np.random.default_rng(1)
@@ -100,9 +109,21 @@ def _seed(settings: Settings) -> World:
             session.add(
                 Geofence(store_id=store.id, name="Shop", geometry=geom, radius_m=shop.radius_m)
             )
-            session.add(Offer(store_id=store.id, title="Offer", body="Body", segments=[segment]))
+            if hook_url is None:
+                session.add(
+                    Offer(store_id=store.id, title="Offer", body="Body", segments=[segment])
+                )
+            else:
+                session.add_all(_ruled_offers(store.id, segment))
             p = geom.representative_point()
             points.append((p.x, p.y))
+        if hook_url is not None:
+            # The operator's fleet-wide webhook on every ENTER: an event row and a delivery
+            # per transition, delivered by the worker to the local receiver.
+            hook = Webhook(store_id=None, url=hook_url, secret="whsec_" + "b" * 43)
+            session.add(hook)
+            session.flush()
+            session.execute(insert(webhook_events), [{"webhook_id": hook.id, "name": ENTERED}])
         tokens = [USER_TOKEN_PREFIX + secrets.token_urlsafe(32) for _ in range(SHOPPERS)]
         users = [User(token_hash=hash_secret(t), locale="en", timezone="UTC") for t in tokens]
         session.add_all(users)
@@ -128,6 +149,29 @@ def _seed(settings: Settings) -> World:
     engine.dispose()
     homes = [points[int(rng.integers(len(points)))] for _ in tokens]
     return World(points, [{"token": t, "home": h} for t, h in zip(tokens, homes, strict=True)])
+
+
+def _ruled_offers(store_id: int, segment: Segment) -> list[Offer]:
+    """``--full``: the ENTER offer under a daily cap and a 10 % holdout, and a second
+    offer waiting for five minutes of dwell (evaluated on each of the store's DWELLs)."""
+    return [
+        Offer(
+            store_id=store_id,
+            title="Offer",
+            body="Body",
+            segments=[segment],
+            max_sends_per_day=10_000,
+            holdout_pct=10,
+        ),
+        Offer(
+            store_id=store_id,
+            title="Stay a while",
+            body="Body",
+            trigger="dwell",
+            dwell_minutes=5,
+            segments=[segment],
+        ),
+    ]
 
 
 def _grow_fences(url: str, total: int) -> None:
@@ -188,6 +232,7 @@ class Options:
     connections: int
     rate: int
     profile: Path | None
+    full: bool
 
 
 def _parse(argv: list[str]) -> Options:
@@ -200,9 +245,14 @@ def _parse(argv: list[str]) -> Options:
     p.add_argument(
         "--profile", type=Path, help="py-spy the first run of (a) and (c) into this folder"
     )
+    p.add_argument(
+        "--full",
+        action="store_true",
+        help="offers with a daily cap, a holdout and a dwell offer, and a webhook on every ENTER",
+    )
     a = p.parse_args(argv)
     workers = [int(w) for w in a.workers.split(",")]
-    return Options(a.duration, a.runs, workers, a.connections, a.rate, a.profile)
+    return Options(a.duration, a.runs, workers, a.connections, a.rate, a.profile, a.full)
 
 
 def _round(
@@ -257,12 +307,23 @@ def main(argv: list[str] | None = None) -> None:
             # ENTERs): a teleport by design, which the jump check would rightly ignore.
             "VICINITY_MAX_SPEED_KMH": "1000000",
         }
+        hook_url = None
+        if opts.full:
+            hook_url = stack.enter_context(sink()).hook_url
+            # The receiver is on this machine, an address the SSRF guard refuses by default.
+            env["VICINITY_WEBHOOK_ALLOW_PRIVATE"] = "true"
         t = time.perf_counter()
-        world = _seed(Settings(database_url=url, redis_url=redis_url, var_dir=workdir / "var"))
+        settings = Settings(database_url=url, redis_url=redis_url, var_dir=workdir / "var")
+        world = _seed(settings, hook_url)
         print(
             f"\nIngestion, production serving: {FENCES:,} fences, {SHOPPERS:,} shoppers,"
             f" uvicorn + Celery worker + PostGIS + Redis; load from node, alternating"
             f" servers; {opts.runs} runs of {opts.duration_s:g} s; min/median/max"
+            + (
+                "; offers with cap, holdout and dwell rules, a webhook on every ENTER"
+                if opts.full
+                else ""
+            )
         )
         print(f"  seeded in {time.perf_counter() - t:.1f} s; load {os.getloadavg()}")
         stack.enter_context(celery(env, workdir))

@@ -38,7 +38,7 @@ import httpx
 from sqlalchemy import text
 
 from bench.sink import sink
-from bench.stack import ROOT, celery, cpu_s, database, redis, rss_bytes, serve, tree
+from bench.stack import ROOT, celery, cpu_s, database, production_env, redis, rss_bytes, serve, tree
 from demo.seed import demo_access, seed_stores
 from kernel.config import Settings
 from kernel.db import make_engine, make_session_factory, unit_of_work
@@ -99,21 +99,19 @@ def main(argv: list[str] | None = None) -> None:
         url = stack.enter_context(database())
         redis_url = stack.enter_context(redis(workdir))
         fcm = stack.enter_context(sink())
-        env = {
-            **os.environ,
-            "VICINITY_DATABASE_URL": url,
-            "VICINITY_REDIS_URL": redis_url,
-            "VICINITY_VAR_DIR": str(workdir / "var"),
-            "VICINITY_CELERY_EAGER": "false",
-            "VICINITY_FCM_URL": fcm.fcm_url,
-            "VICINITY_FCM_PROJECT_ID": PROJECT,
-            "VICINITY_WEBHOOK_ALLOW_PRIVATE": "true",
-            "VICINITY_LOG_LEVEL": "WARNING",
+        env = production_env(
+            url,
+            redis_url,
+            workdir,
+            VICINITY_FCM_URL=fcm.fcm_url,
+            VICINITY_FCM_PROJECT_ID=PROJECT,
+            VICINITY_WEBHOOK_ALLOW_PRIVATE="true",
+            VICINITY_LOG_LEVEL="WARNING",
             # Every virtual phone shares 127.0.0.1: the per-IP limits would measure only
             # themselves; the per-token ones stay.
-            "VICINITY_RATE_SIGNUP_PER_IP": "",
-            "VICINITY_RATE_EVENTS_PER_IP": "",
-        }
+            VICINITY_RATE_SIGNUP_PER_IP="",
+            VICINITY_RATE_EVENTS_PER_IP="",
+        )
         settings = Settings(database_url=url, redis_url=redis_url, var_dir=workdir / "var")
         engine = make_engine(settings)
         upgrade(engine)

@@ -55,6 +55,7 @@ from bench.stack import (
     celery,
     cpu_s,
     database,
+    production_env,
     redis,
     rss_bytes,
     serve,
@@ -297,16 +298,14 @@ def main(argv: list[str] | None = None) -> None:
         workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="vbench-")))
         url = stack.enter_context(database())
         redis_url = stack.enter_context(redis(workdir))
-        env = {
-            **os.environ,
-            "VICINITY_DATABASE_URL": url,
-            "VICINITY_REDIS_URL": redis_url,
-            "VICINITY_VAR_DIR": str(workdir / "var"),
-            "VICINITY_CELERY_EAGER": "false",
+        env = production_env(
+            url,
+            redis_url,
+            workdir,
             # The load moves a shopper to a shop across town between two fixes (the 5 %
             # ENTERs): a teleport by design, which the jump check would rightly ignore.
-            "VICINITY_MAX_SPEED_KMH": "1000000",
-        }
+            VICINITY_MAX_SPEED_KMH="1000000",
+        )
         hook_url = None
         if opts.full:
             hook_url = stack.enter_context(sink()).hook_url

@@ -47,7 +47,17 @@ from accounts.models import Device, User
 from accounts.service import hash_secret
 from bench.figures import per_core, spread
 from bench.sink import Sink, sink
-from bench.stack import busy_share, celery, cpu_s, database, machine_ticks, redis, tree, wait
+from bench.stack import (
+    busy_share,
+    celery,
+    cpu_s,
+    database,
+    machine_ticks,
+    production_env,
+    redis,
+    tree,
+    wait,
+)
 from kernel.config import Settings
 from kernel.db import make_engine, make_session_factory, unit_of_work
 from notifications.delivery import deliver_many
@@ -313,15 +323,13 @@ def main(argv: list[str] | None = None) -> None:
         url = stack.enter_context(database())
         redis_url = stack.enter_context(redis(workdir))
         fcm = stack.enter_context(sink())
-        env = {
-            **os.environ,
-            "VICINITY_DATABASE_URL": url,
-            "VICINITY_REDIS_URL": redis_url,
-            "VICINITY_VAR_DIR": str(workdir / "var"),
-            "VICINITY_CELERY_EAGER": "false",
-            "VICINITY_FCM_URL": fcm.fcm_url,
-            "VICINITY_FCM_PROJECT_ID": PROJECT,
-        }
+        env = production_env(
+            url,
+            redis_url,
+            workdir,
+            VICINITY_FCM_URL=fcm.fcm_url,
+            VICINITY_FCM_PROJECT_ID=PROJECT,
+        )
         settings = Settings(database_url=url, redis_url=redis_url, var_dir=workdir / "var")
         configure(settings)
         engine = make_engine(settings)

@@ -78,6 +78,19 @@ def redis(workdir: Path) -> Iterator[str]:
         proc.wait(10)
 
 
+def production_env(url: str, redis_url: str, workdir: Path, **extra: str) -> dict[str, str]:
+    """The environment of a bench's production-style processes (API workers, Celery): its
+    own database and Redis, a real worker rather than eager tasks, and ``extra``."""
+    return {
+        **os.environ,
+        "VICINITY_DATABASE_URL": url,
+        "VICINITY_REDIS_URL": redis_url,
+        "VICINITY_VAR_DIR": str(workdir / "var"),
+        "VICINITY_CELERY_EAGER": "false",
+        **extra,
+    }
+
+
 def tree(pid: int) -> list[int]:
     pids, todo = [], [pid]
     while todo:

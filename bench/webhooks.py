@@ -35,7 +35,17 @@ from sqlalchemy.orm import Session, sessionmaker
 from accounts.models import User
 from bench.figures import per_core, spread
 from bench.sink import Sink, sink
-from bench.stack import busy_share, celery, cpu_s, database, machine_ticks, redis, tree, wait
+from bench.stack import (
+    busy_share,
+    celery,
+    cpu_s,
+    database,
+    machine_ticks,
+    production_env,
+    redis,
+    tree,
+    wait,
+)
 from events.models import Webhook, WebhookDelivery, webhook_events
 from events.service import NewEvent, emit_many
 from kernel.config import Settings
@@ -153,15 +163,13 @@ def main(argv: list[str] | None = None) -> None:
         url = stack.enter_context(database())
         redis_url = stack.enter_context(redis(workdir))
         hooks = stack.enter_context(sink())
-        env = {
-            **os.environ,
-            "VICINITY_DATABASE_URL": url,
-            "VICINITY_REDIS_URL": redis_url,
-            "VICINITY_VAR_DIR": str(workdir / "var"),
-            "VICINITY_CELERY_EAGER": "false",
+        env = production_env(
+            url,
+            redis_url,
+            workdir,
             # The receiver is on this machine, an address the SSRF guard refuses by default.
-            "VICINITY_WEBHOOK_ALLOW_PRIVATE": "true",
-        }
+            VICINITY_WEBHOOK_ALLOW_PRIVATE="true",
+        )
         settings = Settings(database_url=url, redis_url=redis_url, var_dir=workdir / "var")
         configure(settings)
         engine = make_engine(settings)

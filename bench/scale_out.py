@@ -31,7 +31,8 @@ turned off (``VICINITY_RATE_LIMITS=false``): the bench is one IP with 64 connect
     (``notifications.deliver``, the live path), drained by 1 then 2 workers within each
     run (the second worker started for its turn): pushes/s from the first enqueue to the
     last notification recorded sent, each device's push received exactly once
-    (``bench.pushes``' run).
+    (``bench.pushes``' run). What (a)'s pushes left queued is dropped first (its worker
+    stopped, the bench's Redis flushed), so the sink counts (b)'s pushes only.
 
 Figures are min/median/max over ``--runs`` with the 2 / 1 ratio of each run, the share
 of the machine's cores busy (everyone's: the machine is shared) and the load average.

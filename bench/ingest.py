@@ -15,6 +15,8 @@ own http client) and alternates between the two servers within each run:
     server CPU per request (uvicorn processes, from /proc);
 (b) 200 req/s open loop on one worker (latency from each request's due time): p99;
 (c) batches of 100 fixes: fixes/s;
+(d) batches of 100 beacon sightings (each shopper hears their shop's iBeacon; the naive
+    endpoint asks PostgreSQL once per sighting which beacon it was): sightings/s;
 (e) worker RSS per fence: a 1-worker server's RSS at 5,000 and at 100,000 fences.
 
 ``--full`` puts the later issues' work on the path: each store's offer under a daily cap
@@ -41,6 +43,7 @@ from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from uuid import UUID
 
 import numpy as np
 import shapely
@@ -48,6 +51,8 @@ from sqlalchemy import insert
 
 from accounts.models import Device, User
 from accounts.service import USER_TOKEN_PREFIX, hash_secret
+from beacons.frames.base import ibeacon_identity
+from beacons.models import Beacon
 from bench.figures import spread
 from bench.sink import sink
 from bench.stack import (
@@ -73,6 +78,7 @@ from server.migrate import upgrade
 from stores.models import Store
 
 FENCES = 5_000
+UUID_BASE = "f7826da6-4fa2-4e98-8024-bc5b71e0893e"
 SHOPPERS = 2_000
 BIG_FENCES = 100_000
 HERE = Path(__file__).resolve().parent
@@ -83,7 +89,7 @@ LOADGEN = HERE / "loadgen.mjs"
 @dataclass(frozen=True)
 class World:
     shops: list[tuple[float, float]]  # a point inside each fence
-    users: list[dict[str, Any]]  # token and home point, for the load generator
+    users: list[dict[str, Any]]  # token, home point and its beacon, for the load generator
 
 
 def _shifted(geom: Any, shift: Any) -> Any:
@@ -96,6 +102,7 @@ def _seed(settings: Settings, hook_url: str | None = None) -> World:
     rng = np.random.default_rng(1)
     shops = load_shops()
     points: list[tuple[float, float]] = []
+    beacons: list[Beacon] = []
     with unit_of_work(make_session_factory(engine)) as session:
         seed_taxonomy(session)
         segment = session.query(Segment).filter_by(slug="fashion").one()
@@ -118,6 +125,7 @@ def _seed(settings: Settings, hook_url: str | None = None) -> World:
                 session.add_all(_ruled_offers(store.id, segment))
             p = geom.representative_point()
             points.append((p.x, p.y))
+            beacons.append(_beacon(store.id, i, p))
         if hook_url is not None:
             # The operator's fleet-wide webhook on every ENTER: an event row and a delivery
             # per transition, delivered by the worker to the local receiver.
@@ -129,15 +137,17 @@ def _seed(settings: Settings, hook_url: str | None = None) -> World:
         users = [User(token_hash=hash_secret(t), locale="en", timezone="UTC") for t in tokens]
         session.add_all(users)
         session.flush()
+        session.add_all(beacons)
         for n, user in enumerate(users):
-            session.add(
+            session.add_all(
                 ConsentRecord(
                     user_id=user.id,
-                    purpose="location_offers",
+                    purpose=purpose,
                     granted=True,
                     policy_version=settings.policy_version,
                     source="bench",
                 )
+                for purpose in ("location_offers", "beacon_proximity")
             )
             session.add(Interest(user_id=user.id, segment_id=segment.id))
             session.add(Device(user_id=user.id, token=f"bench-{n}", platform="android"))
@@ -148,8 +158,26 @@ def _seed(settings: Settings, hook_url: str | None = None) -> World:
         )
         conn.exec_driver_sql("ANALYZE")
     engine.dispose()
-    homes = [points[int(rng.integers(len(points)))] for _ in tokens]
-    return World(points, [{"token": t, "home": h} for t, h in zip(tokens, homes, strict=True)])
+    homes = [int(rng.integers(len(points))) for _ in tokens]
+    users_out = [
+        {"token": t, "home": points[h], "beacon": [UUID_BASE, h // 65536, h % 65536]}
+        for t, h in zip(tokens, homes, strict=True)
+    ]
+    return World(points, users_out)
+
+
+def _beacon(store_id: int, n: int, where: Any) -> Beacon:
+    """The shop's iBeacon, at the point its shoppers stand (``UUID_BASE``, n as major/minor)."""
+    identity = ibeacon_identity(UUID(UUID_BASE), n // 65536, n % 65536)
+    return Beacon(
+        identity=identity,
+        format="ibeacon",
+        store_id=store_id,
+        zone="entrance",
+        point=where,
+        measured_power_1m=-59,
+        spoofable=True,
+    )
 
 
 def _ruled_offers(store_id: int, segment: Segment) -> list[Offer]:
@@ -268,12 +296,14 @@ def _round(
         results.setdefault(server.name, []).append(_load(server, plan, workdir, spy))
 
 
-def _report_rates(label: str, results: dict[str, list[dict[str, Any]]], per: int = 1) -> None:
+def _report_rates(
+    label: str, results: dict[str, list[dict[str, Any]]], per: int = 1, unit: str = "fixes/s"
+) -> None:
     print(f"  {label}")
     rates: dict[str, list[float]] = {}
     for name, runs in results.items():
         rates[name] = [r["requests"] * per / r["elapsed_s"] for r in runs]
-        unit = "fixes/s" if per > 1 else "req/s"
+        unit = unit if per > 1 else "req/s"
         print(
             f"    {name:<9} {spread(rates[name]):>22} {unit}"
             f"   p50 {spread([r['p50_ms'] for r in runs], '{:.1f}')} ms"
@@ -347,9 +377,14 @@ def main(argv: list[str] | None = None) -> None:
                 # Every shopper enters its home shop once; warm both servers' pools.
                 warm = {**base_plan, "mode": "each", "batch": 1, "hop": 0}
                 _round(servers, warm, workdir, {})
+                # And hears its shop's beacon once (the beacon zone's ENTER), so (d) measures
+                # shoppers already inside, as (c) does.
+                heard_once = {**warm, "path": "/v1/me/sightings", "kind": "sightings"}
+                _round(servers, heard_once, workdir, {})
                 single: dict[str, list[Any]] = {}
                 fixed: dict[str, list[Any]] = {}
                 batches: dict[str, list[Any]] = {}
+                sightings: dict[str, list[Any]] = {}
                 for run in range(opts.runs):
                     plan = {**base_plan, "mode": "closed", "batch": 1, "hop": 0.05}
                     spy = opts.profile if run == 0 and workers == 1 else None
@@ -359,11 +394,14 @@ def main(argv: list[str] | None = None) -> None:
                         _round(servers, slow, workdir, fixed)
                     many = {**plan, "batch": 100, "hop": 0, "connections": 8, "seed": 700 + run}
                     _round(servers, many, workdir, batches, spy)
+                    heard = {**many, "path": "/v1/me/sightings", "kind": "sightings"}
+                    _round(servers, {**heard, "seed": 7000 + run}, workdir, sightings)
                 print(f"\n  {workers} uvicorn worker(s); load after: {os.getloadavg()}")
                 _report_rates("(a) single fix, 5 % ENTER, max rate", single)
                 if fixed:
                     _report_rates(f"(b) single fix at a fixed {opts.rate} req/s", fixed)
                 _report_rates("(c) batches of 100 fixes", batches, per=100)
+                _report_rates("(d) batches of 100 beacon sightings", sightings, 100, "sightings/s")
         if 1 in opts.workers:
             _grow_fences(url, BIG_FENCES)
             with serve("vicinity", "server.app:create_app", env, 1) as vic:

@@ -4,7 +4,9 @@
 token lookup in a request session) and asks PostGIS once per fix which fences contain
 it: ``ST_Intersects`` for polygons, ``ST_DWithin`` on geography for circles, each on a
 GiST index (bench.ingest creates the geography one). No presence, no decision: the
-cheapest honest version of "one query per fix".
+cheapest honest version of "one query per fix". ``POST /v1/me/sightings`` likewise asks
+PostgreSQL once per sighting which registered beacon it heard (the unique index on the
+beacon's identity).
 
 Run: ``uvicorn bench.naive_app:create_app --factory`` with ``VICINITY_DATABASE_URL``.
 """
@@ -22,6 +24,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session, sessionmaker
 
 from accounts.service import user_for_token
+from beacons.sighting_schemas import SightingBatch, to_sightings
 from geofence.schemas import LocationBatch
 from kernel.config import get_settings
 from kernel.db import make_engine, make_session_factory
@@ -45,6 +48,7 @@ CONTAINING = text(
     """
 )
 MAX_RADIUS = text("SELECT coalesce(max(radius_m), 0) FROM geofences")
+HEARD = text("SELECT id, store_id FROM beacons WHERE identity = :identity AND status = 'active'")
 
 
 class NaiveReport(BaseModel):
@@ -73,6 +77,22 @@ def report_locations(
     return NaiveReport(accepted=len(zones), zones=zones)
 
 
+def report_sightings(
+    body: SightingBatch, authorization: Annotated[str, Header()] = ""
+) -> NaiveReport:
+    # As above: auth, then one query per sighting.
+    scheme, _, token = authorization.partition(" ")
+    if scheme.lower() != "bearer" or not token:
+        raise Unauthorized("missing bearer token")
+    with _sessions[0].begin() as s:
+        user_for_token(s, token)
+        heard = [
+            [tuple(row) for row in s.execute(HEARD, {"identity": x.identity})]
+            for x in to_sightings(body.sightings)
+        ]
+    return NaiveReport(accepted=len(heard), zones=[[r[0] for r in rows] for rows in heard])
+
+
 def health() -> dict[str, str]:
     return {"status": "ok"}
 
@@ -97,5 +117,6 @@ def create_app() -> FastAPI:
     )
     install_error_handlers(app)
     app.post("/v1/me/locations")(report_locations)
+    app.post("/v1/me/sightings")(report_sightings)
     app.get("/health")(health)
     return app

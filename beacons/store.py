@@ -34,6 +34,29 @@ TRACKS_KEY = "vicinity:beacon-tracks:{}"
 REPLAY_KEY = "vicinity:sighting:{}"
 PENDING = b"pending"
 SEEN = b"1"
+# KEYS: the batch's guards. ARGV: the pending mark, its lease in ms. → {1, {}} when one is
+# pending (another request's, or a failed one's not yet expired: what this call marked is
+# unmarked again), else {0, {1 when marked now, 0 when seen before, per key}}.
+_FIRST_SEEN = """
+local marked, mine = {}, {}
+for i, key in ipairs(KEYS) do
+  if redis.call('SET', key, ARGV[1], 'NX', 'PX', ARGV[2]) then
+    marked[i], mine[key] = 1, true
+  else
+    marked[i] = 0
+    if not mine[key] and redis.call('GET', key) == ARGV[1] then
+      for k in pairs(mine) do redis.call('DEL', k) end
+      return {1, {}}
+    end
+  end
+end
+return {0, marked}
+"""
+# KEYS: guards this request marked. ARGV: the seen mark, the replay window in s.
+_KEEP_SEEN = """
+for _, key in ipairs(KEYS) do redis.call('SET', key, ARGV[1], 'EX', ARGV[2]) end
+return #KEYS
+"""
 
 
 def _dump(tracks: Mapping[int, BeaconTrack]) -> str:
@@ -91,35 +114,23 @@ class RedisSightingStore:
         self._track_ttl_s = track_ttl_s
         self._replay_ttl_s = replay_ttl_s
         self._pending_ms = max(1, round(pending_ttl_s * 1000))
+        # A batch's guards in one round trip each, not two commands a sighting.
+        self._first_seen = client.register_script(_FIRST_SEEN)
+        self._keep_seen = client.register_script(_KEEP_SEEN)
 
     def first_seen(self, keys: Sequence[str]) -> list[bool]:
         if not keys:
             return []
-        pipe = self._redis.pipeline(transaction=False)
-        for key in keys:
-            pipe.set(REPLAY_KEY.format(key), PENDING, nx=True, px=self._pending_ms)
-            pipe.get(REPLAY_KEY.format(key))
-        answers = pipe.execute()
-        firsts: list[bool] = []
-        mine: set[str] = set()
-        pending = False
-        for key, marked, value in zip(keys, answers[0::2], answers[1::2], strict=True):
-            firsts.append(bool(marked))
-            if marked:
-                mine.add(key)
-            elif value == PENDING and key not in mine:
-                pending = True
+        names = [REPLAY_KEY.format(key) for key in keys]
+        pending, marked = self._first_seen(keys=names, args=[PENDING, self._pending_ms])
         if pending:
-            self.forget_seen(list(mine))
             raise Busy("these events are being recorded by another request; retry in a second")
-        return firsts
+        return [bool(m) for m in marked]
 
     def keep_seen(self, keys: Sequence[str]) -> None:
         if keys:
-            pipe = self._redis.pipeline(transaction=False)
-            for key in keys:
-                pipe.set(REPLAY_KEY.format(key), SEEN, ex=self._replay_ttl_s)
-            pipe.execute()
+            names = [REPLAY_KEY.format(key) for key in keys]
+            self._keep_seen(keys=names, args=[SEEN, self._replay_ttl_s])
 
     def forget_seen(self, keys: Sequence[str]) -> None:
         if keys:

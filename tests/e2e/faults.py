@@ -375,6 +375,32 @@ def assert_nothing_acknowledged_lost(
     assert pending == sum(till.points.values())
 
 
+def assert_outage_handled(
+    journal: Journal,
+    sessions: sessionmaker[Session],
+    world: World,
+    phones: list[Phones],
+    till: Till,
+    *,
+    answer_bound_s: float,
+) -> Answer:
+    """The drill's verdict once every phone and the till are done: each answer 2xx, or 409
+    busy / 503 unavailable with ``Retry-After``, none slower than ``answer_bound_s``, and
+    nothing acknowledged lost. Returns the slowest answer."""
+    assert [p.error for p in phones if p.error] == []
+    assert till.error is None, till.error
+    answers = journal.snapshot()
+    assert {a.status for a in answers} <= {200, 201, 409, 503}, summary(answers)
+    for a in answers:
+        if a.status in (409, 503):
+            assert a.retry_after, a
+            assert a.body["error"] == ("unavailable" if a.status == 503 else "busy"), a
+    slowest = max(answers, key=lambda a: a.seconds)
+    assert slowest.seconds < answer_bound_s, slowest
+    assert_nothing_acknowledged_lost(sessions, world, phones, till)
+    return slowest
+
+
 def summary(answers: list[Answer]) -> str:
     """Answers by route and status, e.g. ``/v1/me/taps 200x12 503x40``."""
     counts = Counter((a.route.rsplit("/", 1)[-1], a.status) for a in answers)

@@ -56,7 +56,8 @@ from bench.figures import spread
 from bench.geofence_index import LAT_MAX, LAT_MIN, LON_MAX, LON_MIN, make_fences, make_fixes
 from bench.stack import ROOT, redis, rss_bytes
 from demo.shops import load_shops
-from geofence.core import Fence, Fix, GeofenceIndex, Screening
+from geofence.core import Fence, GeofenceIndex
+from geofence.screening import Fix, Screening
 from geofence.tracking import track_fixes
 from presence.core import Observation, Presence, advance
 from presence.store import LOCK_KEY, STALE_KEY, Held, RedisPresenceStore

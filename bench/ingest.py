@@ -2,9 +2,10 @@
 
 ``python -m bench ingest [--duration 10] [--runs 3] [--workers 1,2] [--connections 64] [--full]``
 
-The world: a throwaway PostGIS database (created and dropped here), a redis-server of
-its own on a free port, 5,000 geofences from the demo Paris shops (replicated with a
-jitter) each with an offer, 2,000 consented shoppers with a device. Served by uvicorn
+The world (``bench.ingest_world``): a throwaway PostGIS database (created and dropped
+here), a redis-server of its own on a free port, 5,000 geofences from the demo Paris
+shops (replicated with a jitter) each with an offer, 2,000 consented shoppers with a
+device. Served by uvicorn
 (1 and 2 workers) with a real Celery worker delivering the pushes to the outbox file;
 the naive endpoint (``bench.naive_app``: same auth, one PostGIS query per fix) is
 served the same way. The load comes from another process (``bench/loadgen.mjs``, Node's
@@ -32,7 +33,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import secrets
 import shutil
 import signal
 import subprocess
@@ -43,17 +43,9 @@ from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from uuid import UUID
 
-import numpy as np
-import shapely
-from sqlalchemy import insert
-
-from accounts.models import Device, User
-from accounts.service import USER_TOKEN_PREFIX, hash_secret
-from beacons.frames.base import ibeacon_identity
-from beacons.models import Beacon
 from bench.figures import spread
+from bench.ingest_world import BIG_FENCES, FENCES, SHOPPERS, grow_fences, seed
 from bench.sink import sink
 from bench.stack import (
     Server,
@@ -65,157 +57,11 @@ from bench.stack import (
     rss_bytes,
     serve,
 )
-from bench.webhooks import ENTERED
-from demo.shops import load_shops
-from events.models import Webhook, webhook_events
-from geofence.models import Geofence
 from kernel.config import Settings
-from kernel.db import make_engine, make_session_factory, unit_of_work
-from offers.models import Offer
-from preferences.models import ConsentRecord, Interest, Segment
-from preferences.segments import seed_taxonomy
-from server.migrate import upgrade
-from stores.models import Store
 
-FENCES = 5_000
-UUID_BASE = "f7826da6-4fa2-4e98-8024-bc5b71e0893e"
-SHOPPERS = 2_000
-BIG_FENCES = 100_000
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 LOADGEN = HERE / "loadgen.mjs"
-
-
-@dataclass(frozen=True)
-class World:
-    shops: list[tuple[float, float]]  # a point inside each fence
-    users: list[dict[str, Any]]  # token, home point and its beacon, for the load generator
-
-
-def _shifted(geom: Any, shift: Any) -> Any:
-    return shapely.transform(geom, lambda c: c + shift)
-
-
-def _seed(settings: Settings, hook_url: str | None = None) -> World:
-    engine = make_engine(settings)
-    upgrade(engine)
-    rng = np.random.default_rng(1)
-    shops = load_shops()
-    points: list[tuple[float, float]] = []
-    beacons: list[Beacon] = []
-    with unit_of_work(make_session_factory(engine)) as session:
-        seed_taxonomy(session)
-        segment = session.query(Segment).filter_by(slug="fashion").one()
-        stores = [Store(name=shops[i % len(shops)].name) for i in range(FENCES)]
-        session.add_all(stores)
-        session.flush()
-        for i, store in enumerate(stores):
-            shop = shops[i % len(shops)]
-            geom = shop.geometry
-            if i >= len(shops):
-                geom = _shifted(geom, rng.normal(0, 0.003, 2))
-            session.add(
-                Geofence(store_id=store.id, name="Shop", geometry=geom, radius_m=shop.radius_m)
-            )
-            if hook_url is None:
-                session.add(
-                    Offer(store_id=store.id, title="Offer", body="Body", segments=[segment])
-                )
-            else:
-                session.add_all(_ruled_offers(store.id, segment))
-            p = geom.representative_point()
-            points.append((p.x, p.y))
-            beacons.append(_beacon(store.id, i, p))
-        if hook_url is not None:
-            # The operator's fleet-wide webhook on every ENTER: an event row and a delivery
-            # per transition, delivered by the worker to the local receiver.
-            hook = Webhook(store_id=None, url=hook_url, secret="whsec_" + "b" * 43)
-            session.add(hook)
-            session.flush()
-            session.execute(insert(webhook_events), [{"webhook_id": hook.id, "name": ENTERED}])
-        tokens = [USER_TOKEN_PREFIX + secrets.token_urlsafe(32) for _ in range(SHOPPERS)]
-        users = [User(token_hash=hash_secret(t), locale="en", timezone="UTC") for t in tokens]
-        session.add_all(users)
-        session.flush()
-        session.add_all(beacons)
-        for n, user in enumerate(users):
-            session.add_all(
-                ConsentRecord(
-                    user_id=user.id,
-                    purpose=purpose,
-                    granted=True,
-                    policy_version=settings.policy_version,
-                    source="bench",
-                )
-                for purpose in ("location_offers", "beacon_proximity")
-            )
-            session.add(Interest(user_id=user.id, segment_id=segment.id))
-            session.add(Device(user_id=user.id, token=f"bench-{n}", platform="android"))
-    with engine.begin() as conn:
-        # The naive design's circles: ST_DWithin on geography wants a geography index.
-        conn.exec_driver_sql(
-            "CREATE INDEX ix_bench_geofences_geog ON geofences USING gist (geography(geometry))"
-        )
-        conn.exec_driver_sql("ANALYZE")
-    engine.dispose()
-    homes = [int(rng.integers(len(points))) for _ in tokens]
-    users_out = [
-        {"token": t, "home": points[h], "beacon": [UUID_BASE, h // 65536, h % 65536]}
-        for t, h in zip(tokens, homes, strict=True)
-    ]
-    return World(points, users_out)
-
-
-def _beacon(store_id: int, n: int, where: Any) -> Beacon:
-    """The shop's iBeacon, at the point its shoppers stand (``UUID_BASE``, n as major/minor)."""
-    identity = ibeacon_identity(UUID(UUID_BASE), n // 65536, n % 65536)
-    return Beacon(
-        identity=identity,
-        format="ibeacon",
-        store_id=store_id,
-        zone="entrance",
-        point=where,
-        measured_power_1m=-59,
-        spoofable=True,
-    )
-
-
-def _ruled_offers(store_id: int, segment: Segment) -> list[Offer]:
-    """``--full``: the ENTER offer under a daily cap and a 10 % holdout, and a second
-    offer waiting for five minutes of dwell (evaluated on each of the store's DWELLs)."""
-    return [
-        Offer(
-            store_id=store_id,
-            title="Offer",
-            body="Body",
-            segments=[segment],
-            max_sends_per_day=10_000,
-            holdout_pct=10,
-        ),
-        Offer(
-            store_id=store_id,
-            title="Stay a while",
-            body="Body",
-            trigger="dwell",
-            dwell_minutes=5,
-            segments=[segment],
-        ),
-    ]
-
-
-def _grow_fences(url: str, total: int) -> None:
-    """Copies of the seeded fences, shifted, until there are ``total``."""
-    engine = make_engine(Settings(database_url=url))
-    with engine.begin() as conn:
-        have = conn.exec_driver_sql("SELECT count(*) FROM geofences").scalar_one()
-        copies = max(0, (total - have) // have)
-        conn.exec_driver_sql(
-            "INSERT INTO geofences (store_id, name, geometry, radius_m, dwell_s, created_at,"
-            " updated_at) SELECT store_id, name,"
-            " ST_Translate(geometry, (random() - 0.5) * 0.05, (random() - 0.5) * 0.05),"
-            f" radius_m, dwell_s, now(), now() FROM geofences, generate_series(1, {copies})"
-        )
-    engine.dispose()
 
 
 # --- processes -------------------------------------------------------------------------
@@ -343,7 +189,7 @@ def main(argv: list[str] | None = None) -> None:
             env["VICINITY_WEBHOOK_ALLOW_PRIVATE"] = "true"
         t = time.perf_counter()
         settings = Settings(database_url=url, redis_url=redis_url, var_dir=workdir / "var")
-        world = _seed(settings, hook_url)
+        world = seed(settings, hook_url)
         print(
             f"\nIngestion, production serving: {FENCES:,} fences, {SHOPPERS:,} shoppers,"
             f" uvicorn + Celery worker + PostGIS + Redis; load from node, alternating"
@@ -403,7 +249,7 @@ def main(argv: list[str] | None = None) -> None:
                 _report_rates("(c) batches of 100 fixes", batches, per=100)
                 _report_rates("(d) batches of 100 beacon sightings", sightings, 100, "sightings/s")
         if 1 in opts.workers:
-            _grow_fences(url, BIG_FENCES)
+            grow_fences(url, BIG_FENCES)
             with serve("vicinity", "server.app:create_app", env, 1) as vic:
                 rss_big = rss_bytes(vic.worker_pids()[0])
             per_fence = (rss_big - rss_5k) / (BIG_FENCES - FENCES)

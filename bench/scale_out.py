@@ -17,7 +17,7 @@ Container images cannot be pulled on these machines, so each replica of
 * **Celery**: M ``celery worker --concurrency 1`` processes, each its own node
   (``-n``), as ``--scale worker=M`` makes them: M consumers of the one Redis queue.
 
-The world is ``bench.ingest``'s (5,000 geofences from the demo Paris shops, each with an
+The world is ``bench.ingest_world``'s (5,000 geofences from the demo Paris shops, each with an
 offer; 2,000 consented shoppers with a device), in a throwaway PostGIS database with a
 redis-server of its own; FCM is ``bench.sink`` in its own process. Rate limits are
 turned off (``VICINITY_RATE_LIMITS=false``): the bench is one IP with 64 connections.
@@ -56,7 +56,7 @@ import redis as redis_lib
 from sqlalchemy import select
 
 from accounts.models import User
-from bench import ingest, pushes
+from bench import ingest, ingest_world, pushes
 from bench.figures import per_core, spread
 from bench.sink import sink
 from bench.stack import (
@@ -79,7 +79,7 @@ API, WORKERS = (1, 2), (1, 2)
 
 
 def _locations(
-    servers: dict[int, Server], world: ingest.World, workdir: Path, a: argparse.Namespace
+    servers: dict[int, Server], world: ingest_world.World, workdir: Path, a: argparse.Namespace
 ) -> None:
     plan = {
         "path": "/v1/me/locations",
@@ -213,11 +213,11 @@ def main(argv: list[str] | None = None) -> None:
         }
         settings = Settings(database_url=url, redis_url=redis_url, var_dir=workdir / "var")
         configure(settings)  # this process enqueues (b)'s tasks on the bench's broker
-        world = ingest._seed(settings)
+        world = ingest_world.seed(settings)
         print(
             f"\nScale-out with processes: uvicorn --workers 1|2 on one port, 1|2 Celery"
-            f" workers, one PostGIS and one Redis; {ingest.FENCES:,} fences,"
-            f" {ingest.SHOPPERS:,} shoppers; {a.runs} run(s) of {a.duration:g} s;"
+            f" workers, one PostGIS and one Redis; {ingest_world.FENCES:,} fences,"
+            f" {ingest_world.SHOPPERS:,} shoppers; {a.runs} run(s) of {a.duration:g} s;"
             f" min/median/max; {os.cpu_count()} cores (shared), load {os.getloadavg()}"
         )
         with celery(env, workdir, 1, name="w0"), ExitStack() as apis:
@@ -227,7 +227,7 @@ def main(argv: list[str] | None = None) -> None:
         _forget_queue(redis_url)
         print(f"    load after (a): {os.getloadavg()}")
         days = (date(2026, 1, 1) + timedelta(days=d) for d in range(300))
-        pworld = _push_world(url, 300 if a.quick else ingest.SHOPPERS)
+        pworld = _push_world(url, 300 if a.quick else ingest_world.SHOPPERS)
         _pushes(env, workdir, pworld, fcm, a.runs, days)
         print(f"    load at the end: {os.getloadavg()}")
 

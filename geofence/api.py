@@ -13,7 +13,6 @@ from geofence.bulk import (
     ImportRefusedOut,
     ImportReportOut,
 )
-from geofence.core import Fix
 from geofence.schemas import (
     GeofenceCollection,
     GeofenceFeature,
@@ -23,6 +22,7 @@ from geofence.schemas import (
     LocationReport,
     ZoneEventOut,
 )
+from geofence.screening import Fix
 from kernel.db import unit_of_work
 from kernel.ids import IdPath
 from kernel.pagination import After, Limit, next_cursor

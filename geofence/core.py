@@ -1,4 +1,5 @@
-"""Geofence matching: an in-memory spatial index and the fix screening rules.
+"""Geofence matching: an in-memory spatial index (the rules a fix must pass to count are
+in ``geofence.screening``).
 
 Shapes and the questions asked of them:
 
@@ -7,17 +8,6 @@ Shapes and the questions asked of them:
 * Circles are a centre and a radius in metres, tested with the haversine distance on
   the mean-radius sphere (6,371,008.8 m). PostGIS ``ST_DWithin`` on ``geography`` uses
   the WGS84 spheroid; the two differ by well under 0.5 % of the radius.
-
-Screening (what a fix must be to count), from traccar and Radar's field experience:
-
-* accuracy worse than ``max_accuracy_m`` is ignored: it cannot place anyone in a shop;
-* a fix not newer than the user's last accepted one is ignored (replay, out of order);
-* a fix older than ``max_age_s`` is ignored: a late event must not trigger a push;
-* a fix that would mean moving faster than ``max_speed_kmh`` since the last accepted one
-  is an impossible jump, ignored as ``teleport`` (``geofence.jumps``).
-
-Hysteresis: once in a fence, a user stays in it until a fix lies outside by more than
-``max(accuracy_m, exit_margin_m)``, so GPS jitter at a border does not flap.
 
 The index is an immutable snapshot (an STRtree over the polygons, a grid of the circles'
 centres: ``geofence.grid``) plus a small overlay of fences changed since, indexed the
@@ -34,7 +24,6 @@ import math
 import threading
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from enum import StrEnum
 
 import numpy as np
 import shapely
@@ -44,7 +33,7 @@ from shapely.geometry.base import BaseGeometry
 
 from geofence.grid import EARTH_RADIUS_M, M_PER_DEG, Batch, Grid, haversine_limit, haversine_m
 from presence.confidence import equivalent_radius_m
-from presence.core import Observation, ZoneKey, kind_of
+from presence.core import ZoneKey
 
 SOURCE = "geofence"
 OVERLAY_LIMIT = 256
@@ -348,58 +337,3 @@ class GeofenceIndex:
         bounds = np.searchsorted(pi, np.arange(batch.size + 1)).tolist()
         hits: list[Fence] = found.tolist()
         return [hits[a:b] for a, b in itertools.pairwise(bounds)]
-
-
-@dataclass(frozen=True, slots=True)
-class Fix:
-    lon: float
-    lat: float
-    accuracy_m: float
-    at: float
-
-
-class Rejection(StrEnum):
-    POOR_ACCURACY = "poor_accuracy"
-    OUT_OF_ORDER = "out_of_order"
-    STALE = "stale"
-    TELEPORT = "teleport"
-
-
-@dataclass(frozen=True, slots=True)
-class Screening:
-    max_accuracy_m: float
-    max_age_s: float
-    exit_margin_m: float
-    max_skew_s: float = 30.0  # how far ahead of the server a phone's clock may run
-    dwell_step_s: float | None = None  # DWELL checkpoints after the DWELL (presence.core)
-    max_speed_kmh: float = 300.0  # faster since the last accepted fix: a teleport
-
-
-def screen(fix: Fix, *, last_at: float, now: float, rules: Screening) -> Rejection | None:
-    if fix.accuracy_m > rules.max_accuracy_m:
-        return Rejection.POOR_ACCURACY
-    if fix.at <= last_at:
-        return Rejection.OUT_OF_ORDER
-    if now - fix.at > rules.max_age_s:
-        return Rejection.STALE
-    return None
-
-
-def observe(
-    fix: Fix,
-    inside: Iterable[Fence],
-    current: Iterable[str],
-    index: GeofenceIndex,
-    rules: Screening,
-) -> Observation:
-    """The observation a fix makes: fences it is in, and current ones within the band."""
-    inside_zones = frozenset(f.zone for f in inside)
-    band = max(fix.accuracy_m, rules.exit_margin_m)
-    holding = set()
-    for zone in current:
-        if zone in inside_zones or kind_of(zone) != SOURCE:
-            continue
-        fence = index.get(ZoneKey.parse(zone).id)
-        if fence is not None and fence.metres_outside(fix.lon, fix.lat) <= band:
-            holding.add(zone)
-    return Observation(SOURCE, fix.at, inside_zones, frozenset(holding))

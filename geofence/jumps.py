@@ -21,8 +21,8 @@ from __future__ import annotations
 
 import math
 
-from geofence.core import Fix
 from geofence.grid import EARTH_RADIUS_M
+from geofence.screening import Fix
 from presence.core import LastFix
 
 JUMP_SLACK_M = 20.0

@@ -12,9 +12,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from geofence import repository
-from geofence.core import Fence, Fix, GeofenceIndex, Screening
+from geofence.core import Fence, GeofenceIndex
 from geofence.models import Geofence
 from geofence.placement import check_near_location, check_near_others
+from geofence.screening import Fix, Screening
 from geofence.shapes import parse_shape
 from geofence.tracking import Tracked, track_fixes, zone_stores
 from kernel import versions

@@ -1,6 +1,6 @@
 """Fixes → presence: the pure step of the location flow (no I/O, no clock).
 
-Fixes are screened (``geofence.core.screen``, then ``geofence.jumps.too_fast`` against
+Fixes are screened (``geofence.screening.screen``, then ``geofence.jumps.too_fast`` against
 the last accepted fix: a teleport is ignored and moves nothing), matched in one batch
 against the index, and each accepted fix is one observation at its own time, so a batch
 spanning the dwell time can DWELL. Hysteresis keeps the user in a fence while a fix lies
@@ -18,8 +18,9 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 
-from geofence.core import SOURCE, Fence, Fix, GeofenceIndex, Rejection, Screening, observe, screen
+from geofence.core import SOURCE, Fence, GeofenceIndex
 from geofence.jumps import too_fast
+from geofence.screening import Fix, Rejection, Screening, observe, screen
 from presence.confidence import Confidence, agreeing_stores, of_fix, raised
 from presence.core import LastFix, Presence, Transition, ZoneEvent, ZoneKey, advance
 

@@ -21,7 +21,8 @@ from beacons.sightings import replay_window_s
 from beacons.store import MemorySightingStore, RedisSightingStore, SightingStore
 from beacons.sync import EidDirectory
 from funnel import counters as funnel_counters
-from geofence.core import GeofenceIndex, Screening
+from geofence.core import GeofenceIndex
+from geofence.screening import Screening
 from geofence.sync import IndexSync
 from kernel.config import Settings, get_settings
 from kernel.db import Transact, make_engine, make_session_factory

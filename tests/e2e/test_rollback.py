@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from accounts.service import user_for_token
 from beacons import sightings as beacons
 from beacons.sighting_schemas import SightingBatch, to_sightings
-from geofence.core import Fix
+from geofence.screening import Fix
 from geofence.service import report_locations
 from kernel.config import Settings
 from kernel.db import unit_of_work

@@ -4,18 +4,9 @@ import pytest
 from shapely.geometry import MultiPolygon, Point, Polygon
 from shapely.geometry.base import BaseGeometry
 
-from geofence.core import (
-    OVERLAY_LIMIT,
-    SOURCE,
-    Fence,
-    Fix,
-    GeofenceIndex,
-    Rejection,
-    Screening,
-    observe,
-    screen,
-)
+from geofence.core import OVERLAY_LIMIT, SOURCE, Fence, GeofenceIndex
 from geofence.grid import EARTH_RADIUS_M, M_PER_DEG, haversine_m
+from geofence.screening import Fix, Rejection, Screening, observe, screen
 from presence.core import Presence, Transition, ZoneEvent, advance
 
 # Place du Châtelet: every shape below is laid out in metres around it.

@@ -9,9 +9,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 from shapely.geometry import Point, Polygon
 
-from geofence.core import Fence, Fix, GeofenceIndex, Screening
+from geofence.core import Fence, GeofenceIndex
 from geofence.grid import M_PER_DEG
 from geofence.jumps import JUMP_SLACK_M, metres_between, too_fast
+from geofence.screening import Fix, Screening
 from geofence.tracking import track_fixes
 from presence.confidence import Confidence
 from presence.core import LastFix, Presence, Transition, ZoneVisit, expire

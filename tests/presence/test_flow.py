@@ -13,8 +13,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from accounts.service import user_for_token
-from geofence.core import Fix
 from geofence.models import Geofence
+from geofence.screening import Fix
 from geofence.service import report_locations
 from kernel.config import Settings
 from kernel.db import unit_of_work

@@ -15,6 +15,9 @@ simulate`` at a fixed rate (fixes, sightings, taps; single and batched). Printed
 - **push created → FCM**: per device delivered, the delivery's ``updated_at`` (written
   once FCM answered) minus the notification's ``created_at`` (written when the event was
   decided), from the database: p50/p99/max;
+- each latency for the whole run and for the steady state after the walk's first 30 s
+  (at the start every shopper already inside a shop ENTERs it at once: a cold start no
+  running city has, which the whole run's tail shows);
 - the API workers' and the Celery worker's RSS every 5 s (flat memory is the aim), and the
   CPU each part (the simulator too: it shares the cores) used over the run.
 """
@@ -33,6 +36,7 @@ import time
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
+from typing import Any
 
 import httpx
 from sqlalchemy import text
@@ -45,6 +49,7 @@ from kernel.db import make_engine, make_session_factory, unit_of_work
 from preferences.segments import seed_taxonomy
 from server.migrate import upgrade
 from simulator.run import Config, simulate
+from simulator.stats import STEADY_AFTER_S
 
 PROJECT = "vicinity-bench"
 WEBHOOK_EVENTS = ["user.entered_geofence", "user.tapped_nfc", "push.sent", "push.opened"]
@@ -53,7 +58,7 @@ SELECT percentile_cont(ARRAY[0.5, 0.99]) WITHIN GROUP (ORDER BY s),
        max(s), count(*)
 FROM (SELECT extract(epoch FROM d.updated_at - n.created_at) AS s
       FROM deliveries d JOIN notifications n ON n.id = d.notification_id
-      WHERE d.status = 'sent') AS t
+      WHERE d.status = 'sent' AND n.created_at >= to_timestamp(:since)) AS t
 """
 
 
@@ -140,7 +145,7 @@ def main(argv: list[str] | None = None) -> None:
         )
         serving = {"api": api.worker_pids(), "worker": tree(worker.pid)}
         cpu_before = {name: cpu_s(pids) for name, pids in serving.items()}
-        load_cpu, wall = time.process_time(), time.monotonic()
+        load_cpu, wall, began = time.process_time(), time.monotonic(), time.time()
         result = asyncio.run(simulate(config, key)).as_json()
         # The load runs on the same two cores: its own CPU says how much it took from them.
         cpu = {name: cpu_s(pids) - cpu_before[name] for name, pids in serving.items()}
@@ -153,43 +158,50 @@ def main(argv: list[str] | None = None) -> None:
         )
         stop.set()
         time.sleep(5.0)  # the last pushes reach the sink
+        setup = result["setup"]
+        assert isinstance(setup, dict)
+        steady = began + float(setup["elapsed_s"]) + STEADY_AFTER_S  # the walk's 30th second
         with engine.connect() as conn:
-            quantiles, worst, delivered = conn.execute(text(DELIVERED_SQL)).one()
+            pushes = [conn.execute(text(DELIVERED_SQL), {"since": t}).one() for t in (0, steady)]
         engine.dispose()
-        _print(result, quantiles, worst, delivered, rss, fcm.stats())
+        _print(result, pushes, rss, fcm.stats())
 
 
 def _print(
     result: dict[str, object],
-    quantiles: list[float] | None,
-    worst: float | None,
-    delivered: int,
+    pushes: list[Any],
     rss: list[dict[str, int]],
     sink_stats: dict[str, object],
 ) -> None:
     run = result["run"]
     assert isinstance(run, dict)
-    latency, pushed = run["latency_ms"], run["latency_with_push_ms"]
     print(
         f"  sent {sum(run['events_sent'].values()):,} events in {run['requests']:,} requests, "
         f"{run['events_per_s']} events/s; answers: {run['ok']:,} 2xx, non-2xx "
         f"{run['errors'] or 'none'} (meant: {run['expected_refusals'] or 'none'}; "
         f"waited out: {run['waited_out'] or 'none'})"
     )
-    print(
-        f"  request latency p50 {latency['p50']} ms, p99 {latency['p99']} ms, "
-        f"max {latency['max']} ms"
-    )
-    print(
-        f"  event -> push enqueued (answers carrying a push, {pushed['requests']}): "
-        f"p50 {pushed['p50']} ms, p99 {pushed['p99']} ms"
-    )
-    if quantiles:
+    whole = (run["latency_ms"], run["latency_with_push_ms"], pushes[0])
+    steady = (run["steady"]["latency_ms"], run["steady"]["latency_with_push_ms"], pushes[1])
+    for title, (latency, pushed, (quantiles, worst, delivered)) in (
+        ("whole run", whole),
+        (f"after the first {STEADY_AFTER_S} s (steady state)", steady),
+    ):
+        print(f"  {title}:")
         print(
-            f"  push created -> FCM answered ({delivered} deliveries): p50 "
-            f"{quantiles[0] * 1000:.0f} ms, p99 {quantiles[1] * 1000:.0f} ms, "
-            f"max {(worst or 0) * 1000:.0f} ms"
+            f"    request latency p50 {latency['p50']} ms, p99 {latency['p99']} ms, "
+            f"max {latency['max']} ms"
         )
+        print(
+            f"    event -> push enqueued (answers carrying a push, {pushed['requests']}): "
+            f"p50 {pushed['p50']} ms, p99 {pushed['p99']} ms"
+        )
+        if quantiles:
+            print(
+                f"    push created -> FCM answered ({delivered} deliveries): p50 "
+                f"{quantiles[0] * 1000:.0f} ms, p99 {quantiles[1] * 1000:.0f} ms, "
+                f"max {(worst or 0) * 1000:.0f} ms"
+            )
     print(f"  sink received: {sink_stats}")
     if rss:
         for name in rss[0]:

@@ -130,7 +130,8 @@ class Phone:
         answer = r.json()
         stats.outcome(answer)
         if answer.get("notifications"):
-            stats.decided_ms.append((time.monotonic() - start) * 1000.0)
+            done = time.monotonic()
+            stats.decided(now=done, latency_s=done - start)
         now = self.walk.now()
         for note in answer.get("notifications", []):
             if self.rng.random() < OPEN_SHARE:

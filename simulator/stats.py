@@ -8,6 +8,11 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
+# The first seconds of a walk are a cold start no running city has: every shopper already
+# inside a shop ENTERs it at their first fix, all at once. The summary gives the figures
+# from this second on apart, as the steady state.
+STEADY_AFTER_S = 30
+
 
 def percentile(values: list[float], q: float) -> float:
     """Nearest-rank percentile (``q`` in 0..100) of ``values``; 0 for none."""
@@ -23,6 +28,7 @@ class Second:
     requests: int = 0
     events: int = 0
     latencies_ms: list[float] = field(default_factory=list)
+    decided_ms: list[float] = field(default_factory=list)
 
 
 @dataclass
@@ -73,6 +79,12 @@ class Stats:
             ms = latency_s * 1000.0
             self.latencies_ms.append(ms)
             second.latencies_ms.append(ms)
+
+    def decided(self, *, now: float, latency_s: float) -> None:
+        """A request whose answer carried a notification, answered at ``now``."""
+        ms = latency_s * 1000.0
+        self.decided_ms.append(ms)
+        self._second(now).decided_ms.append(ms)
 
     def outcome(self, body: dict[str, Any]) -> None:
         """What an event endpoint's 200 says: accepted, ignored, transitions, decisions."""
@@ -136,15 +148,32 @@ class Stats:
             "decisions": self.decisions,
             "actions": dict(sorted(self.actions.items())),
             "retry_after_waited_s": round(self.retries_waited_s, 3),
-            "latency_ms": {
-                "p50": round(percentile(self.latencies_ms, 50), 2),
-                "p95": round(percentile(self.latencies_ms, 95), 2),
-                "p99": round(percentile(self.latencies_ms, 99), 2),
-                "max": round(max(self.latencies_ms, default=0.0), 2),
-            },
-            "latency_with_push_ms": {
-                "requests": len(self.decided_ms),
-                "p50": round(percentile(self.decided_ms, 50), 2),
-                "p99": round(percentile(self.decided_ms, 99), 2),
-            },
+            "latency_ms": _latency(self.latencies_ms),
+            "latency_with_push_ms": _with_push(self.decided_ms),
+            "steady": self._steady(STEADY_AFTER_S),
         }
+
+    def _steady(self, after_s: int) -> dict[str, Any]:
+        later = self.seconds[after_s:]
+        return {
+            "after_s": after_s,
+            "latency_ms": _latency([ms for s in later for ms in s.latencies_ms]),
+            "latency_with_push_ms": _with_push([ms for s in later for ms in s.decided_ms]),
+        }
+
+
+def _latency(values: list[float]) -> dict[str, float]:
+    return {
+        "p50": round(percentile(values, 50), 2),
+        "p95": round(percentile(values, 95), 2),
+        "p99": round(percentile(values, 99), 2),
+        "max": round(max(values, default=0.0), 2),
+    }
+
+
+def _with_push(values: list[float]) -> dict[str, float]:
+    return {
+        "requests": len(values),
+        "p50": round(percentile(values, 50), 2),
+        "p99": round(percentile(values, 99), 2),
+    }

@@ -12,7 +12,7 @@ import httpx
 from simulator.api import Api, event_request, retry_after_s
 from simulator.core import Beacon, Fix, Send, Sighting, Tap
 from simulator.report import svg
-from simulator.stats import Stats, percentile
+from simulator.stats import STEADY_AFTER_S, Stats, percentile
 
 
 def _api(handler: httpx.MockTransport, stats: Stats) -> tuple[httpx.AsyncClient, Api]:
@@ -112,3 +112,22 @@ def test_percentiles_and_the_plot() -> None:
     root = ElementTree.fromstring(drawn)  # well-formed, the title escaped
     assert root.tag == "{http://www.w3.org/2000/svg}svg"
     assert len(root.findall("{http://www.w3.org/2000/svg}polyline")) == 3
+
+
+def test_the_steady_state_leaves_out_the_cold_start() -> None:
+    stats = Stats(0.0)
+    # A slow burst at the start (every shopper already in a shop ENTERs it), then calm.
+    for _ in range(10):
+        stats.answered(now=0.5, endpoint="fix", status=200, latency_s=5.0, events=1)
+        stats.decided(now=0.5, latency_s=5.0)
+    for n in range(100):
+        at = STEADY_AFTER_S + n / 10
+        stats.answered(now=at, endpoint="fix", status=200, latency_s=0.004, events=1)
+    stats.decided(now=STEADY_AFTER_S + 1.0, latency_s=0.02)
+    summary = stats.summary(STEADY_AFTER_S + 10.0)
+    assert summary["latency_ms"]["max"] == 5000.0
+    assert summary["latency_with_push_ms"]["requests"] == 11
+    steady = summary["steady"]
+    assert steady["after_s"] == STEADY_AFTER_S
+    assert steady["latency_ms"]["max"] == 4.0
+    assert steady["latency_with_push_ms"] == {"requests": 1, "p50": 20.0, "p99": 20.0}

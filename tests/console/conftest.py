@@ -111,8 +111,11 @@ def page(browser: Browser) -> Iterator[Page]:
         ),
     )
     yield tab
+    # What the test saw; closing the tab aborts its requests in flight (a page's refresh),
+    # and a fetch aborted by the closing is no error of the console's.
+    seen = list(problems)
     context.close()
-    assert problems == []
+    assert seen == []
 
 
 def sign_in(page: Page, live: str, key: str) -> None:

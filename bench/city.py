@@ -210,4 +210,6 @@ def _print(
                 f"  {name} RSS (MiB, every 5 s): first {series[0]:.0f}, last {series[-1]:.0f}, "
                 f"min {min(series):.0f}, max {max(series):.0f}"
             )
+            # A sample a minute (12 of 5 s) shows whether it levels off or keeps growing.
+            print(f"    each minute: {' '.join(f'{m:.0f}' for m in series[::12])}")
     print(f"  load at the end: {os.getloadavg()}")

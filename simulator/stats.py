@@ -50,10 +50,10 @@ class Stats:
     decisions: int = 0
     actions: Counter[str] = field(default_factory=Counter)  # opened, look_opened, redeemed…
     retries_waited_s: float = 0.0
-    latencies_ms: list[float] = field(default_factory=list)
-    # Requests whose answer carried a notification: the push was enqueued before the answer
-    # left (after the commit), so this bounds the time from event arrival to enqueued push.
-    decided_ms: list[float] = field(default_factory=list)
+    # Latencies are kept per second only: the whole run's and the steady state's figures
+    # are spans of them. ``Second.decided_ms``: requests whose answer carried a
+    # notification; the push was enqueued before the answer left (after the commit), so
+    # this bounds the time from event arrival to enqueued push.
     seconds: list[Second] = field(default_factory=list)
 
     def _second(self, now: float) -> Second:
@@ -76,15 +76,11 @@ class Stats:
         second.requests += 1
         second.events += events
         if status is not None:
-            ms = latency_s * 1000.0
-            self.latencies_ms.append(ms)
-            second.latencies_ms.append(ms)
+            second.latencies_ms.append(latency_s * 1000.0)
 
     def decided(self, *, now: float, latency_s: float) -> None:
         """A request whose answer carried a notification, answered at ``now``."""
-        ms = latency_s * 1000.0
-        self.decided_ms.append(ms)
-        self._second(now).decided_ms.append(ms)
+        self._second(now).decided_ms.append(latency_s * 1000.0)
 
     def outcome(self, body: dict[str, Any]) -> None:
         """What an event endpoint's 200 says: accepted, ignored, transitions, decisions."""
@@ -148,18 +144,16 @@ class Stats:
             "decisions": self.decisions,
             "actions": dict(sorted(self.actions.items())),
             "retry_after_waited_s": round(self.retries_waited_s, 3),
-            "latency_ms": _latency(self.latencies_ms),
-            "latency_with_push_ms": _with_push(self.decided_ms),
-            "steady": self._steady(STEADY_AFTER_S),
+            **_latencies(self.seconds),
+            "steady": {"after_s": STEADY_AFTER_S, **_latencies(self.seconds[STEADY_AFTER_S:])},
         }
 
-    def _steady(self, after_s: int) -> dict[str, Any]:
-        later = self.seconds[after_s:]
-        return {
-            "after_s": after_s,
-            "latency_ms": _latency([ms for s in later for ms in s.latencies_ms]),
-            "latency_with_push_ms": _with_push([ms for s in later for ms in s.decided_ms]),
-        }
+
+def _latencies(seconds: list[Second]) -> dict[str, dict[str, float]]:
+    return {
+        "latency_ms": _latency([ms for s in seconds for ms in s.latencies_ms]),
+        "latency_with_push_ms": _with_push([ms for s in seconds for ms in s.decided_ms]),
+    }
 
 
 def _latency(values: list[float]) -> dict[str, float]:
